@@ -1,0 +1,227 @@
+//! Plan validation: structure, references, field bounds and executor support, each finding a
+//! coded [`Diagnostic`] with the plan path where it was found.
+//!
+//! The walker derives the *arity* (field count) of every relation's output so that every field
+//! reference, emit mapping and grouping reference can be bounds-checked. Where the arity cannot
+//! be known without running an extension, checks above it are skipped rather than guessed.
+
+mod expr;
+mod rel;
+
+use std::collections::HashMap;
+
+use substrait::proto::Plan;
+use substrait::proto::extensions::simple_extension_declaration::MappingType;
+use substrait::proto::plan_rel::RelType as PlanRelType;
+
+use crate::decode::DecodedPlan;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::path::PlanPath;
+
+/// What the executor can run, asked by the validator so it can reject a plan before execution
+/// instead of failing half-way. `lode-exec` implements it over DataFusion's function registry.
+pub trait ExecutorSupport {
+    /// Is there a scalar function (or operator) with this Substrait name (no signature suffix)?
+    fn scalar_function(&self, name: &str) -> bool;
+    /// Is there an aggregate function with this Substrait name?
+    fn aggregate_function(&self, name: &str) -> bool;
+    /// Is there a window function with this Substrait name (aggregates count as window functions)?
+    fn window_function(&self, name: &str) -> bool;
+}
+
+/// Validates a decoded plan, including what its decoding had to upgrade.
+pub fn validate_decoded(decoded: &DecodedPlan, support: Option<&dyn ExecutorSupport>) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for upgraded in &decoded.upgraded_uris {
+        let path = PlanPath::root().field("extension_uris");
+        diagnostics.push(Diagnostic::new(
+            Code::LegacyExtensionUri,
+            path.clone(),
+            format!("extension URI `{}` (anchor {}) read as URN `{}`", upgraded.uri, upgraded.anchor, upgraded.urn),
+        ));
+        if !upgraded.standard {
+            diagnostics.push(
+                Diagnostic::new(Code::NonStandardUrn, path, format!("extension URI `{}` is not a standard Substrait extension file", upgraded.uri))
+                    .with_hint("functions from it are matched by name only; check that the executor's function of that name has the same semantics"),
+            );
+        }
+    }
+    diagnostics.extend(validate_plan(&decoded.plan, support));
+    diagnostics
+}
+
+/// Validates a plan. `support` adds the executor checks (functions it cannot run).
+pub fn validate_plan(plan: &Plan, support: Option<&dyn ExecutorSupport>) -> Vec<Diagnostic> {
+    let mut v = Validator::new(plan, support);
+    v.check_extensions();
+    v.check_relations();
+    v.diagnostics
+}
+
+/// A function declared in the plan's extensions.
+#[derive(Debug, Clone)]
+struct DeclaredFunction<'a> {
+    /// The compound name as declared (`add:i64_i64`).
+    compound: &'a str,
+}
+
+impl DeclaredFunction<'_> {
+    /// The name without its signature suffix (`add`), lower-cased as executors match it.
+    fn name(&self) -> String {
+        let name = self.compound.split_once(':').map_or(self.compound, |(n, _)| n);
+        name.to_ascii_lowercase()
+    }
+}
+
+pub(crate) struct Validator<'a> {
+    plan: &'a Plan,
+    support: Option<&'a dyn ExecutorSupport>,
+    functions: HashMap<u32, DeclaredFunction<'a>>,
+    diagnostics: Vec<Diagnostic>,
+    /// Arity of `plan.relations[i]` once computed (for `ReferenceRel`).
+    subtree_arity: HashMap<usize, Option<usize>>,
+    /// Subtrees being walked, to detect reference cycles.
+    visiting: Vec<usize>,
+    /// Arity of the enclosing relations' inputs, innermost last (for outer references).
+    outer: Vec<Option<usize>>,
+}
+
+impl<'a> Validator<'a> {
+    fn new(plan: &'a Plan, support: Option<&'a dyn ExecutorSupport>) -> Self {
+        Validator {
+            plan,
+            support,
+            functions: HashMap::new(),
+            diagnostics: Vec::new(),
+            subtree_arity: HashMap::new(),
+            visiting: Vec::new(),
+            outer: Vec::new(),
+        }
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn check_extensions(&mut self) {
+        let urns: Vec<u32> = self.plan.extension_urns.iter().map(|u| u.extension_urn_anchor).collect();
+        let mut seen = HashMap::new();
+        for (i, decl) in self.plan.extensions.iter().enumerate() {
+            let path = PlanPath::root().index("extensions", i);
+            let (kind, anchor, urn_ref) = match &decl.mapping_type {
+                Some(MappingType::ExtensionFunction(f)) => {
+                    if let Some(previous) = self.functions.insert(f.function_anchor, DeclaredFunction { compound: &f.name }) {
+                        self.report(Diagnostic::new(
+                            Code::DuplicateAnchor,
+                            path.field("extension_function").field("function_anchor"),
+                            format!("function anchor {} is declared for both `{}` and `{}`", f.function_anchor, previous.compound, f.name),
+                        ));
+                    }
+                    ("function", f.function_anchor, f.extension_urn_reference)
+                }
+                Some(MappingType::ExtensionType(t)) => ("type", t.type_anchor, t.extension_urn_reference),
+                Some(MappingType::ExtensionTypeVariation(t)) => ("type variation", t.type_variation_anchor, t.extension_urn_reference),
+                None => {
+                    self.report(Diagnostic::new(Code::EmptyDeclaration, path, "extension declaration sets none of extension_function, extension_type, extension_type_variation"));
+                    continue;
+                }
+            };
+            if kind != "function" {
+                if let Some(previous) = seen.insert((kind, anchor), i) {
+                    self.report(Diagnostic::new(Code::DuplicateAnchor, path.clone(), format!("{kind} anchor {anchor} is also declared at extensions[{previous}]")));
+                }
+            }
+            // A plan that declares no URNs at all links by name (DataFusion writes such plans);
+            // once URNs are declared, every reference must resolve.
+            if !urns.is_empty() && !urns.contains(&urn_ref) {
+                self.report(
+                    Diagnostic::new(Code::UndeclaredUrn, path, format!("{kind} anchor {anchor} references extension URN anchor {urn_ref}, which extension_urns does not declare"))
+                        .with_hint(format!("declared URN anchors: {urns:?}")),
+                );
+            }
+        }
+    }
+
+    fn check_relations(&mut self) {
+        let plan = self.plan;
+        if plan.relations.is_empty() {
+            self.report(Diagnostic::new(Code::NoRelations, PlanPath::root().field("relations"), "the plan has no relations; there is nothing to run"));
+            return;
+        }
+        let roots: Vec<usize> = plan
+            .relations
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.rel_type, Some(PlanRelType::Root(_))))
+            .map(|(i, _)| i)
+            .collect();
+        let bare_rels = plan.relations.len() - roots.len();
+        match roots.len() {
+            0 if bare_rels == 1 => {} // a single un-rooted relation is the output itself
+            1 => {}
+            n => self.report(
+                Diagnostic::new(Code::NoRoot, PlanPath::root().field("relations"), format!("the plan has {n} root relations; exactly one is needed to know what to return"))
+                    .with_hint("shared subtrees (for ReferenceRel) are plain `rel` entries; only the output is a `root`"),
+            ),
+        }
+        for (i, plan_rel) in plan.relations.iter().enumerate() {
+            let path = PlanPath::root().index("relations", i);
+            match &plan_rel.rel_type {
+                Some(PlanRelType::Root(root)) => {
+                    let path = path.field("root");
+                    let Some(input) = &root.input else {
+                        self.report(Diagnostic::new(Code::MissingInput, path.field("input"), "the root relation has no input"));
+                        continue;
+                    };
+                    let arity = self.check_rel(input, &path.field("input"));
+                    if let Some(arity) = arity {
+                        if !root.names.is_empty() && root.names.len() < arity {
+                            self.report(Diagnostic::new(
+                                Code::RootNamesMismatch,
+                                path.field("names"),
+                                format!("the root names {} output fields but its input produces {arity}", root.names.len()),
+                            ));
+                        }
+                    }
+                }
+                Some(PlanRelType::Rel(_)) => {
+                    self.subtree(i, &path);
+                }
+                None => self.report(Diagnostic::new(Code::MissingRelType, path, "plan relation sets neither `rel` nor `root`")),
+            }
+        }
+    }
+
+    /// The arity of `plan.relations[ordinal]`, walking (and checking) it once.
+    fn subtree(&mut self, ordinal: usize, path: &PlanPath) -> Option<usize> {
+        if let Some(arity) = self.subtree_arity.get(&ordinal) {
+            return *arity;
+        }
+        if self.visiting.contains(&ordinal) {
+            self.report(Diagnostic::new(Code::BadSubtreeReference, path.clone(), format!("relations[{ordinal}] references itself through a ReferenceRel cycle")));
+            return None;
+        }
+        let plan = self.plan;
+        let arity = match plan.relations.get(ordinal).and_then(|r| r.rel_type.as_ref()) {
+            Some(PlanRelType::Rel(rel)) => {
+                self.visiting.push(ordinal);
+                // Outer references do not cross into a shared subtree.
+                let outer = std::mem::take(&mut self.outer);
+                let arity = self.check_rel(rel, &PlanPath::root().index("relations", ordinal).field("rel"));
+                self.outer = outer;
+                self.visiting.pop();
+                arity
+            }
+            Some(PlanRelType::Root(_)) | None => {
+                self.report(Diagnostic::new(
+                    Code::BadSubtreeReference,
+                    path.clone(),
+                    format!("subtree ordinal {ordinal} does not name a plain `rel` entry of plan.relations (the plan has {})", plan.relations.len()),
+                ));
+                None
+            }
+        };
+        self.subtree_arity.insert(ordinal, arity);
+        arity
+    }
+}

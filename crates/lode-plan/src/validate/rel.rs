@@ -1,0 +1,244 @@
+//! Relation checks and output-arity derivation.
+
+use substrait::proto::join_rel::JoinType;
+use substrait::proto::read_rel::ReadType;
+use substrait::proto::rel::RelType;
+use substrait::proto::rel_common::EmitKind;
+use substrait::proto::{AggregateRel, Expression, ReadRel, Rel, RelCommon, SortField};
+
+use super::Validator;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::path::PlanPath;
+
+impl Validator<'_> {
+    /// Checks a relation and returns its output arity, `None` where it cannot be known.
+    pub(super) fn check_rel(&mut self, rel: &Rel, path: &PlanPath) -> Option<usize> {
+        let Some(rel_type) = &rel.rel_type else {
+            self.report(Diagnostic::new(Code::MissingRelType, path.clone(), "relation has no type (rel_type is not set)"));
+            return None;
+        };
+        let (arity, common) = match rel_type {
+            RelType::Read(read) => (self.check_read(read, &path.field("read")), read.common.as_ref()),
+            RelType::Filter(f) => {
+                let p = path.field("filter");
+                let arity = self.input(f.input.as_deref(), &p.field("input"));
+                self.required_expr(f.condition.as_deref(), arity, &p.field("condition"));
+                (arity, f.common.as_ref())
+            }
+            RelType::Fetch(f) => (self.input(f.input.as_deref(), &path.field("fetch").field("input")), f.common.as_ref()),
+            RelType::Sort(s) => {
+                let p = path.field("sort");
+                let arity = self.input(s.input.as_deref(), &p.field("input"));
+                self.sorts(&s.sorts, arity, &p);
+                (arity, s.common.as_ref())
+            }
+            RelType::Project(pr) => {
+                let p = path.field("project");
+                let input = self.input(pr.input.as_deref(), &p.field("input"));
+                for (i, e) in pr.expressions.iter().enumerate() {
+                    self.check_expr(e, input, &p.index("expressions", i));
+                }
+                (input.map(|n| n + pr.expressions.len()), pr.common.as_ref())
+            }
+            RelType::Aggregate(a) => (self.check_aggregate(a, &path.field("aggregate")), a.common.as_ref()),
+            RelType::Join(j) => {
+                let p = path.field("join");
+                let left = self.input(j.left.as_deref(), &p.field("left"));
+                let right = self.input(j.right.as_deref(), &p.field("right"));
+                let both = left.zip(right).map(|(l, r)| l + r);
+                self.required_expr(j.expression.as_deref(), both, &p.field("expression"));
+                if let Some(e) = j.post_join_filter.as_deref() {
+                    self.check_expr(e, both, &p.field("post_join_filter"));
+                }
+                let arity = match JoinType::try_from(j.r#type).unwrap_or(JoinType::Unspecified) {
+                    JoinType::LeftSemi | JoinType::LeftAnti => left,
+                    JoinType::RightSemi | JoinType::RightAnti => right,
+                    JoinType::LeftMark => left.map(|l| l + 1),
+                    JoinType::RightMark => right.map(|r| r + 1),
+                    _ => both,
+                };
+                (arity, j.common.as_ref())
+            }
+            RelType::Cross(c) => {
+                let p = path.field("cross");
+                let left = self.input(c.left.as_deref(), &p.field("left"));
+                let right = self.input(c.right.as_deref(), &p.field("right"));
+                (left.zip(right).map(|(l, r)| l + r), c.common.as_ref())
+            }
+            RelType::Set(s) => {
+                let p = path.field("set");
+                if s.inputs.len() < 2 {
+                    self.report(Diagnostic::new(Code::MissingInput, p.field("inputs"), format!("a set relation needs at least two inputs, it has {}", s.inputs.len())));
+                }
+                let arities: Vec<Option<usize>> = s.inputs.iter().enumerate().map(|(i, r)| self.check_rel(r, &p.index("inputs", i))).collect();
+                (arities.first().copied().flatten(), s.common.as_ref())
+            }
+            RelType::Reference(r) => {
+                let Ok(ordinal) = usize::try_from(r.subtree_ordinal) else {
+                    self.report(Diagnostic::new(Code::BadSubtreeReference, path.field("reference"), format!("subtree ordinal {} is negative", r.subtree_ordinal)));
+                    return None;
+                };
+                (self.subtree(ordinal, &path.field("reference").field("subtree_ordinal")), None)
+            }
+            RelType::Exchange(e) => (self.input(e.input.as_deref(), &path.field("exchange").field("input")), e.common.as_ref()),
+            RelType::ExtensionLeaf(e) => (None, e.common.as_ref()),
+            RelType::ExtensionSingle(e) => {
+                self.input(e.input.as_deref(), &path.field("extension_single").field("input"));
+                (None, e.common.as_ref())
+            }
+            RelType::ExtensionMulti(e) => {
+                let p = path.field("extension_multi");
+                for (i, r) in e.inputs.iter().enumerate() {
+                    self.check_rel(r, &p.index("inputs", i));
+                }
+                (None, e.common.as_ref())
+            }
+            other => {
+                let name = unsupported_rel_name(other);
+                self.report(
+                    Diagnostic::new(Code::UnsupportedRelation, path.field(name), format!("`{name}` relations are not supported by Lode's executor"))
+                        .with_hint("supported: read, filter, fetch, sort, project, aggregate, join, cross, set, reference, exchange and the extension relations"),
+                );
+                return None;
+            }
+        };
+        self.apply_emit(common, arity, path)
+    }
+
+    /// Checks the relation in an input slot (`path` is the slot: `….filter.input`, `….join.left`).
+    fn input(&mut self, input: Option<&Rel>, path: &PlanPath) -> Option<usize> {
+        match input {
+            Some(rel) => self.check_rel(rel, path),
+            None => {
+                self.report(Diagnostic::new(Code::MissingInput, path.clone(), "required input relation is missing"));
+                None
+            }
+        }
+    }
+
+    fn required_expr(&mut self, expr: Option<&Expression>, arity: Option<usize>, path: &PlanPath) {
+        match expr {
+            Some(e) => self.check_expr(e, arity, path),
+            None => self.report(Diagnostic::new(Code::MissingExpression, path.clone(), "required expression is missing")),
+        }
+    }
+
+    pub(super) fn sorts(&mut self, sorts: &[SortField], arity: Option<usize>, path: &PlanPath) {
+        for (i, s) in sorts.iter().enumerate() {
+            let p = path.index("sorts", i);
+            self.required_expr(s.expr.as_ref(), arity, &p.field("expr"));
+        }
+    }
+
+    fn apply_emit(&mut self, common: Option<&RelCommon>, arity: Option<usize>, path: &PlanPath) -> Option<usize> {
+        let Some(EmitKind::Emit(emit)) = common.and_then(|c| c.emit_kind.as_ref()) else {
+            return arity;
+        };
+        if let Some(arity) = arity {
+            for (i, &field) in emit.output_mapping.iter().enumerate() {
+                if usize::try_from(field).map_or(true, |f| f >= arity) {
+                    self.report(Diagnostic::new(
+                        Code::EmitOutOfRange,
+                        path.field("common").field("emit").index("output_mapping", i),
+                        format!("emit selects field {field}, but the relation produces {arity} fields (0..{arity})"),
+                    ));
+                }
+            }
+        }
+        Some(emit.output_mapping.len())
+    }
+
+    fn check_read(&mut self, read: &ReadRel, path: &PlanPath) -> Option<usize> {
+        let Some(schema) = &read.base_schema else {
+            self.report(Diagnostic::new(Code::MissingBaseSchema, path.field("base_schema"), "a read relation must declare its base_schema (names and types of the table's fields)"));
+            return None;
+        };
+        let width = schema.r#struct.as_ref().map_or(schema.names.len(), |s| s.types.len());
+        match &read.read_type {
+            Some(ReadType::NamedTable(t)) if t.names.is_empty() => {
+                self.report(Diagnostic::new(Code::EmptyTableName, path.field("named_table").field("names"), "named table has an empty name"));
+            }
+            Some(ReadType::NamedTable(_)) | Some(ReadType::VirtualTable(_)) | Some(ReadType::LocalFiles(_)) => {}
+            Some(ReadType::ExtensionTable(_)) | Some(ReadType::IcebergTable(_)) => {
+                self.report(Diagnostic::new(Code::UnsupportedRead, path.clone(), "extension and Iceberg table reads are not supported; use named_table, local_files or virtual_table"));
+            }
+            None => self.report(Diagnostic::new(Code::UnsupportedRead, path.clone(), "the read sets no read_type")),
+        }
+        if let Some(filter) = read.filter.as_deref() {
+            self.check_expr(filter, Some(width), &path.field("filter"));
+        }
+        let projected = read
+            .projection
+            .as_ref()
+            .and_then(|m| m.select.as_ref())
+            .map(|s| s.struct_items.len())
+            .filter(|&n| n > 0);
+        if let Some(items) = read.projection.as_ref().and_then(|m| m.select.as_ref()) {
+            for (i, item) in items.struct_items.iter().enumerate() {
+                if usize::try_from(item.field).map_or(true, |f| f >= width) {
+                    self.report(Diagnostic::new(
+                        Code::FieldOutOfRange,
+                        path.field("projection").field("select").index("struct_items", i),
+                        format!("projection selects field {}, but the base schema has {width} fields", item.field),
+                    ));
+                }
+            }
+        }
+        Some(projected.unwrap_or(width))
+    }
+
+    fn check_aggregate(&mut self, a: &AggregateRel, path: &PlanPath) -> Option<usize> {
+        let input = self.input(a.input.as_deref(), &path.field("input"));
+        for (i, e) in a.grouping_expressions.iter().enumerate() {
+            self.check_expr(e, input, &path.index("grouping_expressions", i));
+        }
+        let mut distinct_keys: Vec<&Expression> = Vec::new();
+        for (g, grouping) in a.groupings.iter().enumerate() {
+            let gp = path.index("groupings", g);
+            #[allow(deprecated)]
+            for (i, e) in grouping.grouping_expressions.iter().enumerate() {
+                self.check_expr(e, input, &gp.index("grouping_expressions", i));
+                if !distinct_keys.contains(&e) {
+                    distinct_keys.push(e);
+                }
+            }
+            for (i, &r) in grouping.expression_references.iter().enumerate() {
+                if usize::try_from(r).map_or(true, |r| r >= a.grouping_expressions.len()) {
+                    self.report(Diagnostic::new(
+                        Code::GroupingReferenceOutOfRange,
+                        gp.index("expression_references", i),
+                        format!("grouping references expression {r}, but the aggregate has {} grouping_expressions", a.grouping_expressions.len()),
+                    ));
+                }
+            }
+        }
+        for (i, m) in a.measures.iter().enumerate() {
+            let mp = path.index("measures", i);
+            match &m.measure {
+                Some(f) => self.check_aggregate_function(f, input, &mp.field("measure")),
+                None => self.report(Diagnostic::new(Code::MissingMeasure, mp.field("measure"), "aggregate measure has no function")),
+            }
+            if let Some(filter) = &m.filter {
+                self.check_expr(filter, input, &mp.field("filter"));
+            }
+        }
+        let keys = if a.grouping_expressions.is_empty() { distinct_keys.len() } else { a.grouping_expressions.len() };
+        // Several grouping sets add a column saying which set produced the row.
+        let set_index = usize::from(a.groupings.len() > 1);
+        Some(keys + set_index + a.measures.len())
+    }
+}
+
+fn unsupported_rel_name(rel: &RelType) -> &'static str {
+    match rel {
+        RelType::Write(_) => "write",
+        RelType::Ddl(_) => "ddl",
+        RelType::Update(_) => "update",
+        RelType::HashJoin(_) => "hash_join",
+        RelType::MergeJoin(_) => "merge_join",
+        RelType::NestedLoopJoin(_) => "nested_loop_join",
+        RelType::Window(_) => "window",
+        RelType::Expand(_) => "expand",
+        _ => "relation",
+    }
+}
