@@ -1,1 +1,59 @@
-fn main() {}
+//! `lode`: validate, explain and run Substrait plans; produce them from SQL; generate data.
+
+mod cli;
+mod commands;
+mod failure;
+mod sink;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::failure::Failure;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return report(Failure::io(format!("cannot start the async runtime: {e}"))),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => commands::run::run(args).await,
+            Command::Sql(args) => commands::sql::run(args).await,
+            Command::Explain(args) => commands::explain::run(args).await,
+            Command::Validate(args) => commands::validate::run(args).await,
+            Command::Gen(args) => commands::generate::run(args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(failure) => report(failure),
+    }
+}
+
+fn report(failure: Failure) -> ExitCode {
+    eprintln!("error: {failure}");
+    failure.exit_code()
+}
+
+/// `-v` shows Lode's progress (info), `-vv` debug detail; `RUST_LOG` overrides both.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,lode_cli=info,lode_exec=info,lode_plan=info,lode_datagen=info",
+        _ => "info,lode_cli=debug,lode_exec=debug,lode_plan=debug,lode_datagen=debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose > 1)
+        .init();
+}

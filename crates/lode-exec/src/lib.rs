@@ -1,1 +1,21 @@
+//! # lode-exec
+//!
+//! Runs Substrait plans on Apache DataFusion in this process:
+//!
+//! - [`TableBindings`] binds table names to Parquet, CSV and Arrow IPC files;
+//! - [`Engine`] validates a plan, converts it with Lode's consumer (which accepts what other
+//!   producers write, see the `consumer` module), and streams the result;
+//! - [`write_results`] writes a result stream as a table, CSV, JSON lines or Arrow IPC.
 
+mod consumer;
+mod engine;
+mod error;
+mod output;
+mod support;
+mod tables;
+
+pub use engine::{Engine, EngineConfig, to_logical_plan};
+pub use error::{ExecError, Result};
+pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
+pub use support::DataFusionSupport;
+pub use tables::{FileFormat, TableBinding, TableBindings};

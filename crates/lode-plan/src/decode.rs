@@ -80,7 +80,11 @@ fn decode_binary(bytes: &[u8]) -> Result<DecodedPlan> {
     match Plan::decode(bytes) {
         Ok(mut plan) => {
             let upgraded_uris = legacy::upgrade_binary(bytes, &mut plan);
-            Ok(DecodedPlan { plan, format: PlanFormat::Binary, upgraded_uris })
+            Ok(DecodedPlan {
+                plan,
+                format: PlanFormat::Binary,
+                upgraded_uris,
+            })
         }
         Err(err) => Err(PlanError::Binary {
             message: err.to_string(),
@@ -90,10 +94,14 @@ fn decode_binary(bytes: &[u8]) -> Result<DecodedPlan> {
 }
 
 fn decode_json(bytes: &[u8]) -> Result<DecodedPlan> {
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-        .map_err(|e| {
+    let text =
+        std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).map_err(|e| {
             let (line, column) = line_column(bytes, e.valid_up_to());
-            PlanError::JsonSyntax { line, column, message: "invalid UTF-8".into() }
+            PlanError::JsonSyntax {
+                line,
+                column,
+                message: "invalid UTF-8".into(),
+            }
         })?;
     let mut value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| PlanError::JsonSyntax {
@@ -123,7 +131,11 @@ fn decode_json(bytes: &[u8]) -> Result<DecodedPlan> {
             message: e.into_inner().to_string(),
         })?
     };
-    Ok(DecodedPlan { plan, format: PlanFormat::Json, upgraded_uris })
+    Ok(DecodedPlan {
+        plan,
+        format: PlanFormat::Json,
+        upgraded_uris,
+    })
 }
 
 /// serde_json appends " at line L column C" to its messages; Lode reports those separately.
@@ -163,10 +175,12 @@ fn first_malformed_field_offset(bytes: &[u8]) -> Option<usize> {
             },
             1 => pos + 8,
             2 => match read_varint(bytes, pos) {
-                Some((len, next)) => match usize::try_from(len).ok().and_then(|l| next.checked_add(l)) {
-                    Some(end) => end,
-                    None => return Some(field_start),
-                },
+                Some((len, next)) => {
+                    match usize::try_from(len).ok().and_then(|l| next.checked_add(l)) {
+                        Some(end) => end,
+                        None => return Some(field_start),
+                    }
+                }
                 None => return Some(field_start),
             },
             5 => pos + 4,

@@ -116,7 +116,13 @@ fn serialize_path<S: serde::Serializer>(p: &PlanPath, s: S) -> Result<S::Ok, S::
 
 impl Diagnostic {
     pub fn new(code: Code, path: PlanPath, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity: code.default_severity(), path, message: message.into(), hint: None }
+        Diagnostic {
+            code,
+            severity: code.default_severity(),
+            path,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -127,7 +133,11 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}] {}: {}", self.severity, self.code, self.path, self.message)?;
+        write!(
+            f,
+            "{}[{}] {}: {}",
+            self.severity, self.code, self.path, self.message
+        )?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
         }
@@ -167,7 +177,10 @@ mod tests {
 
     #[test]
     fn allow_demotes_and_deny_promotes() {
-        let overrides = SeverityOverrides { allow: vec![Code::FieldOutOfRange], deny: vec![Code::NonStandardUrn] };
+        let overrides = SeverityOverrides {
+            allow: vec![Code::FieldOutOfRange],
+            deny: vec![Code::NonStandardUrn],
+        };
         let mut d = Diagnostic::new(Code::FieldOutOfRange, PlanPath::root(), "x");
         overrides.apply(&mut d);
         assert_eq!(d.severity, Severity::Warning);

@@ -20,10 +20,17 @@ pub enum PlanError {
     Empty,
     /// Binary protobuf that does not decode as a `substrait.Plan`.
     #[error("not a valid binary Substrait plan: {message}{}", offset_suffix(*.offset))]
-    Binary { message: String, offset: Option<usize> },
+    Binary {
+        message: String,
+        offset: Option<usize>,
+    },
     /// Text that is not JSON at all.
     #[error("not valid JSON at line {line}, column {column}: {message}")]
-    JsonSyntax { line: usize, column: usize, message: String },
+    JsonSyntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// JSON that does not follow the proto3 JSON mapping of `substrait.Plan`.
     #[error("JSON does not match the Substrait plan schema at `{path}`{}: {message}", line_suffix(*.line, *.column))]
     JsonSchema {
@@ -35,7 +42,9 @@ pub enum PlanError {
 }
 
 fn offset_suffix(offset: Option<usize>) -> String {
-    offset.map(|o| format!(" (at byte offset {o})")).unwrap_or_default()
+    offset
+        .map(|o| format!(" (at byte offset {o})"))
+        .unwrap_or_default()
 }
 
 fn line_suffix(line: Option<usize>, column: Option<usize>) -> String {

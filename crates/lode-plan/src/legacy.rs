@@ -27,7 +27,9 @@ pub struct UpgradedUri {
 /// so it stays unique and recognisable.
 pub fn urn_for_uri(uri: &str) -> (String, bool) {
     let file = uri.rsplit('/').next().unwrap_or(uri);
-    let stem = file.strip_suffix(".yaml").or_else(|| file.strip_suffix(".yml"));
+    let stem = file
+        .strip_suffix(".yaml")
+        .or_else(|| file.strip_suffix(".yml"));
     match stem {
         Some(stem) if is_standard_extension(stem) && mentions_substrait(uri) => {
             (format!("extension:io.substrait:{stem}"), true)
@@ -37,8 +39,12 @@ pub fn urn_for_uri(uri: &str) -> (String, bool) {
 }
 
 fn is_standard_extension(stem: &str) -> bool {
-    (stem.starts_with("functions_") || stem.starts_with("extension_types") || stem == "type_variations")
-        && stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    (stem.starts_with("functions_")
+        || stem.starts_with("extension_types")
+        || stem == "type_variations")
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Isthmus writes bare `/functions_x.yaml`; others the GitHub URL of the spec repository.
@@ -81,11 +87,15 @@ struct LegacyReference {
 
 impl LegacyDeclaration {
     fn reference(&self) -> Option<u32> {
-        [&self.extension_type, &self.extension_type_variation, &self.extension_function]
-            .into_iter()
-            .flatten()
-            .map(|r| r.extension_uri_reference)
-            .next()
+        [
+            &self.extension_type,
+            &self.extension_type_variation,
+            &self.extension_function,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|r| r.extension_uri_reference)
+        .next()
     }
 }
 
@@ -98,7 +108,13 @@ pub fn upgrade_binary(bytes: &[u8], plan: &mut Plan) -> Vec<UpgradedUri> {
     if legacy.extension_uris.is_empty() {
         return Vec::new();
     }
-    let upgraded = add_urns(plan, legacy.extension_uris.iter().map(|u| (u.anchor, u.uri.as_str())));
+    let upgraded = add_urns(
+        plan,
+        legacy
+            .extension_uris
+            .iter()
+            .map(|u| (u.anchor, u.uri.as_str())),
+    );
     for (decl, old) in plan.extensions.iter_mut().zip(&legacy.extensions) {
         if let Some(uri_ref) = old.reference() {
             set_urn_reference(decl.mapping_type.as_mut(), uri_ref);
@@ -112,7 +128,9 @@ pub fn upgrade_json(plan: &mut Value) -> Vec<UpgradedUri> {
     let Some(obj) = plan.as_object_mut() else {
         return Vec::new();
     };
-    let uris = obj.remove("extensionUris").or_else(|| obj.remove("extension_uris"));
+    let uris = obj
+        .remove("extensionUris")
+        .or_else(|| obj.remove("extension_uris"));
     let Some(Value::Array(uris)) = uris else {
         return Vec::new();
     };
@@ -123,17 +141,27 @@ pub fn upgrade_json(plan: &mut Value) -> Vec<UpgradedUri> {
         let uri = entry.get("uri").and_then(Value::as_str).unwrap_or_default();
         let (urn, standard) = urn_for_uri(uri);
         urns.push(serde_json::json!({ "extensionUrnAnchor": anchor, "urn": urn }));
-        upgraded.push(UpgradedUri { anchor, uri: uri.to_string(), urn, standard });
+        upgraded.push(UpgradedUri {
+            anchor,
+            uri: uri.to_string(),
+            urn,
+            standard,
+        });
     }
-    let existing = obj.entry("extensionUrns").or_insert_with(|| Value::Array(Vec::new()));
+    let existing = obj
+        .entry("extensionUrns")
+        .or_insert_with(|| Value::Array(Vec::new()));
     if let Value::Array(list) = existing {
         list.extend(urns);
     }
     if let Some(Value::Array(decls)) = obj.get_mut("extensions") {
         for decl in decls.iter_mut().filter_map(Value::as_object_mut) {
             for mapping in decl.values_mut().filter_map(Value::as_object_mut) {
-                let old = mapping.remove("extensionUriReference").or_else(|| mapping.remove("extension_uri_reference"));
-                let has_urn = mapping.contains_key("extensionUrnReference") || mapping.contains_key("extension_urn_reference");
+                let old = mapping
+                    .remove("extensionUriReference")
+                    .or_else(|| mapping.remove("extension_uri_reference"));
+                let has_urn = mapping.contains_key("extensionUrnReference")
+                    || mapping.contains_key("extension_urn_reference");
                 if let (Some(old), false) = (old, has_urn) {
                     mapping.insert("extensionUrnReference".into(), old);
                 }
@@ -144,19 +172,29 @@ pub fn upgrade_json(plan: &mut Value) -> Vec<UpgradedUri> {
 }
 
 fn json_u32(value: &Value, keys: &[&str]) -> Option<u32> {
-    keys.iter().filter_map(|k| value.get(*k)).find_map(|v| match v {
-        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    })
+    keys.iter()
+        .filter_map(|k| value.get(*k))
+        .find_map(|v| match v {
+            Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        })
 }
 
 fn add_urns<'a>(plan: &mut Plan, uris: impl Iterator<Item = (u32, &'a str)>) -> Vec<UpgradedUri> {
     let mut upgraded = Vec::new();
     for (anchor, uri) in uris {
         let (urn, standard) = urn_for_uri(uri);
-        plan.extension_urns.push(SimpleExtensionUrn { extension_urn_anchor: anchor, urn: urn.clone() });
-        upgraded.push(UpgradedUri { anchor, uri: uri.to_string(), urn, standard });
+        plan.extension_urns.push(SimpleExtensionUrn {
+            extension_urn_anchor: anchor,
+            urn: urn.clone(),
+        });
+        upgraded.push(UpgradedUri {
+            anchor,
+            uri: uri.to_string(),
+            urn,
+            standard,
+        });
     }
     upgraded
 }
@@ -179,10 +217,15 @@ mod tests {
 
     #[test]
     fn standard_uris_become_io_substrait_urns() {
-        let (urn, std) = urn_for_uri("https://github.com/substrait-io/substrait/blob/main/extensions/functions_arithmetic.yaml");
+        let (urn, std) = urn_for_uri(
+            "https://github.com/substrait-io/substrait/blob/main/extensions/functions_arithmetic.yaml",
+        );
         assert_eq!(urn, "extension:io.substrait:functions_arithmetic");
         assert!(std);
-        assert_eq!(urn_for_uri("/functions_comparison.yaml").0, "extension:io.substrait:functions_comparison");
+        assert_eq!(
+            urn_for_uri("/functions_comparison.yaml").0,
+            "extension:io.substrait:functions_comparison"
+        );
         let (urn, std) = urn_for_uri("https://example.com/mine.yaml");
         assert_eq!(urn, "extension:legacy-uri:https://example.com/mine.yaml");
         assert!(!std);

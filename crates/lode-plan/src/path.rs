@@ -46,8 +46,16 @@ mod tests {
 
     #[test]
     fn builds_proto_style_paths() {
-        let p = PlanPath::root().index("relations", 0).field("root").field("input").field("aggregate").index("measures", 1);
-        assert_eq!(p.to_string(), "relations[0].root.input.aggregate.measures[1]");
+        let p = PlanPath::root()
+            .index("relations", 0)
+            .field("root")
+            .field("input")
+            .field("aggregate")
+            .index("measures", 1);
+        assert_eq!(
+            p.to_string(),
+            "relations[0].root.input.aggregate.measures[1]"
+        );
         assert_eq!(PlanPath::root().to_string(), "<plan>");
     }
 }

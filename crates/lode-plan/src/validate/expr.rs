@@ -2,7 +2,9 @@
 
 use substrait::proto::expression::field_reference::{ReferenceType, RootType};
 use substrait::proto::expression::reference_segment::ReferenceType as SegmentType;
-use substrait::proto::expression::{FieldReference, RexType, subquery::SubqueryType, nested::NestedType};
+use substrait::proto::expression::{
+    FieldReference, RexType, nested::NestedType, subquery::SubqueryType,
+};
 use substrait::proto::function_argument::ArgType;
 use substrait::proto::{AggregateFunction, Expression, FunctionArgument};
 
@@ -22,7 +24,11 @@ impl Validator<'_> {
     /// Checks an expression evaluated over an input of `arity` fields (`None`: unknown).
     pub(super) fn check_expr(&mut self, expr: &Expression, arity: Option<usize>, path: &PlanPath) {
         let Some(rex) = &expr.rex_type else {
-            self.report(Diagnostic::new(Code::MissingExpression, path.clone(), "expression has no kind (rex_type is not set)"));
+            self.report(Diagnostic::new(
+                Code::MissingExpression,
+                path.clone(),
+                "expression has no kind (rex_type is not set)",
+            ));
             return;
         };
         match rex {
@@ -115,23 +121,41 @@ impl Validator<'_> {
     fn required(&mut self, expr: Option<&Expression>, arity: Option<usize>, path: &PlanPath) {
         match expr {
             Some(e) => self.check_expr(e, arity, path),
-            None => self.report(Diagnostic::new(Code::MissingExpression, path.clone(), "required expression is missing")),
+            None => self.report(Diagnostic::new(
+                Code::MissingExpression,
+                path.clone(),
+                "required expression is missing",
+            )),
         }
     }
 
-    pub(super) fn check_aggregate_function(&mut self, f: &AggregateFunction, arity: Option<usize>, path: &PlanPath) {
+    pub(super) fn check_aggregate_function(
+        &mut self,
+        f: &AggregateFunction,
+        arity: Option<usize>,
+        path: &PlanPath,
+    ) {
         self.check_function(f.function_reference, FunctionKind::Aggregate, path);
         self.check_arguments(&f.arguments, arity, path);
         self.sorts(&f.sorts, arity, path);
     }
 
-    fn check_arguments(&mut self, args: &[FunctionArgument], arity: Option<usize>, path: &PlanPath) {
+    fn check_arguments(
+        &mut self,
+        args: &[FunctionArgument],
+        arity: Option<usize>,
+        path: &PlanPath,
+    ) {
         for (i, arg) in args.iter().enumerate() {
             let p = path.index("arguments", i);
             match &arg.arg_type {
                 Some(ArgType::Value(e)) => self.check_expr(e, arity, &p.field("value")),
                 Some(ArgType::Enum(_)) | Some(ArgType::Type(_)) => {}
-                None => self.report(Diagnostic::new(Code::MissingExpression, p, "function argument sets none of value, type, enum")),
+                None => self.report(Diagnostic::new(
+                    Code::MissingExpression,
+                    p,
+                    "function argument sets none of value, type, enum",
+                )),
             }
         }
     }
@@ -142,8 +166,12 @@ impl Validator<'_> {
             let mut declared: Vec<u32> = self.functions.keys().copied().collect();
             declared.sort_unstable();
             self.report(
-                Diagnostic::new(Code::UndeclaredFunction, path, format!("function anchor {anchor} is not declared in the plan's extensions"))
-                    .with_hint(format!("declared function anchors: {declared:?}")),
+                Diagnostic::new(
+                    Code::UndeclaredFunction,
+                    path,
+                    format!("function anchor {anchor} is not declared in the plan's extensions"),
+                )
+                .with_hint(format!("declared function anchors: {declared:?}")),
             );
             return;
         };
@@ -158,7 +186,10 @@ impl Validator<'_> {
             self.report(Diagnostic::new(
                 Code::UnsupportedFunction,
                 path,
-                format!("no {what} function `{name}` (declared as `{}`) in Lode's executor", declared.compound),
+                format!(
+                    "no {what} function `{name}` (declared as `{}`) in Lode's executor",
+                    declared.compound
+                ),
             ));
         }
     }
@@ -168,7 +199,10 @@ impl Validator<'_> {
             Some(RootType::RootReference(_)) | None => arity,
             Some(RootType::OuterReference(o)) => {
                 let steps = usize::try_from(o.steps_out).unwrap_or(0);
-                match steps.checked_sub(1).and_then(|s| self.outer.len().checked_sub(s + 1)) {
+                match steps
+                    .checked_sub(1)
+                    .and_then(|s| self.outer.len().checked_sub(s + 1))
+                {
                     Some(i) => self.outer[i],
                     None => {
                         self.report(Diagnostic::new(
@@ -206,7 +240,12 @@ impl Validator<'_> {
         }
     }
 
-    fn check_subquery(&mut self, subquery: Option<&SubqueryType>, arity: Option<usize>, path: &PlanPath) {
+    fn check_subquery(
+        &mut self,
+        subquery: Option<&SubqueryType>,
+        arity: Option<usize>,
+        path: &PlanPath,
+    ) {
         self.outer.push(arity);
         match subquery {
             Some(SubqueryType::Scalar(s)) => {
@@ -218,18 +257,35 @@ impl Validator<'_> {
                     self.check_expr(e, arity, &path.field("in_predicate").index("needles", i));
                 }
                 self.outer.push(arity);
-                self.nested_rel(p.haystack.as_deref(), &path.field("in_predicate").field("haystack"));
+                self.nested_rel(
+                    p.haystack.as_deref(),
+                    &path.field("in_predicate").field("haystack"),
+                );
             }
             Some(SubqueryType::SetPredicate(p)) => {
-                self.nested_rel(p.tuples.as_deref(), &path.field("set_predicate").field("tuples"));
+                self.nested_rel(
+                    p.tuples.as_deref(),
+                    &path.field("set_predicate").field("tuples"),
+                );
             }
             Some(SubqueryType::SetComparison(c)) => {
                 self.outer.pop();
-                self.required(c.left.as_deref(), arity, &path.field("set_comparison").field("left"));
+                self.required(
+                    c.left.as_deref(),
+                    arity,
+                    &path.field("set_comparison").field("left"),
+                );
                 self.outer.push(arity);
-                self.nested_rel(c.right.as_deref(), &path.field("set_comparison").field("right"));
+                self.nested_rel(
+                    c.right.as_deref(),
+                    &path.field("set_comparison").field("right"),
+                );
             }
-            None => self.report(Diagnostic::new(Code::MissingExpression, path.clone(), "subquery sets no subquery_type")),
+            None => self.report(Diagnostic::new(
+                Code::MissingExpression,
+                path.clone(),
+                "subquery sets no subquery_type",
+            )),
         }
         self.outer.pop();
     }
@@ -239,7 +295,11 @@ impl Validator<'_> {
             Some(r) => {
                 self.check_rel(r, path);
             }
-            None => self.report(Diagnostic::new(Code::MissingInput, path.clone(), "subquery has no relation")),
+            None => self.report(Diagnostic::new(
+                Code::MissingInput,
+                path.clone(),
+                "subquery has no relation",
+            )),
         }
     }
 }

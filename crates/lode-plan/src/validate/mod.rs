@@ -30,14 +30,20 @@ pub trait ExecutorSupport {
 }
 
 /// Validates a decoded plan, including what its decoding had to upgrade.
-pub fn validate_decoded(decoded: &DecodedPlan, support: Option<&dyn ExecutorSupport>) -> Vec<Diagnostic> {
+pub fn validate_decoded(
+    decoded: &DecodedPlan,
+    support: Option<&dyn ExecutorSupport>,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for upgraded in &decoded.upgraded_uris {
         let path = PlanPath::root().field("extension_uris");
         diagnostics.push(Diagnostic::new(
             Code::LegacyExtensionUri,
             path.clone(),
-            format!("extension URI `{}` (anchor {}) read as URN `{}`", upgraded.uri, upgraded.anchor, upgraded.urn),
+            format!(
+                "extension URI `{}` (anchor {}) read as URN `{}`",
+                upgraded.uri, upgraded.anchor, upgraded.urn
+            ),
         ));
         if !upgraded.standard {
             diagnostics.push(
@@ -68,7 +74,10 @@ struct DeclaredFunction<'a> {
 impl DeclaredFunction<'_> {
     /// The name without its signature suffix (`add`), lower-cased as executors match it.
     fn name(&self) -> String {
-        let name = self.compound.split_once(':').map_or(self.compound, |(n, _)| n);
+        let name = self
+            .compound
+            .split_once(':')
+            .map_or(self.compound, |(n, _)| n);
         name.to_ascii_lowercase()
     }
 }
@@ -104,23 +113,40 @@ impl<'a> Validator<'a> {
     }
 
     fn check_extensions(&mut self) {
-        let urns: Vec<u32> = self.plan.extension_urns.iter().map(|u| u.extension_urn_anchor).collect();
+        let urns: Vec<u32> = self
+            .plan
+            .extension_urns
+            .iter()
+            .map(|u| u.extension_urn_anchor)
+            .collect();
         let mut seen = HashMap::new();
         for (i, decl) in self.plan.extensions.iter().enumerate() {
             let path = PlanPath::root().index("extensions", i);
             let (kind, anchor, urn_ref) = match &decl.mapping_type {
                 Some(MappingType::ExtensionFunction(f)) => {
-                    if let Some(previous) = self.functions.insert(f.function_anchor, DeclaredFunction { compound: &f.name }) {
+                    if let Some(previous) = self
+                        .functions
+                        .insert(f.function_anchor, DeclaredFunction { compound: &f.name })
+                    {
                         self.report(Diagnostic::new(
                             Code::DuplicateAnchor,
                             path.field("extension_function").field("function_anchor"),
-                            format!("function anchor {} is declared for both `{}` and `{}`", f.function_anchor, previous.compound, f.name),
+                            format!(
+                                "function anchor {} is declared for both `{}` and `{}`",
+                                f.function_anchor, previous.compound, f.name
+                            ),
                         ));
                     }
                     ("function", f.function_anchor, f.extension_urn_reference)
                 }
-                Some(MappingType::ExtensionType(t)) => ("type", t.type_anchor, t.extension_urn_reference),
-                Some(MappingType::ExtensionTypeVariation(t)) => ("type variation", t.type_variation_anchor, t.extension_urn_reference),
+                Some(MappingType::ExtensionType(t)) => {
+                    ("type", t.type_anchor, t.extension_urn_reference)
+                }
+                Some(MappingType::ExtensionTypeVariation(t)) => (
+                    "type variation",
+                    t.type_variation_anchor,
+                    t.extension_urn_reference,
+                ),
                 None => {
                     self.report(Diagnostic::new(Code::EmptyDeclaration, path, "extension declaration sets none of extension_function, extension_type, extension_type_variation"));
                     continue;
@@ -128,7 +154,13 @@ impl<'a> Validator<'a> {
             };
             if kind != "function" {
                 if let Some(previous) = seen.insert((kind, anchor), i) {
-                    self.report(Diagnostic::new(Code::DuplicateAnchor, path.clone(), format!("{kind} anchor {anchor} is also declared at extensions[{previous}]")));
+                    self.report(Diagnostic::new(
+                        Code::DuplicateAnchor,
+                        path.clone(),
+                        format!(
+                            "{kind} anchor {anchor} is also declared at extensions[{previous}]"
+                        ),
+                    ));
                 }
             }
             // A plan that declares no URNs at all links by name (DataFusion writes such plans);
@@ -145,7 +177,11 @@ impl<'a> Validator<'a> {
     fn check_relations(&mut self) {
         let plan = self.plan;
         if plan.relations.is_empty() {
-            self.report(Diagnostic::new(Code::NoRelations, PlanPath::root().field("relations"), "the plan has no relations; there is nothing to run"));
+            self.report(Diagnostic::new(
+                Code::NoRelations,
+                PlanPath::root().field("relations"),
+                "the plan has no relations; there is nothing to run",
+            ));
             return;
         }
         let roots: Vec<usize> = plan
@@ -170,7 +206,11 @@ impl<'a> Validator<'a> {
                 Some(PlanRelType::Root(root)) => {
                     let path = path.field("root");
                     let Some(input) = &root.input else {
-                        self.report(Diagnostic::new(Code::MissingInput, path.field("input"), "the root relation has no input"));
+                        self.report(Diagnostic::new(
+                            Code::MissingInput,
+                            path.field("input"),
+                            "the root relation has no input",
+                        ));
                         continue;
                     };
                     let arity = self.check_rel(input, &path.field("input"));
@@ -187,7 +227,11 @@ impl<'a> Validator<'a> {
                 Some(PlanRelType::Rel(_)) => {
                     self.subtree(i, &path);
                 }
-                None => self.report(Diagnostic::new(Code::MissingRelType, path, "plan relation sets neither `rel` nor `root`")),
+                None => self.report(Diagnostic::new(
+                    Code::MissingRelType,
+                    path,
+                    "plan relation sets neither `rel` nor `root`",
+                )),
             }
         }
     }
@@ -198,16 +242,27 @@ impl<'a> Validator<'a> {
             return *arity;
         }
         if self.visiting.contains(&ordinal) {
-            self.report(Diagnostic::new(Code::BadSubtreeReference, path.clone(), format!("relations[{ordinal}] references itself through a ReferenceRel cycle")));
+            self.report(Diagnostic::new(
+                Code::BadSubtreeReference,
+                path.clone(),
+                format!("relations[{ordinal}] references itself through a ReferenceRel cycle"),
+            ));
             return None;
         }
         let plan = self.plan;
-        let arity = match plan.relations.get(ordinal).and_then(|r| r.rel_type.as_ref()) {
+        let arity = match plan
+            .relations
+            .get(ordinal)
+            .and_then(|r| r.rel_type.as_ref())
+        {
             Some(PlanRelType::Rel(rel)) => {
                 self.visiting.push(ordinal);
                 // Outer references do not cross into a shared subtree.
                 let outer = std::mem::take(&mut self.outer);
-                let arity = self.check_rel(rel, &PlanPath::root().index("relations", ordinal).field("rel"));
+                let arity = self.check_rel(
+                    rel,
+                    &PlanPath::root().index("relations", ordinal).field("rel"),
+                );
                 self.outer = outer;
                 self.visiting.pop();
                 arity

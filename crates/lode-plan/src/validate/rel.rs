@@ -14,18 +14,28 @@ impl Validator<'_> {
     /// Checks a relation and returns its output arity, `None` where it cannot be known.
     pub(super) fn check_rel(&mut self, rel: &Rel, path: &PlanPath) -> Option<usize> {
         let Some(rel_type) = &rel.rel_type else {
-            self.report(Diagnostic::new(Code::MissingRelType, path.clone(), "relation has no type (rel_type is not set)"));
+            self.report(Diagnostic::new(
+                Code::MissingRelType,
+                path.clone(),
+                "relation has no type (rel_type is not set)",
+            ));
             return None;
         };
         let (arity, common) = match rel_type {
-            RelType::Read(read) => (self.check_read(read, &path.field("read")), read.common.as_ref()),
+            RelType::Read(read) => (
+                self.check_read(read, &path.field("read")),
+                read.common.as_ref(),
+            ),
             RelType::Filter(f) => {
                 let p = path.field("filter");
                 let arity = self.input(f.input.as_deref(), &p.field("input"));
                 self.required_expr(f.condition.as_deref(), arity, &p.field("condition"));
                 (arity, f.common.as_ref())
             }
-            RelType::Fetch(f) => (self.input(f.input.as_deref(), &path.field("fetch").field("input")), f.common.as_ref()),
+            RelType::Fetch(f) => (
+                self.input(f.input.as_deref(), &path.field("fetch").field("input")),
+                f.common.as_ref(),
+            ),
             RelType::Sort(s) => {
                 let p = path.field("sort");
                 let arity = self.input(s.input.as_deref(), &p.field("input"));
@@ -40,7 +50,10 @@ impl Validator<'_> {
                 }
                 (input.map(|n| n + pr.expressions.len()), pr.common.as_ref())
             }
-            RelType::Aggregate(a) => (self.check_aggregate(a, &path.field("aggregate")), a.common.as_ref()),
+            RelType::Aggregate(a) => (
+                self.check_aggregate(a, &path.field("aggregate")),
+                a.common.as_ref(),
+            ),
             RelType::Join(j) => {
                 let p = path.field("join");
                 let left = self.input(j.left.as_deref(), &p.field("left"));
@@ -68,22 +81,47 @@ impl Validator<'_> {
             RelType::Set(s) => {
                 let p = path.field("set");
                 if s.inputs.len() < 2 {
-                    self.report(Diagnostic::new(Code::MissingInput, p.field("inputs"), format!("a set relation needs at least two inputs, it has {}", s.inputs.len())));
+                    self.report(Diagnostic::new(
+                        Code::MissingInput,
+                        p.field("inputs"),
+                        format!(
+                            "a set relation needs at least two inputs, it has {}",
+                            s.inputs.len()
+                        ),
+                    ));
                 }
-                let arities: Vec<Option<usize>> = s.inputs.iter().enumerate().map(|(i, r)| self.check_rel(r, &p.index("inputs", i))).collect();
+                let arities: Vec<Option<usize>> = s
+                    .inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)))
+                    .collect();
                 (arities.first().copied().flatten(), s.common.as_ref())
             }
             RelType::Reference(r) => {
                 let Ok(ordinal) = usize::try_from(r.subtree_ordinal) else {
-                    self.report(Diagnostic::new(Code::BadSubtreeReference, path.field("reference"), format!("subtree ordinal {} is negative", r.subtree_ordinal)));
+                    self.report(Diagnostic::new(
+                        Code::BadSubtreeReference,
+                        path.field("reference"),
+                        format!("subtree ordinal {} is negative", r.subtree_ordinal),
+                    ));
                     return None;
                 };
-                (self.subtree(ordinal, &path.field("reference").field("subtree_ordinal")), None)
+                (
+                    self.subtree(ordinal, &path.field("reference").field("subtree_ordinal")),
+                    None,
+                )
             }
-            RelType::Exchange(e) => (self.input(e.input.as_deref(), &path.field("exchange").field("input")), e.common.as_ref()),
+            RelType::Exchange(e) => (
+                self.input(e.input.as_deref(), &path.field("exchange").field("input")),
+                e.common.as_ref(),
+            ),
             RelType::ExtensionLeaf(e) => (None, e.common.as_ref()),
             RelType::ExtensionSingle(e) => {
-                self.input(e.input.as_deref(), &path.field("extension_single").field("input"));
+                self.input(
+                    e.input.as_deref(),
+                    &path.field("extension_single").field("input"),
+                );
                 (None, e.common.as_ref())
             }
             RelType::ExtensionMulti(e) => {
@@ -110,7 +148,11 @@ impl Validator<'_> {
         match input {
             Some(rel) => self.check_rel(rel, path),
             None => {
-                self.report(Diagnostic::new(Code::MissingInput, path.clone(), "required input relation is missing"));
+                self.report(Diagnostic::new(
+                    Code::MissingInput,
+                    path.clone(),
+                    "required input relation is missing",
+                ));
                 None
             }
         }
@@ -119,7 +161,11 @@ impl Validator<'_> {
     fn required_expr(&mut self, expr: Option<&Expression>, arity: Option<usize>, path: &PlanPath) {
         match expr {
             Some(e) => self.check_expr(e, arity, path),
-            None => self.report(Diagnostic::new(Code::MissingExpression, path.clone(), "required expression is missing")),
+            None => self.report(Diagnostic::new(
+                Code::MissingExpression,
+                path.clone(),
+                "required expression is missing",
+            )),
         }
     }
 
@@ -130,7 +176,12 @@ impl Validator<'_> {
         }
     }
 
-    fn apply_emit(&mut self, common: Option<&RelCommon>, arity: Option<usize>, path: &PlanPath) -> Option<usize> {
+    fn apply_emit(
+        &mut self,
+        common: Option<&RelCommon>,
+        arity: Option<usize>,
+        path: &PlanPath,
+    ) -> Option<usize> {
         let Some(EmitKind::Emit(emit)) = common.and_then(|c| c.emit_kind.as_ref()) else {
             return arity;
         };
@@ -153,16 +204,29 @@ impl Validator<'_> {
             self.report(Diagnostic::new(Code::MissingBaseSchema, path.field("base_schema"), "a read relation must declare its base_schema (names and types of the table's fields)"));
             return None;
         };
-        let width = schema.r#struct.as_ref().map_or(schema.names.len(), |s| s.types.len());
+        let width = schema
+            .r#struct
+            .as_ref()
+            .map_or(schema.names.len(), |s| s.types.len());
         match &read.read_type {
             Some(ReadType::NamedTable(t)) if t.names.is_empty() => {
-                self.report(Diagnostic::new(Code::EmptyTableName, path.field("named_table").field("names"), "named table has an empty name"));
+                self.report(Diagnostic::new(
+                    Code::EmptyTableName,
+                    path.field("named_table").field("names"),
+                    "named table has an empty name",
+                ));
             }
-            Some(ReadType::NamedTable(_)) | Some(ReadType::VirtualTable(_)) | Some(ReadType::LocalFiles(_)) => {}
+            Some(ReadType::NamedTable(_))
+            | Some(ReadType::VirtualTable(_))
+            | Some(ReadType::LocalFiles(_)) => {}
             Some(ReadType::ExtensionTable(_)) | Some(ReadType::IcebergTable(_)) => {
                 self.report(Diagnostic::new(Code::UnsupportedRead, path.clone(), "extension and Iceberg table reads are not supported; use named_table, local_files or virtual_table"));
             }
-            None => self.report(Diagnostic::new(Code::UnsupportedRead, path.clone(), "the read sets no read_type")),
+            None => self.report(Diagnostic::new(
+                Code::UnsupportedRead,
+                path.clone(),
+                "the read sets no read_type",
+            )),
         }
         if let Some(filter) = read.filter.as_deref() {
             self.check_expr(filter, Some(width), &path.field("filter"));
@@ -178,8 +242,13 @@ impl Validator<'_> {
                 if usize::try_from(item.field).map_or(true, |f| f >= width) {
                     self.report(Diagnostic::new(
                         Code::FieldOutOfRange,
-                        path.field("projection").field("select").index("struct_items", i),
-                        format!("projection selects field {}, but the base schema has {width} fields", item.field),
+                        path.field("projection")
+                            .field("select")
+                            .index("struct_items", i),
+                        format!(
+                            "projection selects field {}, but the base schema has {width} fields",
+                            item.field
+                        ),
                     ));
                 }
             }
@@ -216,13 +285,21 @@ impl Validator<'_> {
             let mp = path.index("measures", i);
             match &m.measure {
                 Some(f) => self.check_aggregate_function(f, input, &mp.field("measure")),
-                None => self.report(Diagnostic::new(Code::MissingMeasure, mp.field("measure"), "aggregate measure has no function")),
+                None => self.report(Diagnostic::new(
+                    Code::MissingMeasure,
+                    mp.field("measure"),
+                    "aggregate measure has no function",
+                )),
             }
             if let Some(filter) = &m.filter {
                 self.check_expr(filter, input, &mp.field("filter"));
             }
         }
-        let keys = if a.grouping_expressions.is_empty() { distinct_keys.len() } else { a.grouping_expressions.len() };
+        let keys = if a.grouping_expressions.is_empty() {
+            distinct_keys.len()
+        } else {
+            a.grouping_expressions.len()
+        };
         // Several grouping sets add a column saying which set produced the row.
         let set_index = usize::from(a.groupings.len() > 1);
         Some(keys + set_index + a.measures.len())

@@ -1,0 +1,130 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lode",
+    version,
+    about = "Move compute to data: run Substrait plans (with Wasm extensions) on Apache DataFusion"
+)]
+pub struct Cli {
+    /// More output on stderr: -v progress, -vv debug detail (RUST_LOG overrides)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Substrait plan (binary or JSON) and print or write its result
+    Run(RunArgs),
+    /// Turn SQL into a Substrait plan (JSON for .json, binary otherwise)
+    Sql(SqlArgs),
+    /// Show how a plan will run: logical, optimized and physical plans
+    Explain(ExplainArgs),
+    /// Check plans and report coded diagnostics with plan paths (exit 0 valid, 1 invalid, 2 unreadable)
+    Validate(ValidateArgs),
+    /// Generate data sets
+    Gen(GenArgs),
+}
+
+/// Where tables come from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TableArgs {
+    /// Directory whose files `<name>.parquet|csv|arrow` (or sub-directories of such files) become tables `<name>`
+    #[arg(long = "data", value_name = "DIR")]
+    pub data: Vec<PathBuf>,
+    /// Bind a table name to a file or a directory of files (repeatable)
+    #[arg(long = "table", value_name = "NAME=PATH")]
+    pub tables: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Plan file, or `-` for standard input
+    pub plan: String,
+    #[command(flatten)]
+    pub tables: TableArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Write the result to this file instead of standard output (written whole or not at all)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Partitions per scan/exchange (default: number of cores)
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+    Arrow,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The SQL query
+    pub sql: String,
+    #[command(flatten)]
+    pub tables: TableArgs,
+    /// Plan file to write (.json is JSON, anything else binary protobuf); `-` writes JSON to stdout
+    #[arg(short, long, value_name = "PLAN")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Plan file, or `-` for standard input
+    pub plan: String,
+    #[command(flatten)]
+    pub tables: TableArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Plan files (or `-` for standard input)
+    #[arg(required = true)]
+    pub plans: Vec<String>,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Treat this diagnostic code as a warning (repeatable)
+    #[arg(long, value_name = "CODE")]
+    pub allow: Vec<String>,
+    /// Treat this diagnostic code as an error (repeatable)
+    #[arg(long, value_name = "CODE")]
+    pub deny: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    #[command(subcommand)]
+    pub dataset: Dataset,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Dataset {
+    /// TPC-H tables as Parquet, one file per table
+    Tpch {
+        /// Scale factor (1 = about 1 GB of raw data, 6 M lineitem rows)
+        #[arg(long, default_value_t = 1.0)]
+        sf: f64,
+        /// Output directory
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}

@@ -1,0 +1,56 @@
+//! One module per subcommand, and what they share: reading plans and binding tables.
+
+pub mod explain;
+pub mod generate;
+pub mod run;
+pub mod sql;
+pub mod validate;
+
+use std::io::Read;
+use std::path::Path;
+
+use lode_exec::{Engine, EngineConfig, TableBindings};
+use lode_plan::DecodedPlan;
+
+use crate::cli::TableArgs;
+use crate::failure::Failure;
+
+/// Reads a plan file, or standard input for `-`. Errors name the file.
+pub fn read_plan(source: &str) -> Result<DecodedPlan, Failure> {
+    if source == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::io(format!("cannot read the plan from standard input: {e}")))?;
+        return lode_plan::decode_plan(&bytes).map_err(|e| Failure::from(e).context("<stdin>"));
+    }
+    lode_plan::read_plan_file(Path::new(source)).map_err(|e| match e {
+        lode_plan::PlanError::Io { .. } => Failure::from(e),
+        other => Failure::from(other).context(source),
+    })
+}
+
+pub fn bind_tables(args: &TableArgs) -> Result<TableBindings, Failure> {
+    let mut tables = TableBindings::new();
+    for dir in &args.data {
+        tables.add_data_dir(dir)?;
+    }
+    for binding in &args.tables {
+        let Some((name, path)) = binding.split_once('=') else {
+            return Err(Failure::io(format!(
+                "--table {binding}: expected NAME=PATH"
+            )));
+        };
+        tables.add(name.trim(), Path::new(path.trim()))?;
+    }
+    Ok(tables)
+}
+
+pub async fn engine(args: &TableArgs, partitions: Option<usize>) -> Result<Engine, Failure> {
+    let tables = bind_tables(args)?;
+    let mut config = EngineConfig::default();
+    if let Some(n) = partitions {
+        config.target_partitions = n;
+    }
+    Ok(Engine::new(&tables, config).await?)
+}

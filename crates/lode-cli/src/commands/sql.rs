@@ -1,0 +1,27 @@
+//! `lode sql`
+
+use std::process::ExitCode;
+
+use lode_plan::PlanFormat;
+
+use crate::cli::SqlArgs;
+use crate::failure::Failure;
+use crate::sink::Destination;
+
+pub async fn run(args: SqlArgs) -> Result<ExitCode, Failure> {
+    let engine = super::engine(&args.tables, None).await?;
+    let plan = engine.sql_to_substrait(&args.sql).await?;
+    let format = if args.output.as_os_str() == "-" {
+        PlanFormat::Json
+    } else {
+        PlanFormat::for_output_path(&args.output)
+    };
+    let bytes = lode_plan::encode_plan(&plan, format);
+    let mut destination = Destination::open(Some(&args.output))?;
+    destination
+        .writer()
+        .write_all(&bytes)
+        .map_err(|e| Failure::io(format!("cannot write {}: {e}", args.output.display())))?;
+    destination.commit()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,120 @@
+//! `lode validate`: exit 0 when every plan is valid, 1 when any has an error, 2 when any
+//! could not be read.
+
+use std::process::ExitCode;
+
+use lode_exec::{Engine, EngineConfig, TableBindings};
+use lode_plan::{Code, Diagnostic, Severity, SeverityOverrides};
+use serde::Serialize;
+
+use crate::cli::{ReportFormat, ValidateArgs};
+use crate::failure::Failure;
+
+#[derive(Serialize)]
+struct PlanReport {
+    plan: String,
+    /// `valid`, `invalid` or `unreadable`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
+    let overrides = SeverityOverrides {
+        allow: parse_codes(&args.allow, "--allow")?,
+        deny: parse_codes(&args.deny, "--deny")?,
+    };
+    // No tables: validation checks the plan and the executor's functions, not the data.
+    let engine = Engine::new(&TableBindings::new(), EngineConfig::default()).await?;
+    let mut reports = Vec::new();
+    for source in &args.plans {
+        let report = match super::read_plan(source) {
+            Ok(decoded) => {
+                let mut diagnostics = engine.validate(&decoded);
+                diagnostics.iter_mut().for_each(|d| overrides.apply(d));
+                let invalid = diagnostics.iter().any(|d| d.severity == Severity::Error);
+                PlanReport {
+                    plan: source.clone(),
+                    status: if invalid { "invalid" } else { "valid" },
+                    error: None,
+                    diagnostics,
+                }
+            }
+            Err(failure) => PlanReport {
+                plan: source.clone(),
+                status: "unreadable",
+                error: Some(failure.to_string()),
+                diagnostics: Vec::new(),
+            },
+        };
+        reports.push(report);
+    }
+    match args.format {
+        ReportFormat::Json => {
+            let text = serde_json::to_string_pretty(&reports)
+                .map_err(|e| Failure::io(format!("cannot render the report: {e}")))?;
+            println!("{text}");
+        }
+        ReportFormat::Text => {
+            for report in &reports {
+                print_text(report);
+            }
+        }
+    }
+    let code = if reports.iter().any(|r| r.status == "unreadable") {
+        2
+    } else if reports.iter().any(|r| r.status == "invalid") {
+        1
+    } else {
+        0
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn print_text(report: &PlanReport) {
+    match &report.error {
+        Some(error) => println!("{}: unreadable: {error}", report.plan),
+        None => {
+            let errors = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            let warnings = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .count();
+            println!(
+                "{}: {} ({errors} errors, {warnings} warnings)",
+                report.plan, report.status
+            );
+            for d in &report.diagnostics {
+                println!("  {d}");
+            }
+        }
+    }
+}
+
+fn parse_codes(codes: &[String], flag: &str) -> Result<Vec<Code>, Failure> {
+    codes
+        .iter()
+        .map(|c| {
+            Code::parse(c).ok_or_else(|| {
+                Failure::io(format!(
+                    "{flag} {c}: unknown diagnostic code; known codes: {}",
+                    known_codes()
+                ))
+            })
+        })
+        .collect()
+}
+
+fn known_codes() -> String {
+    Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,74 @@
+//! How a command failed, and the exit code that says so: 1 when the input is invalid or the
+//! query failed, 2 when input could not be read or the command line is wrong.
+
+use std::fmt;
+use std::process::ExitCode;
+
+use lode_exec::ExecError;
+use lode_plan::PlanError;
+
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    /// The input could not be read (missing file, undecodable plan, bad usage): exit 2.
+    pub fn io(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 2,
+        }
+    }
+
+    /// The input is invalid or the query failed: exit 1.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code)
+    }
+
+    pub fn context(self, context: &str) -> Self {
+        Failure {
+            message: format!("{context}: {}", self.message),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<PlanError> for Failure {
+    fn from(e: PlanError) -> Self {
+        Failure::io(e.to_string())
+    }
+}
+
+impl From<ExecError> for Failure {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::Plan(p) => p.into(),
+            ExecError::Table { .. } | ExecError::Io { .. } => Failure::io(e.to_string()),
+            _ => Failure::invalid(e.to_string()),
+        }
+    }
+}
+
+impl From<lode_datagen::GenError> for Failure {
+    fn from(e: lode_datagen::GenError) -> Self {
+        match e {
+            lode_datagen::GenError::BadScaleFactor(_) => Failure::io(e.to_string()),
+            _ => Failure::invalid(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Output files that appear complete or not at all.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::failure::Failure;
+
+/// A destination: standard output, or a file written through a temporary in the same
+/// directory and renamed into place by [`Destination::commit`]. Dropped without commit, the
+/// temporary is removed, so a failed query leaves no partial output behind.
+pub enum Destination {
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    File {
+        temp: std::io::BufWriter<NamedTempFile>,
+        path: PathBuf,
+    },
+}
+
+impl Destination {
+    pub fn open(path: Option<&Path>) -> Result<Self, Failure> {
+        let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
+            return Ok(Destination::Stdout(std::io::BufWriter::new(
+                std::io::stdout(),
+            )));
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let temp = NamedTempFile::new_in(dir).map_err(|e| {
+            Failure::io(format!(
+                "cannot create output file in {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Ok(Destination::File {
+            temp: std::io::BufWriter::new(temp),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Destination::Stdout(w) => w,
+            Destination::File { temp, .. } => temp,
+        }
+    }
+
+    pub fn commit(self) -> Result<(), Failure> {
+        match self {
+            Destination::Stdout(mut w) => w
+                .flush()
+                .map_err(|e| Failure::io(format!("cannot write to standard output: {e}"))),
+            Destination::File { temp, path } => {
+                let temp = temp.into_inner().map_err(|e| {
+                    Failure::io(format!("cannot write {}: {}", path.display(), e.error()))
+                })?;
+                temp.persist(&path).map_err(|e| {
+                    Failure::io(format!("cannot write {}: {}", path.display(), e.error))
+                })?;
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! TPC-H data at any scale factor, from the `tpchgen` generator (the dbgen algorithm, verified
+//! against dbgen's output by its authors), written as one Parquet file per table.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use tpchgen::generators::{
+    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
+    PartSuppGenerator, RegionGenerator, SupplierGenerator,
+};
+use tpchgen_arrow::{
+    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow,
+    SupplierArrow,
+};
+use tracing::info;
+
+use crate::{GenError, Progress};
+
+/// The eight TPC-H tables, in the order they are generated.
+pub const TABLES: [&str; 8] = [
+    "region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem",
+];
+
+/// Writes `<out>/<table>.parquet` for every TPC-H table at scale factor `sf`.
+/// Returns the files written.
+pub fn generate(
+    sf: f64,
+    out: &Path,
+    mut progress: impl FnMut(Progress),
+) -> Result<Vec<PathBuf>, GenError> {
+    if !(sf.is_finite() && sf > 0.0) {
+        return Err(GenError::BadScaleFactor(sf));
+    }
+    std::fs::create_dir_all(out).map_err(|source| GenError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for table in TABLES {
+        let path = out.join(format!("{table}.parquet"));
+        let expected = expected_rows(table, sf);
+        let (schema, batches) = batches(table, sf);
+        write_parquet(&path, table, schema, batches, expected, &mut progress)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn expected_rows(table: &str, sf: f64) -> Option<u64> {
+    let n = match table {
+        "region" => 5,
+        "nation" => 25,
+        "supplier" => SupplierGenerator::calculate_row_count(sf, 1, 1),
+        "customer" => CustomerGenerator::calculate_row_count(sf, 1, 1),
+        "part" => PartGenerator::calculate_row_count(sf, 1, 1),
+        "partsupp" => PartGenerator::calculate_row_count(sf, 1, 1) * 4,
+        "orders" => OrderGenerator::calculate_row_count(sf, 1, 1),
+        _ => return None, // lineitem: 1 to 7 lines per order, known only once generated
+    };
+    u64::try_from(n).ok()
+}
+
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
+
+fn batches(table: &str, sf: f64) -> (SchemaRef, Batches) {
+    fn boxed<I: Iterator<Item = Result<RecordBatch, ArrowError>> + 'static>(
+        schema: SchemaRef,
+        it: I,
+    ) -> (SchemaRef, Batches) {
+        (schema, Box::new(it))
+    }
+    match table {
+        "region" => boxed(
+            RegionArrow::schema_ref(),
+            RegionArrow::new(RegionGenerator::new(sf, 1, 1)),
+        ),
+        "nation" => boxed(
+            NationArrow::schema_ref(),
+            NationArrow::new(NationGenerator::new(sf, 1, 1)),
+        ),
+        "supplier" => boxed(
+            SupplierArrow::schema_ref(),
+            SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)),
+        ),
+        "customer" => boxed(
+            CustomerArrow::schema_ref(),
+            CustomerArrow::new(CustomerGenerator::new(sf, 1, 1)),
+        ),
+        "part" => boxed(
+            PartArrow::schema_ref(),
+            PartArrow::new(PartGenerator::new(sf, 1, 1)),
+        ),
+        "partsupp" => boxed(
+            PartSuppArrow::schema_ref(),
+            PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1)),
+        ),
+        "orders" => boxed(
+            OrderArrow::schema_ref(),
+            OrderArrow::new(OrderGenerator::new(sf, 1, 1)),
+        ),
+        _ => boxed(
+            LineItemArrow::schema_ref(),
+            LineItemArrow::new(LineItemGenerator::new(sf, 1, 1)),
+        ),
+    }
+}
+
+/// Writes to `<path>.partial` and renames on success, so an interrupted run leaves no file
+/// that looks complete.
+fn write_parquet(
+    path: &Path,
+    table: &'static str,
+    schema: SchemaRef,
+    batches: Batches,
+    expected_rows: Option<u64>,
+    progress: &mut impl FnMut(Progress),
+) -> Result<(), GenError> {
+    let partial = path.with_extension("parquet.partial");
+    let io = |source: std::io::Error| GenError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let gen_error = |e: &dyn std::fmt::Display| GenError::Generate {
+        table,
+        message: e.to_string(),
+    };
+    let file = File::create(&partial).map_err(io)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).map_err(|e| gen_error(&e))?;
+    let mut rows = 0u64;
+    for batch in batches {
+        let batch = batch.map_err(|e| gen_error(&e))?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch).map_err(|e| gen_error(&e))?;
+        progress(Progress {
+            table,
+            rows,
+            expected_rows,
+            done: false,
+        });
+    }
+    writer.close().map_err(|e| gen_error(&e))?;
+    std::fs::rename(&partial, path).map_err(io)?;
+    info!(table, rows, path = %path.display(), "table written");
+    progress(Progress {
+        table,
+        rows,
+        expected_rows,
+        done: true,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_every_table_with_expected_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut finals = Vec::new();
+        let files = generate(0.001, dir.path(), |p| {
+            if p.done {
+                finals.push((p.table, p.rows, p.expected_rows));
+            }
+        })
+        .unwrap();
+        assert_eq!(files.len(), 8);
+        for (table, rows, expected) in &finals {
+            if let Some(expected) = expected {
+                assert_eq!(rows, expected, "{table}");
+            }
+        }
+        assert_eq!(finals[0], ("region", 5, Some(5)));
+        assert!(files.iter().all(|f| f.exists()));
+        assert!(!dir.path().join("lineitem.parquet.partial").exists());
+    }
+
+    #[test]
+    fn rejects_bad_scale_factor() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            generate(0.0, dir.path(), |_| {}),
+            Err(GenError::BadScaleFactor(_))
+        ));
+        assert!(matches!(
+            generate(f64::NAN, dir.path(), |_| {}),
+            Err(GenError::BadScaleFactor(_))
+        ));
+    }
+}

@@ -1,0 +1,379 @@
+//! Lode's Substrait consumer: DataFusion's, with the hooks that make plans from other
+//! producers run. Each override handles one producer quirk and delegates the rest:
+//!
+//! | hook | quirk | producers |
+//! |---|---|---|
+//! | `resolve_table_ref`, `consume_read` | table and column names in another case | Isthmus/Calcite (`LINEITEM`, `L_ORDERKEY`) |
+//! | `consume_rel` | `ReferenceRel` to a shared subtree in `Plan.relations` | Isthmus, DuckDB |
+//! | `consume_literal` | `var_char` literals | Isthmus, Calcite |
+//! | `consume_scalar_function` | enum-typed arguments (`extract(YEAR, d)`) | Isthmus, spec examples |
+//! | `consume_read` | `local_files` URIs (DataFusion only looks up a table named like the file) | DuckDB, hand-written |
+//!
+//! Aggregates without `output_type` and pre-URN plans need no hook: DataFusion ignores the
+//! former and `lode-plan` upgrades the latter while decoding.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::Schema;
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::common::{
+    DFSchema, Result, ScalarValue, plan_datafusion_err, plan_err, substrait_err,
+};
+use datafusion::datasource::file_format::arrow::ArrowFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::{FunctionRegistry, SessionState};
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion_substrait::extensions::Extensions;
+use datafusion_substrait::logical_plan::consumer::{
+    DefaultSubstraitConsumer, SubstraitConsumer, from_literal, from_read_rel, from_scalar_function,
+    from_substrait_named_struct, from_substrait_rel,
+};
+use substrait::proto::expression::literal::LiteralType;
+use substrait::proto::expression::{Literal, ScalarFunction};
+use substrait::proto::function_argument::ArgType;
+use substrait::proto::read_rel::local_files::file_or_files::{
+    FileFormat as SubstraitFileFormat, PathType,
+};
+use substrait::proto::read_rel::{LocalFiles, NamedTable, ReadType};
+use substrait::proto::rel::RelType;
+use substrait::proto::{Expression, Plan, ReadRel, Rel, Type, expression::RexType, plan_rel};
+
+use crate::tables::FileFormat;
+
+/// Prefix of the names under which `local_files` reads are registered for one query.
+const LOCAL_FILES_TABLE: &str = "__lode_local_files_";
+
+pub(crate) struct LodeConsumer<'a> {
+    inner: DefaultSubstraitConsumer<'a>,
+    state: &'a SessionState,
+    plan: &'a Plan,
+    /// `local_files` reads of this query, by their generated table name.
+    local_tables: Mutex<HashMap<String, Arc<dyn TableProvider>>>,
+    /// Shared subtrees already converted, by ordinal in `plan.relations`.
+    subtrees: Mutex<HashMap<usize, LogicalPlan>>,
+    /// Subtrees being converted (a cycle would otherwise recurse forever).
+    converting: Mutex<HashSet<usize>>,
+}
+
+impl<'a> LodeConsumer<'a> {
+    pub(crate) fn new(plan: &'a Plan, extensions: &'a Extensions, state: &'a SessionState) -> Self {
+        LodeConsumer {
+            inner: DefaultSubstraitConsumer::new(extensions, state),
+            state,
+            plan,
+            local_tables: Mutex::default(),
+            subtrees: Mutex::default(),
+            converting: Mutex::default(),
+        }
+    }
+
+    async fn find_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if let Some(t) = lock(&self.local_tables).get(name) {
+            return Ok(Some(Arc::clone(t)));
+        }
+        let lower = name.to_lowercase();
+        let schema = self
+            .state
+            .schema_for_ref(TableReference::bare(lower.as_str()))?;
+        schema.table(&lower).await
+    }
+
+    async fn consume_subtree(&self, ordinal: i32) -> Result<LogicalPlan> {
+        let index = usize::try_from(ordinal).map_err(|_| {
+            plan_datafusion_err!("ReferenceRel subtree ordinal {ordinal} is negative")
+        })?;
+        if let Some(plan) = lock(&self.subtrees).get(&index) {
+            return Ok(plan.clone());
+        }
+        let rel = match self
+            .plan
+            .relations
+            .get(index)
+            .and_then(|r| r.rel_type.as_ref())
+        {
+            Some(plan_rel::RelType::Rel(rel)) => rel,
+            _ => {
+                return plan_err!(
+                    "ReferenceRel subtree ordinal {index} does not name a `rel` entry of plan.relations"
+                );
+            }
+        };
+        if !lock(&self.converting).insert(index) {
+            return plan_err!("ReferenceRel cycle through plan.relations[{index}]");
+        }
+        let converted = self.consume_rel(rel).await;
+        lock(&self.converting).remove(&index);
+        let converted = converted?;
+        lock(&self.subtrees).insert(index, converted.clone());
+        Ok(converted)
+    }
+
+    /// Registers the files of a `local_files` read as a table of this query and returns its name.
+    async fn register_local_files(
+        &self,
+        files: &LocalFiles,
+        base_schema: Option<&substrait::proto::NamedStruct>,
+    ) -> Result<String> {
+        let mut urls = Vec::new();
+        let mut format: Option<FileFormat> = None;
+        for (i, item) in files.items.iter().enumerate() {
+            let uri = match &item.path_type {
+                Some(PathType::UriFile(u))
+                | Some(PathType::UriPath(u))
+                | Some(PathType::UriFolder(u)) => u,
+                Some(PathType::UriPathGlob(_)) => {
+                    return plan_err!(
+                        "local_files.items[{i}]: glob URIs are not supported; list the files"
+                    );
+                }
+                None => return plan_err!("local_files.items[{i}] has no path"),
+            };
+            if item.start != 0 || item.length != 0 {
+                return plan_err!(
+                    "local_files.items[{i}] ({uri}) reads a byte range (start {}, length {}); Lode reads whole files only",
+                    item.start,
+                    item.length
+                );
+            }
+            let path = uri.strip_prefix("file://").unwrap_or(uri);
+            let item_format = match &item.file_format {
+                Some(SubstraitFileFormat::Parquet(_)) => Some(FileFormat::Parquet),
+                Some(SubstraitFileFormat::Arrow(_)) => Some(FileFormat::Arrow),
+                Some(SubstraitFileFormat::Text(t)) if t.field_delimiter == "," || t.field_delimiter.is_empty() => Some(FileFormat::Csv),
+                Some(other) => return plan_err!("local_files.items[{i}] ({uri}): file format {other:?} is not supported"),
+                None => FileFormat::from_path(std::path::Path::new(path)),
+            }
+            .ok_or_else(|| plan_datafusion_err!("local_files.items[{i}] ({uri}): cannot tell the file format; use .parquet, .csv or .arrow or set file_format"))?;
+            if format.is_some_and(|f| f != item_format) {
+                return plan_err!("local_files mixes file formats; one read must use one format");
+            }
+            format = Some(item_format);
+            urls.push(ListingTableUrl::parse(path)?);
+        }
+        let Some(format) = format else {
+            return plan_err!("local_files lists no files");
+        };
+        let file_format: Arc<dyn datafusion::datasource::file_format::FileFormat> = match format {
+            FileFormat::Parquet => Arc::new(ParquetFormat::default()),
+            FileFormat::Csv => Arc::new(CsvFormat::default().with_has_header(true)),
+            FileFormat::Arrow => Arc::new(ArrowFormat),
+        };
+        // The files are named explicitly, so no extension filter (an empty suffix matches all).
+        let options = ListingOptions::new(file_format).with_file_extension("");
+        let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options);
+        // CSV carries no types: the plan's base schema is the truth. Other formats know theirs.
+        let config = match (format, base_schema) {
+            (FileFormat::Csv, Some(named)) => {
+                let schema: Schema = from_substrait_named_struct(self, named)?.as_arrow().clone();
+                config.with_schema(Arc::new(schema))
+            }
+            _ => config.infer_schema(self.state).await?,
+        };
+        let table = ListingTable::try_new(config)?;
+        let mut tables = lock(&self.local_tables);
+        let name = format!("{LOCAL_FILES_TABLE}{}", tables.len());
+        tables.insert(name.clone(), Arc::new(table));
+        Ok(name)
+    }
+}
+
+/// The top-level names of a `NamedStruct` (its `names` list also holds nested field names,
+/// depth first).
+fn top_level_name_indices(types: &[Type]) -> Vec<usize> {
+    fn nested_names(t: &Type) -> usize {
+        use substrait::proto::r#type::Kind;
+        match &t.kind {
+            Some(Kind::Struct(s)) => s.types.iter().map(|t| 1 + nested_names(t)).sum(),
+            Some(Kind::List(l)) => l.r#type.as_deref().map_or(0, nested_names),
+            Some(Kind::Map(m)) => {
+                m.key.as_deref().map_or(0, nested_names)
+                    + m.value.as_deref().map_or(0, nested_names)
+            }
+            _ => 0,
+        }
+    }
+    let mut indices = Vec::with_capacity(types.len());
+    let mut next = 0;
+    for t in types {
+        indices.push(next);
+        next += 1 + nested_names(t);
+    }
+    indices
+}
+
+/// Rewrites the read's column names to the table's own spelling where they differ only in case.
+fn align_column_names(read: &mut ReadRel, table: &Schema) {
+    let Some(base) = read.base_schema.as_mut() else {
+        return;
+    };
+    let indices = match &base.r#struct {
+        Some(s) => top_level_name_indices(&s.types),
+        None => (0..base.names.len()).collect(),
+    };
+    for i in indices {
+        let Some(name) = base.names.get(i) else {
+            continue;
+        };
+        if table.field_with_name(name).is_ok() {
+            continue;
+        }
+        let mut matches = table
+            .fields()
+            .iter()
+            .filter(|f| f.name().eq_ignore_ascii_case(name));
+        if let (Some(only), None) = (matches.next(), matches.next()) {
+            base.names[i] = only.name().clone();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[async_trait]
+impl SubstraitConsumer for LodeConsumer<'_> {
+    async fn resolve_table_ref(
+        &self,
+        table_ref: &TableReference,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
+        match self.find_table(table_ref.table()).await? {
+            Some(t) => Ok(Some(t)),
+            None => {
+                let known = self
+                    .state
+                    .schema_for_ref(TableReference::bare("t"))?
+                    .table_names();
+                let known: Vec<String> = known
+                    .into_iter()
+                    .filter(|n| !n.starts_with(LOCAL_FILES_TABLE))
+                    .collect();
+                let hint = if known.is_empty() {
+                    "no tables are bound; bind them with --data DIR or --table NAME=PATH"
+                        .to_string()
+                } else {
+                    format!("bound tables: {}", known.join(", "))
+                };
+                plan_err!("the plan reads table `{table_ref}`, but no such table is bound ({hint})")
+            }
+        }
+    }
+
+    fn get_extensions(&self) -> &Extensions {
+        self.inner.get_extensions()
+    }
+
+    fn get_function_registry(&self) -> &impl FunctionRegistry {
+        self.state
+    }
+
+    async fn consume_rel(&self, rel: &Rel) -> Result<LogicalPlan> {
+        match &rel.rel_type {
+            Some(RelType::Reference(r)) => self.consume_subtree(r.subtree_ordinal).await,
+            _ => from_substrait_rel(self, rel).await,
+        }
+    }
+
+    async fn consume_read(&self, rel: &ReadRel) -> Result<LogicalPlan> {
+        let table_name = match &rel.read_type {
+            Some(ReadType::NamedTable(nt)) => match nt.names.last() {
+                Some(name) => name.clone(),
+                None => return substrait_err!("named table has no name"),
+            },
+            Some(ReadType::LocalFiles(lf)) => {
+                self.register_local_files(lf, rel.base_schema.as_ref())
+                    .await?
+            }
+            _ => return from_read_rel(self, rel).await,
+        };
+        let Some(table) = self
+            .resolve_table_ref(&TableReference::bare(table_name.as_str()))
+            .await?
+        else {
+            return plan_err!("table `{table_name}` is not bound");
+        };
+        let mut read = rel.clone();
+        if matches!(read.read_type, Some(ReadType::LocalFiles(_))) {
+            read.read_type = Some(ReadType::NamedTable(NamedTable {
+                names: vec![table_name],
+                advanced_extension: None,
+            }));
+        }
+        align_column_names(&mut read, &table.schema());
+        from_read_rel(self, &read).await
+    }
+
+    async fn consume_literal(&self, literal: &Literal) -> Result<Expr> {
+        match &literal.literal_type {
+            Some(LiteralType::VarChar(v)) => Ok(Expr::Literal(
+                ScalarValue::Utf8(Some(v.value.clone())),
+                None,
+            )),
+            _ => from_literal(self, literal).await,
+        }
+    }
+
+    async fn consume_scalar_function(
+        &self,
+        f: &ScalarFunction,
+        input_schema: &DFSchema,
+    ) -> Result<Expr> {
+        if !f
+            .arguments
+            .iter()
+            .any(|a| matches!(a.arg_type, Some(ArgType::Enum(_))))
+        {
+            return from_scalar_function(self, f, input_schema).await;
+        }
+        // Enum arguments (`extract(YEAR, …)`) become string literals, which is how DataFusion's
+        // functions take such options (`date_part('YEAR', …)`).
+        let mut f = f.clone();
+        for arg in &mut f.arguments {
+            if let Some(ArgType::Enum(name)) = &arg.arg_type {
+                let literal = Literal {
+                    literal_type: Some(LiteralType::String(name.clone())),
+                    ..Default::default()
+                };
+                arg.arg_type = Some(ArgType::Value(Expression {
+                    rex_type: Some(RexType::Literal(literal)),
+                }));
+            }
+        }
+        from_scalar_function(self, &f, input_schema).await
+    }
+
+    fn push_outer_schema(&self, schema: Arc<DFSchema>) {
+        self.inner.push_outer_schema(schema)
+    }
+
+    fn pop_outer_schema(&self) {
+        self.inner.pop_outer_schema()
+    }
+
+    fn get_outer_schema(&self, steps_out: usize) -> Option<Arc<DFSchema>> {
+        self.inner.get_outer_schema(steps_out)
+    }
+
+    fn push_lambda_parameters(
+        &self,
+        parameters: &[Type],
+        input_schema: &DFSchema,
+    ) -> Result<Vec<String>> {
+        self.inner.push_lambda_parameters(parameters, input_schema)
+    }
+
+    fn pop_lambda_parameters(&self) {
+        self.inner.pop_lambda_parameters()
+    }
+
+    fn lambda_variable(&self, steps_out: usize, field_idx: usize) -> Result<Expr> {
+        self.inner.lambda_variable(steps_out, field_idx)
+    }
+}

@@ -1,0 +1,192 @@
+//! The local engine: one DataFusion session with Lode's tables and functions, turning
+//! Substrait plans into streams of Arrow batches.
+
+use std::panic::AssertUnwindSafe;
+
+use datafusion::execution::SessionState;
+use datafusion::execution::context::SessionConfig;
+use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
+use datafusion::physical_plan::{ExecutionPlanProperties, SendableRecordBatchStream, displayable};
+use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion_substrait::extensions::Extensions;
+use datafusion_substrait::logical_plan::consumer::from_substrait_plan_with_consumer;
+use datafusion_substrait::logical_plan::producer::to_substrait_plan;
+use futures::FutureExt;
+use lode_plan::{DecodedPlan, Diagnostic, Severity};
+use substrait::proto::{Plan, plan_rel};
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::consumer::LodeConsumer;
+use crate::error::{ExecError, Result};
+use crate::support::DataFusionSupport;
+use crate::tables::TableBindings;
+
+/// Settings of the local engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Partitions each scan and exchange is split into; defaults to the number of cores.
+    pub target_partitions: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        EngineConfig {
+            target_partitions: cores,
+        }
+    }
+}
+
+/// Runs Substrait plans in this process.
+pub struct Engine {
+    ctx: SessionContext,
+}
+
+impl Engine {
+    /// A session with `tables` registered (names lower-cased).
+    pub async fn new(tables: &TableBindings, config: EngineConfig) -> Result<Self> {
+        let session = SessionConfig::new()
+            .with_target_partitions(config.target_partitions.max(1))
+            .with_information_schema(false);
+        let ctx = SessionContext::new_with_config(session);
+        register_substrait_aliases(&ctx);
+        tables.register(&ctx).await?;
+        Ok(Engine { ctx })
+    }
+
+    pub fn session(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Structural validation plus the checks only this executor can make (functions it has).
+    pub fn validate(&self, plan: &DecodedPlan) -> Vec<Diagnostic> {
+        let state = self.ctx.state();
+        lode_plan::validate_decoded(plan, Some(&DataFusionSupport(&state)))
+    }
+
+    /// Validates the plan and converts it to a DataFusion logical plan.
+    pub async fn logical_plan(&self, plan: &DecodedPlan) -> Result<LogicalPlan> {
+        let diagnostics = self.validate(plan);
+        let (errors, others): (Vec<_>, Vec<_>) = diagnostics
+            .into_iter()
+            .partition(|d| d.severity == Severity::Error);
+        for d in &others {
+            warn!(code = %d.code, path = %d.path, "{}", d.message);
+        }
+        if !errors.is_empty() {
+            return Err(ExecError::Invalid(errors));
+        }
+        let state = self.ctx.state();
+        to_logical_plan(&state, &plan.plan)
+            .instrument(info_span!("plan"))
+            .await
+    }
+
+    /// Runs the plan; the result streams, batch by batch.
+    pub async fn execute(&self, plan: &DecodedPlan) -> Result<SendableRecordBatchStream> {
+        let logical = self.logical_plan(plan).await?;
+        self.execute_logical(logical).await
+    }
+
+    pub async fn execute_logical(&self, logical: LogicalPlan) -> Result<SendableRecordBatchStream> {
+        let span = info_span!("execute");
+        let frame = DataFrame::new(self.ctx.state(), logical);
+        let stream = frame
+            .execute_stream()
+            .instrument(span)
+            .await
+            .map_err(ExecError::datafusion("planning the query failed"))?;
+        Ok(stream)
+    }
+
+    /// The plan as DataFusion sees it: logical, optimized logical and physical.
+    pub async fn explain(&self, plan: &DecodedPlan) -> Result<String> {
+        let logical = self.logical_plan(plan).await?;
+        let state = self.ctx.state();
+        let optimized = state
+            .optimize(&logical)
+            .map_err(ExecError::datafusion("optimizing the plan failed"))?;
+        let physical = state
+            .create_physical_plan(&logical)
+            .await
+            .map_err(ExecError::datafusion("physical planning failed"))?;
+        Ok(format!(
+            "== Logical plan ==\n{}\n\n== Optimized logical plan ==\n{}\n\n== Physical plan ({} partitions) ==\n{}",
+            logical.display_indent_schema(),
+            optimized.display_indent(),
+            physical.output_partitioning().partition_count(),
+            displayable(physical.as_ref()).indent(true)
+        ))
+    }
+
+    /// SQL to a Substrait plan, against this engine's tables.
+    pub async fn sql_to_substrait(&self, sql: &str) -> Result<Plan> {
+        let frame = self
+            .ctx
+            .sql(sql)
+            .await
+            .map_err(ExecError::datafusion("the SQL does not plan"))?;
+        let optimized = frame
+            .into_optimized_plan()
+            .map_err(ExecError::datafusion("optimizing the SQL failed"))?;
+        let plan = to_substrait_plan(&optimized, &self.ctx.state())
+            .map_err(ExecError::datafusion("producing Substrait failed"))?;
+        Ok(*plan)
+    }
+}
+
+/// Names the Substrait function extensions use where DataFusion's differ.
+fn register_substrait_aliases(ctx: &SessionContext) {
+    // functions_datetime.yaml: extract(component enum, x); DataFusion: date_part('component', x).
+    let date_part = datafusion::functions::datetime::date_part();
+    let aliased = ScalarUDF::clone(&date_part).with_aliases(["extract"]);
+    ctx.register_udf(aliased);
+}
+
+/// Converts the output relation of `plan` (its root, or its only relation) with Lode's consumer.
+pub async fn to_logical_plan(state: &SessionState, plan: &Plan) -> Result<LogicalPlan> {
+    let extensions = Extensions::try_from(&plan.extensions).map_err(ExecError::datafusion(
+        "reading the plan's extensions failed",
+    ))?;
+    let output = plan
+        .relations
+        .iter()
+        .find(|r| matches!(r.rel_type, Some(plan_rel::RelType::Root(_))))
+        .or_else(|| (plan.relations.len() == 1).then(|| &plan.relations[0]));
+    let Some(output) = output else {
+        return Err(ExecError::Invalid(lode_plan::validate_plan(plan, None)));
+    };
+    // DataFusion's plan-level conversion takes one relation; shared subtrees stay reachable
+    // through the consumer, which holds the whole plan.
+    let single = Plan {
+        relations: vec![output.clone()],
+        ..Default::default()
+    };
+    let consumer = LodeConsumer::new(plan, &extensions, state);
+    let converted = AssertUnwindSafe(from_substrait_plan_with_consumer(&consumer, &single))
+        .catch_unwind()
+        .await;
+    match converted {
+        Ok(result) => {
+            let logical = result.map_err(ExecError::datafusion(
+                "the plan cannot be converted for execution",
+            ))?;
+            info!(fields = logical.schema().fields().len(), "plan converted");
+            Ok(logical)
+        }
+        // The validator rejects the inputs known to panic inside datafusion-substrait; this
+        // keeps any it does not know of from taking the process down.
+        Err(panic) => Err(ExecError::Internal(format!(
+            "the Substrait consumer crashed on this plan: {}; please report it with the plan",
+            panic_message(&panic)
+        ))),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
