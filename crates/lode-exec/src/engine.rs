@@ -71,7 +71,10 @@ impl Engine {
             .into_iter()
             .partition(|d| d.severity == Severity::Error);
         for d in &others {
-            warn!(code = %d.code, path = %d.path, "{}", d.message);
+            match d.severity {
+                Severity::Warning => warn!(code = %d.code, path = %d.path, "{}", d.message),
+                _ => info!(code = %d.code, path = %d.path, "{}", d.message),
+            }
         }
         if !errors.is_empty() {
             return Err(ExecError::Invalid(errors));

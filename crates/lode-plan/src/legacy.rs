@@ -230,4 +230,53 @@ mod tests {
         assert_eq!(urn, "extension:legacy-uri:https://example.com/mine.yaml");
         assert!(!std);
     }
+
+    #[test]
+    fn binary_plan_with_uris_gets_urns_and_references() {
+        use substrait::proto::extensions::simple_extension_declaration::ExtensionFunction;
+        // One declaration as a pre-URN producer encodes it: the URI reference (field 1) next to
+        // the anchor and name (fields 2 and 3) in the same ExtensionFunction message.
+        let mut function = Vec::new();
+        LegacyReference {
+            extension_uri_reference: 7,
+        }
+        .encode(&mut function)
+        .unwrap();
+        ExtensionFunction {
+            function_anchor: 1,
+            name: "equal:any_any".into(),
+            ..Default::default()
+        }
+        .encode(&mut function)
+        .unwrap();
+        let mut declaration = Vec::new();
+        prost::encoding::bytes::encode(3, &function, &mut declaration);
+        let mut bytes = Vec::new();
+        let uri = LegacyUri {
+            anchor: 7,
+            uri: "/functions_comparison.yaml".into(),
+        };
+        prost::encoding::message::encode(1, &uri, &mut bytes);
+        prost::encoding::bytes::encode(2, &declaration, &mut bytes);
+
+        let mut plan = Plan::decode(bytes.as_slice()).unwrap();
+        assert!(
+            plan.extension_urns.is_empty(),
+            "a current decoder drops the URIs"
+        );
+        let upgraded = upgrade_binary(&bytes, &mut plan);
+        assert_eq!(upgraded.len(), 1);
+        assert_eq!(
+            plan.extension_urns[0].urn,
+            "extension:io.substrait:functions_comparison"
+        );
+        assert_eq!(plan.extension_urns[0].extension_urn_anchor, 7);
+        match &plan.extensions[0].mapping_type {
+            Some(MappingType::ExtensionFunction(f)) => {
+                assert_eq!(f.extension_urn_reference, 7);
+                assert_eq!(f.name, "equal:any_any");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

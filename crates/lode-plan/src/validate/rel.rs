@@ -132,7 +132,7 @@ impl Validator<'_> {
                 (None, e.common.as_ref())
             }
             other => {
-                let name = unsupported_rel_name(other);
+                let name = rel_kind(other);
                 self.report(
                     Diagnostic::new(Code::UnsupportedRelation, path.field(name), format!("`{name}` relations are not supported by Lode's executor"))
                         .with_hint("supported: read, filter, fetch, sort, project, aggregate, join, cross, set, reference, exchange and the extension relations"),
@@ -140,7 +140,8 @@ impl Validator<'_> {
                 return None;
             }
         };
-        self.apply_emit(common, arity, path)
+        let kind = rel_kind(rel_type);
+        self.apply_emit(common, arity, &path.field(kind))
     }
 
     /// Checks the relation in an input slot (`path` is the slot: `….filter.input`, `….join.left`).
@@ -306,8 +307,23 @@ impl Validator<'_> {
     }
 }
 
-fn unsupported_rel_name(rel: &RelType) -> &'static str {
+/// The proto field name of a relation kind (`read`, `filter`, …), as it appears in paths.
+fn rel_kind(rel: &RelType) -> &'static str {
     match rel {
+        RelType::Read(_) => "read",
+        RelType::Filter(_) => "filter",
+        RelType::Fetch(_) => "fetch",
+        RelType::Aggregate(_) => "aggregate",
+        RelType::Sort(_) => "sort",
+        RelType::Join(_) => "join",
+        RelType::Project(_) => "project",
+        RelType::Set(_) => "set",
+        RelType::ExtensionSingle(_) => "extension_single",
+        RelType::ExtensionMulti(_) => "extension_multi",
+        RelType::ExtensionLeaf(_) => "extension_leaf",
+        RelType::Cross(_) => "cross",
+        RelType::Reference(_) => "reference",
+        RelType::Exchange(_) => "exchange",
         RelType::Write(_) => "write",
         RelType::Ddl(_) => "ddl",
         RelType::Update(_) => "update",
@@ -316,6 +332,5 @@ fn unsupported_rel_name(rel: &RelType) -> &'static str {
         RelType::NestedLoopJoin(_) => "nested_loop_join",
         RelType::Window(_) => "window",
         RelType::Expand(_) => "expand",
-        _ => "relation",
     }
 }

@@ -1,0 +1,247 @@
+//! Each check of the validator, triggered by a small plan: the code and the plan path.
+
+use lode_plan::{Code, Diagnostic, Severity, decode_plan, validate_decoded};
+use serde_json::{Value, json};
+
+fn read(names: &[&str]) -> Value {
+    let types: Vec<Value> = names
+        .iter()
+        .map(|_| json!({"i64": {"nullability": "NULLABILITY_NULLABLE"}}))
+        .collect();
+    json!({"read": {"baseSchema": {"names": names, "struct": {"types": types}}, "namedTable": {"names": ["t"]}}})
+}
+
+fn field(i: i64) -> Value {
+    json!({"selection": {"directReference": {"structField": {"field": i}}, "rootReference": {}}})
+}
+
+fn with_root(input: Value) -> Value {
+    json!({
+        "extensionUrns": [{"extensionUrnAnchor": 1, "urn": "extension:io.substrait:functions_comparison"}],
+        "extensions": [{"extensionFunction": {"extensionUrnReference": 1, "functionAnchor": 1, "name": "equal:any_any"}}],
+        "relations": [{"root": {"input": input, "names": []}}]
+    })
+}
+
+fn diagnose(plan: &Value) -> Vec<Diagnostic> {
+    let decoded = decode_plan(plan.to_string().as_bytes()).expect("decodes");
+    validate_decoded(&decoded, None)
+}
+
+fn expect(plan: Value, code: Code, path: &str) {
+    let diagnostics = diagnose(&plan);
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d.code == code && d.path.as_str() == path),
+        "expected {code} at {path}, got {diagnostics:#?}"
+    );
+}
+
+#[test]
+fn a_well_formed_plan_has_no_diagnostics() {
+    let plan = with_root(json!({"filter": {"input": read(&["a", "b"]), "condition":
+        {"scalarFunction": {"functionReference": 1, "arguments": [{"value": field(0)}, {"value": field(1)}]}}}}));
+    assert_eq!(diagnose(&plan), vec![]);
+}
+
+#[test]
+fn field_reference_out_of_range() {
+    let plan =
+        with_root(json!({"project": {"input": read(&["a", "b"]), "expressions": [field(2)]}}));
+    expect(
+        plan,
+        Code::FieldOutOfRange,
+        "relations[0].root.input.project.expressions[0].selection.direct_reference.struct_field.field",
+    );
+}
+
+#[test]
+fn field_reference_sees_project_outputs_and_emit() {
+    // project adds one field (3 in all); the emit keeps [2]; the filter above sees one field.
+    let project = json!({"project": {"common": {"emit": {"outputMapping": [2]}}, "input": read(&["a", "b"]), "expressions": [field(1)]}});
+    let ok = with_root(json!({"filter": {"input": project.clone(), "condition":
+        {"scalarFunction": {"functionReference": 1, "arguments": [{"value": field(0)}, {"value": field(0)}]}}}}));
+    assert_eq!(diagnose(&ok), vec![]);
+    let bad = with_root(json!({"filter": {"input": project, "condition":
+        {"scalarFunction": {"functionReference": 1, "arguments": [{"value": field(0)}, {"value": field(1)}]}}}}));
+    expect(
+        bad,
+        Code::FieldOutOfRange,
+        "relations[0].root.input.filter.condition.scalar_function.arguments[1].value.selection.direct_reference.struct_field.field",
+    );
+}
+
+#[test]
+fn undeclared_function_anchor() {
+    let plan = with_root(json!({"filter": {"input": read(&["a"]), "condition":
+        {"scalarFunction": {"functionReference": 9, "arguments": []}}}}));
+    expect(
+        plan,
+        Code::UndeclaredFunction,
+        "relations[0].root.input.filter.condition.scalar_function.function_reference",
+    );
+}
+
+#[test]
+fn undeclared_urn() {
+    let mut plan = with_root(read(&["a"]));
+    plan["extensions"][0]["extensionFunction"]["extensionUrnReference"] = json!(5);
+    expect(plan, Code::UndeclaredUrn, "extensions[0]");
+}
+
+#[test]
+fn emit_out_of_range() {
+    let mut r = read(&["a", "b"]);
+    r["read"]["common"] = json!({"emit": {"outputMapping": [0, 2]}});
+    expect(
+        with_root(r),
+        Code::EmitOutOfRange,
+        "relations[0].root.input.read.common.emit.output_mapping[1]",
+    );
+}
+
+#[test]
+fn grouping_reference_out_of_range() {
+    let plan = with_root(
+        json!({"aggregate": {"input": read(&["a"]), "groupingExpressions": [field(0)],
+        "groupings": [{"expressionReferences": [0, 3]}]}}),
+    );
+    expect(
+        plan,
+        Code::GroupingReferenceOutOfRange,
+        "relations[0].root.input.aggregate.groupings[0].expression_references[1]",
+    );
+}
+
+#[test]
+fn missing_root_input() {
+    let plan = json!({"relations": [{"root": {"names": ["x"]}}]});
+    expect(plan, Code::MissingInput, "relations[0].root.input");
+}
+
+#[test]
+fn missing_filter_input_and_condition() {
+    let plan = with_root(json!({"filter": {}}));
+    expect(
+        plan.clone(),
+        Code::MissingInput,
+        "relations[0].root.input.filter.input",
+    );
+    expect(
+        plan,
+        Code::MissingExpression,
+        "relations[0].root.input.filter.condition",
+    );
+}
+
+#[test]
+fn unsupported_relation() {
+    let plan = with_root(json!({"ddl": {}}));
+    expect(
+        plan,
+        Code::UnsupportedRelation,
+        "relations[0].root.input.ddl",
+    );
+}
+
+#[test]
+fn reference_rel_cycle_and_bad_ordinal() {
+    let plan = json!({"relations": [
+        {"rel": {"reference": {"subtreeOrdinal": 0}}},
+        {"root": {"input": {"reference": {"subtreeOrdinal": 7}}}}
+    ]});
+    expect(
+        plan.clone(),
+        Code::BadSubtreeReference,
+        "relations[0].rel.reference.subtree_ordinal",
+    );
+    expect(
+        plan,
+        Code::BadSubtreeReference,
+        "relations[1].root.input.reference.subtree_ordinal",
+    );
+}
+
+#[test]
+fn reference_rel_arity_flows_to_the_root() {
+    let plan = json!({"relations": [
+        {"rel": read(&["a", "b"])},
+        {"root": {"input": {"project": {"input": {"reference": {"subtreeOrdinal": 0}}, "expressions": [field(5)]}}}}
+    ]});
+    expect(
+        plan,
+        Code::FieldOutOfRange,
+        "relations[1].root.input.project.expressions[0].selection.direct_reference.struct_field.field",
+    );
+}
+
+#[test]
+fn outer_reference_beyond_nesting() {
+    let outer = json!({"selection": {"directReference": {"structField": {"field": 0}}, "outerReference": {"stepsOut": 2}}});
+    let sub = json!({"subquery": {"scalar": {"input": {"project": {"input": read(&["x"]), "expressions": [outer]}}}}});
+    let plan = with_root(json!({"project": {"input": read(&["a"]), "expressions": [sub]}}));
+    expect(
+        plan,
+        Code::FieldOutOfRange,
+        "relations[0].root.input.project.expressions[0].subquery.scalar.input.project.expressions[0].selection.outer_reference.steps_out",
+    );
+}
+
+#[test]
+fn outer_reference_checked_against_the_outer_input() {
+    let outer = |i: i64| json!({"selection": {"directReference": {"structField": {"field": i}}, "outerReference": {"stepsOut": 1}}});
+    let plan = |i| {
+        with_root(
+            json!({"project": {"input": read(&["a", "b"]), "expressions": [
+        {"subquery": {"scalar": {"input": {"project": {"input": read(&["x"]), "expressions": [outer(i)]}}}}}]}}),
+        )
+    };
+    assert_eq!(diagnose(&plan(1)), vec![]);
+    expect(
+        plan(2),
+        Code::FieldOutOfRange,
+        "relations[0].root.input.project.expressions[0].subquery.scalar.input.project.expressions[0].selection.direct_reference.struct_field.field",
+    );
+}
+
+#[test]
+fn no_relations_and_two_roots() {
+    expect(json!({}), Code::NoRelations, "relations");
+    let two = json!({"relations": [{"root": {"input": read(&["a"])}}, {"root": {"input": read(&["a"])}}]});
+    expect(two, Code::NoRoot, "relations");
+}
+
+#[test]
+fn read_without_base_schema() {
+    let plan = with_root(json!({"read": {"namedTable": {"names": ["t"]}}}));
+    expect(
+        plan,
+        Code::MissingBaseSchema,
+        "relations[0].root.input.read.base_schema",
+    );
+}
+
+#[test]
+fn join_semi_output_is_the_left_side() {
+    let join = |kind: &str| {
+        json!({"join": {"left": read(&["a"]), "right": read(&["b", "c"]), "type": kind,
+        "expression": {"literal": {"boolean": true}}}})
+    };
+    let over = |kind: &str| {
+        with_root(json!({"project": {"input": join(kind), "expressions": [field(2)]}}))
+    };
+    assert_eq!(diagnose(&over("JOIN_TYPE_INNER")), vec![]);
+    expect(
+        over("JOIN_TYPE_LEFT_SEMI"),
+        Code::FieldOutOfRange,
+        "relations[0].root.input.project.expressions[0].selection.direct_reference.struct_field.field",
+    );
+}
+
+#[test]
+fn severities_default_by_code() {
+    assert_eq!(Code::FieldOutOfRange.default_severity(), Severity::Error);
+    assert_eq!(Code::NonStandardUrn.default_severity(), Severity::Warning);
+    assert_eq!(Code::LegacyExtensionUri.default_severity(), Severity::Info);
+}
