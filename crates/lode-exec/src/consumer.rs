@@ -32,11 +32,13 @@ use datafusion::execution::{FunctionRegistry, SessionState};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::{
-    DefaultSubstraitConsumer, SubstraitConsumer, from_literal, from_read_rel, from_scalar_function,
-    from_substrait_named_struct, from_substrait_rel,
+    DefaultSubstraitConsumer, SubstraitConsumer, from_field_reference, from_literal, from_read_rel,
+    from_scalar_function, from_substrait_named_struct, from_substrait_rel,
 };
+use substrait::proto::expression::field_reference::{ReferenceType, RootType};
 use substrait::proto::expression::literal::LiteralType;
-use substrait::proto::expression::{Literal, ScalarFunction};
+use substrait::proto::expression::reference_segment::ReferenceType as SegmentType;
+use substrait::proto::expression::{FieldReference, Literal, ScalarFunction};
 use substrait::proto::function_argument::ArgType;
 use substrait::proto::read_rel::local_files::file_or_files::{
     FileFormat as SubstraitFileFormat, PathType,
@@ -318,6 +320,36 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             )),
             _ => from_literal(self, literal).await,
         }
+    }
+
+    /// Bounds-checks against the actual input (or outer) schema before DataFusion indexes it,
+    /// which it does without a check.
+    async fn consume_field_reference(
+        &self,
+        reference: &FieldReference,
+        input_schema: &DFSchema,
+    ) -> Result<Expr> {
+        if let Some(ReferenceType::DirectReference(segment)) = &reference.reference_type {
+            if let Some(SegmentType::StructField(field)) = &segment.reference_type {
+                let (scope, width) = match &reference.root_type {
+                    Some(RootType::OuterReference(outer)) => {
+                        let steps = usize::try_from(outer.steps_out).unwrap_or(usize::MAX);
+                        (
+                            "outer query's input",
+                            self.get_outer_schema(steps).map_or(0, |s| s.fields().len()),
+                        )
+                    }
+                    _ => ("input", input_schema.fields().len()),
+                };
+                if usize::try_from(field.field).map_or(true, |i| i >= width) {
+                    return plan_err!(
+                        "field reference {} is out of range: the {scope} has {width} fields",
+                        field.field
+                    );
+                }
+            }
+        }
+        from_field_reference(self, reference, input_schema).await
     }
 
     async fn consume_scalar_function(

@@ -240,6 +240,29 @@ fn join_semi_output_is_the_left_side() {
 }
 
 #[test]
+fn sort_without_direction() {
+    let sort = |sort_field: Value| {
+        with_root(json!({"sort": {"input": read(&["a"]), "sorts": [sort_field]}}))
+    };
+    expect(
+        sort(json!({"expr": field(0)})),
+        Code::UnsupportedSort,
+        "relations[0].root.input.sort.sorts[0].direction",
+    );
+    expect(
+        sort(json!({"expr": field(0), "direction": "SORT_DIRECTION_CLUSTERED"})),
+        Code::UnsupportedSort,
+        "relations[0].root.input.sort.sorts[0].direction",
+    );
+    assert_eq!(
+        diagnose(&sort(
+            json!({"expr": field(0), "direction": "SORT_DIRECTION_DESC_NULLS_LAST"})
+        )),
+        vec![]
+    );
+}
+
+#[test]
 fn severities_default_by_code() {
     assert_eq!(Code::FieldOutOfRange.default_severity(), Severity::Error);
     assert_eq!(Code::NonStandardUrn.default_severity(), Severity::Warning);

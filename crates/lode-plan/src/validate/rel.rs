@@ -4,6 +4,7 @@ use substrait::proto::join_rel::JoinType;
 use substrait::proto::read_rel::ReadType;
 use substrait::proto::rel::RelType;
 use substrait::proto::rel_common::EmitKind;
+use substrait::proto::sort_field::{SortDirection, SortKind};
 use substrait::proto::{AggregateRel, Expression, ReadRel, Rel, RelCommon, SortField};
 
 use super::Validator;
@@ -174,6 +175,28 @@ impl Validator<'_> {
         for (i, s) in sorts.iter().enumerate() {
             let p = path.index("sorts", i);
             self.required_expr(s.expr.as_ref(), arity, &p.field("expr"));
+            let problem = match &s.sort_kind {
+                Some(SortKind::Direction(d)) => match SortDirection::try_from(*d) {
+                    Ok(SortDirection::Unspecified) => {
+                        Some("the sort direction is unspecified".to_string())
+                    }
+                    Ok(SortDirection::Clustered) => {
+                        Some("clustered sorts are not supported".to_string())
+                    }
+                    Ok(_) => None,
+                    Err(_) => Some(format!("unknown sort direction {d}")),
+                },
+                Some(SortKind::ComparisonFunctionReference(_)) => {
+                    Some("sorting by a comparison function is not supported".to_string())
+                }
+                None => Some("the sort field sets no direction".to_string()),
+            };
+            if let Some(problem) = problem {
+                self.report(
+                    Diagnostic::new(Code::UnsupportedSort, p.field("direction"), problem)
+                        .with_hint("use one of SORT_DIRECTION_ASC_NULLS_FIRST/_LAST, SORT_DIRECTION_DESC_NULLS_FIRST/_LAST"),
+                );
+            }
         }
     }
 

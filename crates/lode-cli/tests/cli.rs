@@ -1,0 +1,392 @@
+//! The built `lode` binary, as a user runs it: exit codes, formats, errors, output files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn lode() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lode"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn plan(name: &str) -> String {
+    repo().join(name).to_string_lossy().into_owned()
+}
+
+/// `lode gen tpch --sf 0.001` once per test binary (also tests the generator's CLI).
+fn data() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = lode()
+            .args(["gen", "tpch", "--sf", "0.001", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gen failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .path()
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.code().expect("exited by signal"),
+        String::from_utf8_lossy(&stdout).into(),
+        String::from_utf8_lossy(&stderr).into(),
+    )
+}
+
+#[test]
+fn gen_writes_every_tpch_table() {
+    let mut names: Vec<String> = std::fs::read_dir(data())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier"
+        ]
+        .map(|t| format!("{t}.parquet"))
+    );
+}
+
+#[test]
+fn gen_rejects_bad_scale_factor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(lode()
+        .args(["gen", "tpch", "--sf=-1", "--out"])
+        .arg(dir.path()));
+    assert_eq!(code, 2);
+    assert!(err.contains("scale factor"), "{err}");
+}
+
+#[test]
+fn run_prints_a_table_by_default() {
+    let (code, out, err) = run(lode()
+        .args(["run", &plan("plans/tpch/q01.json"), "--data"])
+        .arg(data()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("+--------------+"), "{out}");
+    assert!(out.contains("| l_returnflag | l_linestatus |"), "{out}");
+}
+
+#[test]
+fn run_writes_csv_to_a_file_with_table_bindings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.csv");
+    let (code, stdout, err) = run(lode()
+        .args(["run", &plan("plans/tpch/q06.json"), "--format", "csv", "-o"])
+        .arg(&out_file)
+        .arg("--table")
+        .arg(format!(
+            "lineitem={}",
+            data().join("lineitem.parquet").display()
+        )));
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.is_empty());
+    let csv = std::fs::read_to_string(&out_file).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "revenue");
+    assert_eq!(lines.len(), 2, "{csv}");
+}
+
+#[test]
+fn run_json_lines_and_arrow_formats() {
+    let (code, out, err) = run(lode()
+        .args([
+            "run",
+            &plan("plans/tpch/q01.json"),
+            "--format",
+            "json",
+            "--data",
+        ])
+        .arg(data()));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    for line in lines {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(row.get("l_returnflag").is_some(), "{line}");
+    }
+    let out = lode()
+        .args([
+            "run",
+            &plan("plans/tpch/q01.json"),
+            "--format",
+            "arrow",
+            "--data",
+        ])
+        .arg(data())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let reader = datafusion::arrow::ipc::reader::StreamReader::try_new(
+        std::io::Cursor::new(out.stdout),
+        None,
+    )
+    .unwrap();
+    assert_eq!(reader.schema().field(0).name(), "l_returnflag");
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 4);
+}
+
+#[test]
+fn plan_from_stdin() {
+    let bytes = std::fs::read(plan("plans/tpch/q06.json")).unwrap();
+    let mut child = lode()
+        .args(["run", "-", "--format", "csv", "--data"])
+        .arg(data())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("revenue\n"));
+}
+
+#[test]
+fn unknown_table_fails_and_leaves_no_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.csv");
+    let (code, _, err) = run(lode()
+        .args(["run", &plan("plans/tpch/q03.json"), "--format", "csv", "-o"])
+        .arg(&out_file)
+        .arg("--table")
+        .arg(format!(
+            "lineitem={}",
+            data().join("lineitem.parquet").display()
+        )));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("customer") && err.contains("no such table is bound"),
+        "{err}"
+    );
+    assert!(err.contains("q03.json"), "the error names the plan: {err}");
+    assert!(!out_file.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary left behind"
+    );
+}
+
+#[test]
+fn missing_files_are_exit_2_and_named() {
+    let (code, _, err) = run(lode().args(["run", "/nonexistent/plan.json"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/plan.json"), "{err}");
+    let (code, _, err) = run(lode().args([
+        "run",
+        &plan("plans/tpch/q06.json"),
+        "--table",
+        "lineitem=/nonexistent/l.parquet",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("lineitem") && err.contains("/nonexistent/l.parquet"),
+        "{err}"
+    );
+    let (code, _, err) =
+        run(lode().args(["run", &plan("plans/tpch/q06.json"), "--table", "lineitem"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("NAME=PATH"), "{err}");
+}
+
+#[test]
+fn malformed_plans_report_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bad.json");
+    std::fs::write(
+        &json,
+        "{\n  \"relations\": [\n    { \"root\": 12 }\n  ]\n}\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(lode().arg("run").arg(&json));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.json") && err.contains("relations[0].root") && err.contains("line 3"),
+        "{err}"
+    );
+    let pb = dir.path().join("bad.pb");
+    std::fs::write(&pb, [0x1a, 0x50, 0x0a]).unwrap();
+    let (code, _, err) = run(lode().arg("run").arg(&pb));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.pb") && err.contains("byte offset 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn validate_exit_codes_and_json_report() {
+    let mut all = lode();
+    all.arg("validate");
+    for n in 1..=22 {
+        all.arg(plan(&format!("plans/tpch/q{n:02}.json")));
+    }
+    let (code, out, _) = run(&mut all);
+    assert_eq!(code, 0, "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let invalid = dir.path().join("invalid.json");
+    // Q6 with its function declarations removed: every call's anchor is undeclared.
+    let mut q: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(plan("plans/tpch/q06.json")).unwrap())
+            .unwrap();
+    q["extensions"] = serde_json::json!([]);
+    std::fs::write(&invalid, q.to_string()).unwrap();
+    let (code, out, _) = run(lode().args(["validate", "--format", "json"]).arg(&invalid));
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let d = &report[0]["diagnostics"][0];
+    assert_eq!(report[0]["status"], "invalid");
+    assert_eq!(d["code"], "L003");
+    assert_eq!(d["severity"], "error");
+    assert!(
+        d["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("relations[0].root.input."),
+        "{d}"
+    );
+
+    let (code, out, _) = run(lode().args(["validate", "--allow", "L003"]).arg(&invalid));
+    assert_eq!(code, 0, "--allow demotes to a warning: {out}");
+
+    let unreadable = dir.path().join("unreadable.pb");
+    std::fs::write(&unreadable, [0xff, 0xff]).unwrap();
+    let (code, out, _) = run(lode().arg("validate").arg(&invalid).arg(&unreadable));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("unreadable"), "{out}");
+
+    let (code, _, err) = run(lode().args(["validate", "--deny", "NOPE"]).arg(&invalid));
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown diagnostic code"), "{err}");
+}
+
+#[test]
+fn sql_produces_plans_that_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "select r_name, count(*) as nations from region join nation on n_regionkey = r_regionkey group by r_name order by r_name";
+    for file in ["q.json", "q.pb"] {
+        let path = dir.path().join(file);
+        let (code, _, err) = run(lode()
+            .args(["sql", sql, "-o"])
+            .arg(&path)
+            .arg("--data")
+            .arg(data()));
+        assert_eq!(code, 0, "{err}");
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(
+            bytes[0] == b'{',
+            file.ends_with(".json"),
+            "{file} has the format its name asks for"
+        );
+        let (code, out, err) = run(lode()
+            .arg("run")
+            .arg(&path)
+            .args(["--format", "csv", "--data"])
+            .arg(data()));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "r_name,nations",
+                "AFRICA,5",
+                "AMERICA,5",
+                "ASIA,5",
+                "EUROPE,5",
+                "MIDDLE EAST,5"
+            ]
+        );
+    }
+    let (code, _, err) = run(lode()
+        .args(["sql", "select * from nowhere", "-o"])
+        .arg(dir.path().join("x.json"))
+        .arg("--data")
+        .arg(data()));
+    assert_eq!(code, 1);
+    assert!(err.contains("nowhere"), "{err}");
+    assert!(!dir.path().join("x.json").exists());
+}
+
+#[test]
+fn explain_shows_logical_and_physical_plans() {
+    let (code, out, err) = run(lode()
+        .args(["explain", &plan("plans/tpch/q03.json"), "--data"])
+        .arg(data()));
+    assert_eq!(code, 0, "{err}");
+    for section in [
+        "== Logical plan ==",
+        "== Optimized logical plan ==",
+        "== Physical plan",
+    ] {
+        assert!(out.contains(section), "{out}");
+    }
+    assert!(out.contains("HashJoinExec"), "{out}");
+}
+
+/// Mutated plans through the real binary: any exit but a panic (101) or a signal.
+#[test]
+fn mutated_plans_through_the_binary_never_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read(plan("plans/tpch/q03.json")).unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let path = dir.path().join("m.json");
+    for i in 0..150 {
+        let mut bytes = seed.clone();
+        for _ in 0..=(next() % 3) {
+            let at = (next() as usize) % bytes.len();
+            bytes[at] = match i % 3 {
+                0 => b"0123456789"[(next() % 10) as usize],
+                1 => next() as u8,
+                _ => b' ',
+            };
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let validate = run(lode().arg("validate").arg(&path));
+        let execute = run(lode()
+            .arg("run")
+            .arg(&path)
+            .args(["--format", "csv", "--data"])
+            .arg(data()));
+        for (sub, (code, _, err)) in [("validate", validate), ("run", execute)] {
+            assert!(
+                matches!(code, 0..=2),
+                "lode {sub} exited {code} on mutant {i}: {err}"
+            );
+            assert!(
+                !err.contains("panicked"),
+                "lode {sub} panicked on mutant {i}: {err}"
+            );
+        }
+    }
+}
