@@ -40,7 +40,7 @@ test: bootstrap
 
 bench: bootstrap
 	@echo "==> Building lode-bench (release profile)"
-	$(CARGO) build --release -p lode-bench
+	$(CARGO) build --release -p lode-bench -p lode-cli
 	@echo "==> TPC-H SF 1: Substrait vs DataFusion SQL (results in docs/benchmarks.md)"
 	target/release/lode-bench tpch --sf 1 --data data/tpch-sf1 --report docs/benchmarks.md
 
