@@ -304,12 +304,19 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         let mut read = rel.clone();
         if matches!(read.read_type, Some(ReadType::LocalFiles(_))) {
             read.read_type = Some(ReadType::NamedTable(NamedTable {
-                names: vec![table_name],
+                names: vec![table_name.clone()],
                 advanced_extension: None,
             }));
         }
         align_column_names(&mut read, &table.schema());
-        from_read_rel(self, &read).await
+        from_read_rel(self, &read).await.map_err(|e| {
+            let table = if table_name.starts_with(LOCAL_FILES_TABLE) {
+                "local_files".to_string()
+            } else {
+                format!("`{table_name}`")
+            };
+            e.context(format!("reading table {table}"))
+        })
     }
 
     async fn consume_literal(&self, literal: &Literal) -> Result<Expr> {

@@ -132,9 +132,10 @@ impl Engine {
         let optimized = frame
             .into_optimized_plan()
             .map_err(ExecError::datafusion("optimizing the SQL failed"))?;
-        let plan = to_substrait_plan(&optimized, &self.ctx.state())
+        let mut plan = *to_substrait_plan(&optimized, &self.ctx.state())
             .map_err(ExecError::datafusion("producing Substrait failed"))?;
-        Ok(*plan)
+        lode_plan::standard::link_standard_extensions(&mut plan);
+        Ok(plan)
     }
 }
 

@@ -50,3 +50,56 @@ async fn binary_and_json_plans_agree() {
         run_plan_rows(&engine, &binary).await
     );
 }
+
+/// Plans written by `lode sql` say which extension defines each function: every declaration
+/// resolves to a declared URN, standard ones where the standard extensions define the name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_plans_declare_standard_urns() {
+    use substrait::proto::extensions::simple_extension_declaration::MappingType;
+    let engine = tpch_engine().await;
+    let plan = engine
+        .sql_to_substrait("select l_returnflag, sum(l_extendedprice * (1 - l_discount)), count(*) from lineitem where l_shipdate <= date '1998-09-02' group by 1")
+        .await
+        .unwrap();
+    let urn_of = |anchor: u32| {
+        plan.extension_urns
+            .iter()
+            .find(|u| u.extension_urn_anchor == anchor)
+            .map(|u| u.urn.as_str())
+    };
+    let mut seen = std::collections::BTreeMap::new();
+    for decl in &plan.extensions {
+        if let Some(MappingType::ExtensionFunction(f)) = &decl.mapping_type {
+            seen.insert(
+                f.name.clone(),
+                urn_of(f.extension_urn_reference)
+                    .expect("declared URN")
+                    .to_string(),
+            );
+        }
+    }
+    assert_eq!(seen["lte"], "extension:io.substrait:functions_comparison");
+    assert_eq!(
+        seen["count"],
+        "extension:io.substrait:functions_aggregate_generic"
+    );
+    assert_eq!(
+        seen["sum"], "extension:io.substrait:functions_arithmetic_decimal",
+        "sum of a decimal"
+    );
+    assert_eq!(
+        seen["multiply"],
+        "extension:io.substrait:functions_arithmetic_decimal"
+    );
+    // The committed TPC-H plans were written the same way.
+    for n in 1..=22 {
+        let path = repo_root().join(format!("plans/tpch/q{n:02}.json"));
+        let decoded = lode_plan::read_plan_file(&path).unwrap();
+        let diagnostics = engine.validate(&decoded);
+        assert!(diagnostics.is_empty(), "q{n:02}: {diagnostics:?}");
+        assert!(
+            !decoded.plan.extension_urns.is_empty(),
+            "q{n:02} declares no URNs"
+        );
+    }
+}

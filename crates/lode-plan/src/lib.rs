@@ -15,6 +15,7 @@ mod diagnostic;
 mod error;
 pub mod legacy;
 mod path;
+pub mod standard;
 mod validate;
 
 pub use decode::{DecodedPlan, PlanFormat, decode_plan, encode_plan, read_plan_file};
