@@ -336,24 +336,24 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         reference: &FieldReference,
         input_schema: &DFSchema,
     ) -> Result<Expr> {
-        if let Some(ReferenceType::DirectReference(segment)) = &reference.reference_type {
-            if let Some(SegmentType::StructField(field)) = &segment.reference_type {
-                let (scope, width) = match &reference.root_type {
-                    Some(RootType::OuterReference(outer)) => {
-                        let steps = usize::try_from(outer.steps_out).unwrap_or(usize::MAX);
-                        (
-                            "outer query's input",
-                            self.get_outer_schema(steps).map_or(0, |s| s.fields().len()),
-                        )
-                    }
-                    _ => ("input", input_schema.fields().len()),
-                };
-                if usize::try_from(field.field).map_or(true, |i| i >= width) {
-                    return plan_err!(
-                        "field reference {} is out of range: the {scope} has {width} fields",
-                        field.field
-                    );
+        if let Some(ReferenceType::DirectReference(segment)) = &reference.reference_type
+            && let Some(SegmentType::StructField(field)) = &segment.reference_type
+        {
+            let (scope, width) = match &reference.root_type {
+                Some(RootType::OuterReference(outer)) => {
+                    let steps = usize::try_from(outer.steps_out).unwrap_or(usize::MAX);
+                    (
+                        "outer query's input",
+                        self.get_outer_schema(steps).map_or(0, |s| s.fields().len()),
+                    )
                 }
+                _ => ("input", input_schema.fields().len()),
+            };
+            if usize::try_from(field.field).map_or(true, |i| i >= width) {
+                return plan_err!(
+                    "field reference {} is out of range: the {scope} has {width} fields",
+                    field.field
+                );
             }
         }
         from_field_reference(self, reference, input_schema).await

@@ -69,9 +69,9 @@ enum Sink<'w> {
         pending_rows: usize,
         blocks: usize,
     },
-    Csv(csv::Writer<&'w mut dyn Write>),
+    Csv(Box<csv::Writer<&'w mut dyn Write>>),
     Json(LineDelimitedWriter<&'w mut dyn Write>),
-    Arrow(StreamWriter<&'w mut dyn Write>),
+    Arrow(Box<StreamWriter<&'w mut dyn Write>>),
 }
 
 fn write_error(e: impl std::fmt::Display) -> ExecError {
@@ -91,11 +91,13 @@ impl<'w> Sink<'w> {
                 pending_rows: 0,
                 blocks: 0,
             },
-            ResultFormat::Csv => Sink::Csv(csv::WriterBuilder::new().with_header(true).build(out)),
+            ResultFormat::Csv => Sink::Csv(Box::new(
+                csv::WriterBuilder::new().with_header(true).build(out),
+            )),
             ResultFormat::Json => Sink::Json(LineDelimitedWriter::new(out)),
-            ResultFormat::Arrow => {
-                Sink::Arrow(StreamWriter::try_new(out, &schema).map_err(write_error)?)
-            }
+            ResultFormat::Arrow => Sink::Arrow(Box::new(
+                StreamWriter::try_new(out, &schema).map_err(write_error)?,
+            )),
         })
     }
 

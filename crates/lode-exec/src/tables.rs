@@ -108,14 +108,14 @@ impl TableBindings {
             return Err(table_error("no such file or directory".into()));
         };
         let key = name.to_lowercase();
-        if let Some(existing) = self.tables.get(&key) {
-            if existing.path != path {
-                return Err(table_error(format!(
-                    "table name clashes with `{}` ({}); names are case-insensitive",
-                    existing.name,
-                    existing.path.display()
-                )));
-            }
+        if let Some(existing) = self.tables.get(&key)
+            && existing.path != path
+        {
+            return Err(table_error(format!(
+                "table name clashes with `{}` ({}); names are case-insensitive",
+                existing.name,
+                existing.path.display()
+            )));
         }
         self.tables.insert(
             key,

@@ -226,9 +226,10 @@ impl Validator<'_> {
         let Some(SegmentType::StructField(field)) = &segment.reference_type else {
             return;
         };
-        if let Some(scope) = scope {
-            if usize::try_from(field.field).map_or(true, |i| i >= scope) {
-                self.report(
+        if let Some(scope) = scope
+            && usize::try_from(field.field).map_or(true, |i| i >= scope)
+        {
+            self.report(
                     Diagnostic::new(
                         Code::FieldOutOfRange,
                         path.field("direct_reference").field("struct_field").field("field"),
@@ -236,7 +237,6 @@ impl Validator<'_> {
                     )
                     .with_hint("field references are 0-based ordinals into the input relation's output, after its emit"),
                 );
-            }
         }
     }
 

@@ -152,16 +152,14 @@ impl<'a> Validator<'a> {
                     continue;
                 }
             };
-            if kind != "function" {
-                if let Some(previous) = seen.insert((kind, anchor), i) {
-                    self.report(Diagnostic::new(
-                        Code::DuplicateAnchor,
-                        path.clone(),
-                        format!(
-                            "{kind} anchor {anchor} is also declared at extensions[{previous}]"
-                        ),
-                    ));
-                }
+            if kind != "function"
+                && let Some(previous) = seen.insert((kind, anchor), i)
+            {
+                self.report(Diagnostic::new(
+                    Code::DuplicateAnchor,
+                    path.clone(),
+                    format!("{kind} anchor {anchor} is also declared at extensions[{previous}]"),
+                ));
             }
             // A plan that declares no URNs at all links by name (DataFusion writes such plans);
             // once URNs are declared, every reference must resolve.
@@ -214,14 +212,18 @@ impl<'a> Validator<'a> {
                         continue;
                     };
                     let arity = self.check_rel(input, &path.field("input"));
-                    if let Some(arity) = arity {
-                        if !root.names.is_empty() && root.names.len() < arity {
-                            self.report(Diagnostic::new(
-                                Code::RootNamesMismatch,
-                                path.field("names"),
-                                format!("the root names {} output fields but its input produces {arity}", root.names.len()),
-                            ));
-                        }
+                    if let Some(arity) = arity
+                        && !root.names.is_empty()
+                        && root.names.len() < arity
+                    {
+                        self.report(Diagnostic::new(
+                            Code::RootNamesMismatch,
+                            path.field("names"),
+                            format!(
+                                "the root names {} output fields but its input produces {arity}",
+                                root.names.len()
+                            ),
+                        ));
                     }
                 }
                 Some(PlanRelType::Rel(_)) => {
