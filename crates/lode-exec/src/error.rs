@@ -22,12 +22,8 @@ pub enum ExecError {
         message: String,
     },
 
-    /// The plan refers to a table nobody bound.
-    #[error("the plan reads table `{name}`, but no such table is bound{}", known_suffix(.known))]
-    UnknownTable { name: String, known: Vec<String> },
-
     /// DataFusion rejected or failed the query; `context` says at which step.
-    #[error("{context}: {}", clean(.source))]
+    #[error("{context}: {source}")]
     DataFusion {
         context: &'static str,
         #[source]
@@ -58,23 +54,6 @@ fn render(diagnostics: &[Diagnostic]) -> String {
         .map(|d| format!("  {d}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn known_suffix(known: &[String]) -> String {
-    if known.is_empty() {
-        "; bind tables with --data DIR or --table NAME=PATH".to_string()
-    } else {
-        format!("; bound tables: {}", known.join(", "))
-    }
-}
-
-/// DataFusion wraps errors in context layers ("Error during planning: …"); keep the message,
-/// drop the backtrace placeholder it appends when backtraces are off.
-fn clean(e: &DataFusionError) -> String {
-    let text = e.to_string();
-    text.trim_end()
-        .trim_end_matches(".\n\nbacktrace")
-        .to_string()
 }
 
 pub type Result<T, E = ExecError> = std::result::Result<T, E>;
