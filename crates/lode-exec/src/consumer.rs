@@ -76,15 +76,31 @@ impl<'a> LodeConsumer<'a> {
         }
     }
 
-    async fn find_table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+    /// The table a read names: a `local_files` table of this query, or a bound table matched
+    /// case-insensitively. An unknown name is an error that lists what is bound.
+    async fn table(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
         if let Some(t) = lock(&self.local_tables).get(name) {
-            return Ok(Some(Arc::clone(t)));
+            return Ok(Arc::clone(t));
         }
+        // Bound tables live in the session's default schema, which every bare reference resolves to.
         let lower = name.to_lowercase();
         let schema = self
             .state
             .schema_for_ref(TableReference::bare(lower.as_str()))?;
-        schema.table(&lower).await
+        if let Some(t) = schema.table(&lower).await? {
+            return Ok(t);
+        }
+        let known: Vec<String> = schema
+            .table_names()
+            .into_iter()
+            .filter(|n| !n.starts_with(LOCAL_FILES_TABLE))
+            .collect();
+        let hint = if known.is_empty() {
+            "no tables are bound; bind them with --data DIR or --table NAME=PATH".to_string()
+        } else {
+            format!("bound tables: {}", known.join(", "))
+        };
+        plan_err!("the plan reads table `{name}`, but no such table is bound ({hint})")
     }
 
     async fn consume_subtree(&self, ordinal: i32) -> Result<LogicalPlan> {
@@ -246,26 +262,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         &self,
         table_ref: &TableReference,
     ) -> Result<Option<Arc<dyn TableProvider>>> {
-        match self.find_table(table_ref.table()).await? {
-            Some(t) => Ok(Some(t)),
-            None => {
-                let known = self
-                    .state
-                    .schema_for_ref(TableReference::bare("t"))?
-                    .table_names();
-                let known: Vec<String> = known
-                    .into_iter()
-                    .filter(|n| !n.starts_with(LOCAL_FILES_TABLE))
-                    .collect();
-                let hint = if known.is_empty() {
-                    "no tables are bound; bind them with --data DIR or --table NAME=PATH"
-                        .to_string()
-                } else {
-                    format!("bound tables: {}", known.join(", "))
-                };
-                plan_err!("the plan reads table `{table_ref}`, but no such table is bound ({hint})")
-            }
-        }
+        self.table(table_ref.table()).await.map(Some)
     }
 
     fn get_extensions(&self) -> &Extensions {
@@ -295,12 +292,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             }
             _ => return from_read_rel(self, rel).await,
         };
-        let Some(table) = self
-            .resolve_table_ref(&TableReference::bare(table_name.as_str()))
-            .await?
-        else {
-            return plan_err!("table `{table_name}` is not bound");
-        };
+        let table = self.table(&table_name).await?;
         let mut read = rel.clone();
         if matches!(read.read_type, Some(ReadType::LocalFiles(_))) {
             read.read_type = Some(ReadType::NamedTable(NamedTable {

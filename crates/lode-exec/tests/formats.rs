@@ -73,11 +73,8 @@ async fn csv_arrow_and_directory_tables_answer_like_parquet() {
                from region join nation on n_regionkey = r_regionkey \
                join orders on o_custkey % 25 = n_nationkey group by r_name order by r_name";
     let plan = engine.sql_to_substrait(sql).await.unwrap();
-    let decoded = lode_plan::decode_plan(&lode_plan::encode_plan(
-        &plan,
-        lode_plan::PlanFormat::Binary,
-    ))
-    .unwrap();
+    let bytes = lode_plan::encode_plan(&plan, lode_plan::PlanFormat::Binary).unwrap();
+    let decoded = lode_plan::decode_plan(&bytes).unwrap();
     let ours = run_plan_rows(&engine, &decoded).await;
     let expected = reference_rows(&reference_session().await, sql).await;
     assert_eq!(ours.len(), 5);

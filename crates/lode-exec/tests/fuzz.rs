@@ -187,7 +187,7 @@ async fn mutated_plans_never_panic() {
                 } else {
                     PlanFormat::Json
                 };
-                mutate_bytes(&mut rng, lode_plan::encode_plan(&plan, format))
+                mutate_bytes(&mut rng, lode_plan::encode_plan(&plan, format).unwrap())
             };
             let panics_before = PANICS.load(Ordering::SeqCst);
             *outcomes

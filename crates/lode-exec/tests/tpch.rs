@@ -42,7 +42,7 @@ async fn binary_and_json_plans_agree() {
     let engine = tpch_engine().await;
     let path = repo_root().join("plans/tpch/q03.json");
     let json = lode_plan::read_plan_file(&path).unwrap();
-    let bytes = lode_plan::encode_plan(&json.plan, lode_plan::PlanFormat::Binary);
+    let bytes = lode_plan::encode_plan(&json.plan, lode_plan::PlanFormat::Binary).unwrap();
     let binary = lode_plan::decode_plan(&bytes).unwrap();
     assert_eq!(binary.format, lode_plan::PlanFormat::Binary);
     assert_eq!(

@@ -207,15 +207,15 @@ fn read_varint(bytes: &[u8], mut pos: usize) -> Option<(u64, usize)> {
 }
 
 /// Encodes a plan in the requested format (JSON is pretty-printed, as committed in `plans/`).
-pub fn encode_plan(plan: &Plan, format: PlanFormat) -> Vec<u8> {
+pub fn encode_plan(plan: &Plan, format: PlanFormat) -> Result<Vec<u8>> {
     match format {
-        PlanFormat::Binary => plan.encode_to_vec(),
+        PlanFormat::Binary => Ok(plan.encode_to_vec()),
         PlanFormat::Json => {
-            // A prost message always serializes; the only failure mode of serde_json here
-            // would be a non-string map key, which the Substrait schema does not have.
-            let mut out = serde_json::to_vec_pretty(plan).unwrap_or_default();
+            let mut out = serde_json::to_vec_pretty(plan).map_err(|e| PlanError::Encode {
+                message: e.to_string(),
+            })?;
             out.push(b'\n');
-            out
+            Ok(out)
         }
     }
 }

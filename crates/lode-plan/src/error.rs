@@ -39,6 +39,9 @@ pub enum PlanError {
         column: Option<usize>,
         message: String,
     },
+    /// A plan could not be written (JSON serialization failed).
+    #[error("cannot encode the plan: {message}")]
+    Encode { message: String },
 }
 
 fn offset_suffix(offset: Option<usize>) -> String {

@@ -16,7 +16,7 @@ pub async fn run(args: SqlArgs) -> Result<ExitCode, Failure> {
     } else {
         PlanFormat::for_output_path(&args.output)
     };
-    let bytes = lode_plan::encode_plan(&plan, format);
+    let bytes = lode_plan::encode_plan(&plan, format)?;
     let mut destination = Destination::open(Some(&args.output))?;
     destination
         .writer()
