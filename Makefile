@@ -5,18 +5,23 @@ LODE_DEBUG := target/debug/lode
 LODE_RELEASE := target/release/lode
 DEMO_DATA := data/tpch-sf0.1
 
-.PHONY: help bootstrap build demo test bench plans fmt lint clean
+.PHONY: help bootstrap build guests demo test bench plans fmt lint clean
 
 help:
 	@echo "make demo   - build Lode, generate TPC-H SF 0.1, run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs)"
 	@echo "make bench  - TPC-H SF 1: Substrait path vs DataFusion SQL, written to docs/benchmarks.md"
+	@echo "make guests - build the example Wasm guests into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
 	@echo "make fmt    - format the code;  make lint - clippy with warnings as errors"
 
 bootstrap:
 	@echo "==> Checking build prerequisites (protoc, cargo)"
 	@tools/bootstrap
+
+guests: bootstrap
+	@echo "==> Building the example guests (wasm32-wasip2 components) into guests/out"
+	@tools/build-guests
 
 build: bootstrap
 	@echo "==> Building lode (debug profile)"
@@ -34,8 +39,8 @@ demo: build
 	@echo "==> TPC-H Q18 (large volume customers) as CSV"
 	$(LODE_DEBUG) run plans/tpch/q18.json --data $(DEMO_DATA) --format csv
 
-test: bootstrap
-	@echo "==> Running the test suite (unit, TPC-H equality, foreign-producer plans, CLI, fuzz)"
+test: guests
+	@echo "==> Running the test suite (unit, TPC-H equality, foreign-producer plans, Wasm guests, CLI, fuzz)"
 	$(CARGO) test --workspace
 
 bench: bootstrap

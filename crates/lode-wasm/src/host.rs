@@ -1,0 +1,137 @@
+//! The store data of one guest instance: WASI with nothing granted by default, a memory
+//! limiter that remembers refusing, and captured guest output.
+
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
+
+use crate::policy::{Capability, Grant};
+
+/// Guest stdout and stderr are kept (for error messages and logs) up to this many bytes.
+const OUTPUT_CAPACITY: usize = 1 << 20;
+
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    output: MemoryOutputPipe,
+}
+
+impl HostState {
+    pub fn new(grant: &Grant) -> Self {
+        let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let mut builder = WasiCtxBuilder::new();
+        builder.stdout(output.clone()).stderr(output.clone());
+        if !grant.capabilities.contains(&Capability::Clocks) {
+            builder
+                .wall_clock(StoppedClock)
+                .monotonic_clock(StoppedClock);
+        }
+        if !grant.capabilities.contains(&Capability::Random) {
+            builder
+                .secure_random(SmallRng::seed_from_u64(0))
+                .insecure_random(SmallRng::seed_from_u64(1))
+                .insecure_random_seed(2);
+        }
+        // No preopened directories, environment, arguments or sockets: WasiCtxBuilder grants
+        // none of these unless asked, and Lode never asks.
+        builder
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        HostState {
+            wasi: builder.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(grant.limits.memory_bytes),
+            output,
+        }
+    }
+
+    /// The last bytes the guest wrote to stdout or stderr (a panic message, typically).
+    pub fn output_tail(&self) -> String {
+        let bytes = self.output.contents();
+        let tail = &bytes[bytes.len().saturating_sub(2000)..];
+        String::from_utf8_lossy(tail).into_owned()
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Clocks that read 0: what a guest without the `clocks` capability sees.
+struct StoppedClock;
+
+impl HostWallClock for StoppedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for StoppedClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// Caps linear memory and table growth, and remembers refusing so a trap that follows can be
+/// reported as what it is.
+pub(crate) struct MemoryLimiter {
+    limit: u64,
+    pub(crate) refused: bool,
+}
+
+impl MemoryLimiter {
+    fn new(limit: u64) -> Self {
+        MemoryLimiter {
+            limit,
+            refused: false,
+        }
+    }
+
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired as u64 <= self.limit;
+        self.refused |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= 1_000_000;
+        self.refused |= !allowed;
+        Ok(allowed)
+    }
+}

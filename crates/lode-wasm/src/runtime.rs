@@ -1,0 +1,217 @@
+//! One wasmtime engine per process, its epoch ticker, and compiled modules by sha256.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, OptLevel};
+
+use crate::cache::DiskCache;
+use crate::error::{ModuleName, Result, WasmError};
+use crate::host::HostState;
+use crate::module::Module;
+use crate::policy::{Capability, Grant, HostPolicy};
+
+/// How often the epoch advances; call deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The process's Wasm host.
+pub struct WasmRuntime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    policy: HostPolicy,
+    disk: Option<DiskCache>,
+    loaded: Mutex<HashMap<String, Arc<Module>>>,
+}
+
+/// How a module was obtained, for logs and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Already loaded in this process.
+    Memory,
+    /// Deserialized from the disk cache.
+    Disk,
+    /// Compiled from its bytes.
+    Compiled,
+}
+
+impl WasmRuntime {
+    /// A runtime with the given policy. `cache_dir` holds compiled artifacts; `None` disables
+    /// the disk cache.
+    pub fn new(policy: HostPolicy, cache_dir: Option<PathBuf>) -> Result<Arc<Self>> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.cranelift_opt_level(OptLevel::Speed);
+        let engine = Engine::new(&config).map_err(|e| WasmError::Engine(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| WasmError::Engine(e.to_string()))?;
+        spawn_epoch_ticker(&engine);
+        let disk = cache_dir.map(|dir| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            engine.precompile_compatibility_hash().hash(&mut hasher);
+            DiskCache::new(dir, format!("{:016x}", hasher.finish()))
+        });
+        Ok(Arc::new(WasmRuntime {
+            engine,
+            linker,
+            policy,
+            disk,
+            loaded: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    pub fn policy(&self) -> &HostPolicy {
+        &self.policy
+    }
+
+    /// Loads a module from its bytes. When the plan declares a hash, the bytes must match it.
+    pub fn load(&self, bytes: &[u8], declared_sha256: Option<&str>) -> Result<Arc<Module>> {
+        self.load_traced(bytes, declared_sha256)
+            .map(|(module, _)| module)
+    }
+
+    /// Like [`WasmRuntime::load`], also saying where the compiled code came from.
+    pub fn load_traced(
+        &self,
+        bytes: &[u8],
+        declared_sha256: Option<&str>,
+    ) -> Result<(Arc<Module>, Origin)> {
+        let sha256 = sha256_hex(bytes);
+        if let Some(declared) = declared_sha256
+            && !declared.eq_ignore_ascii_case(&sha256)
+        {
+            return Err(WasmError::HashMismatch {
+                declared: declared.to_string(),
+                actual: sha256,
+            });
+        }
+        if let Some(module) = self.cached(&sha256) {
+            return Ok((module, Origin::Memory));
+        }
+        let started = Instant::now();
+        let provisional = ModuleName {
+            name: String::new(),
+            sha256: sha256.clone(),
+        };
+        let (component, origin) = self.component(bytes, &sha256, &provisional)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| WasmError::Instantiate {
+                module: provisional.clone(),
+                message: format!("{e:#}"),
+            })?;
+        let module = Arc::new(Module::new(sha256.clone(), pre, &self.policy)?);
+        tracing::debug!(module = %module.name(), ?origin, elapsed = ?started.elapsed(), "loaded Wasm module");
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sha256, module.clone());
+        Ok((module, origin))
+    }
+
+    /// A module already loaded in this process.
+    pub fn cached(&self, sha256: &str) -> Option<Arc<Module>> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sha256.to_ascii_lowercase())
+            .cloned()
+    }
+
+    fn component(
+        &self,
+        bytes: &[u8],
+        sha256: &str,
+        name: &ModuleName,
+    ) -> Result<(Component, Origin)> {
+        if let Some(disk) = &self.disk
+            && let Some(artifact) = disk.get(sha256)
+        {
+            // SAFETY: the artifact was written by this host (see `cache.rs` for the checks on
+            // ownership, permissions and checksum) from the bytes with this hash, for an engine
+            // with the same compatibility hash; wasmtime also checks its own header.
+            match unsafe { Component::deserialize(&self.engine, &artifact) } {
+                Ok(component) => return Ok((component, Origin::Disk)),
+                Err(e) => {
+                    tracing::warn!(%name, error = %e, "cached artifact failed to load; recompiling")
+                }
+            }
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| WasmError::Compile {
+            module: name.clone(),
+            message: format!("{e:#}"),
+        })?;
+        if let Some(disk) = &self.disk {
+            match component.serialize() {
+                Ok(artifact) => {
+                    if let Err(e) = disk.put(sha256, &artifact) {
+                        tracing::warn!(%name, error = %e, "cannot write the module cache; continuing without it");
+                    }
+                }
+                Err(e) => tracing::warn!(%name, error = %e, "cannot serialize compiled module"),
+            }
+        }
+        Ok((component, Origin::Compiled))
+    }
+
+    /// What a module of a plan runs with: its requested capabilities, each of which the policy
+    /// must allow, and the plan's limits tightened by the policy's.
+    pub fn grant(
+        &self,
+        module: &ModuleName,
+        requested: &[Capability],
+        memory_bytes: Option<u64>,
+        call_timeout: Option<Duration>,
+    ) -> Result<Grant> {
+        for capability in requested {
+            if !self.policy.allowed.contains(capability) {
+                return Err(WasmError::CapabilityDenied {
+                    module: module.clone(),
+                    capability: capability.to_string(),
+                });
+            }
+        }
+        Ok(Grant {
+            capabilities: requested.iter().copied().collect(),
+            limits: self.policy.limits.tightened(memory_bytes, call_timeout),
+        })
+    }
+}
+
+/// Where compiled modules are cached unless told otherwise: `$LODE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/lode/modules`, else `~/.cache/lode/modules`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    DiskCache::default_dir()
+}
+
+/// Lowercase hex sha256 of `bytes`: a module's identity.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Advances the engine's epoch every tick while the engine lives.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("lode-wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the Wasm epoch thread; guest calls will not time out");
+    }
+}

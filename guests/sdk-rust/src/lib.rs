@@ -1,0 +1,69 @@
+//! `lode-guest`: write Lode WebAssembly extensions in Rust.
+//!
+//! A guest crate builds a [`Module`] of scalar functions, aggregates, table functions and
+//! operators, and exports it with [`export!`]:
+//!
+//! ```ignore
+//! use lode_guest::prelude::*;
+//!
+//! fn module() -> Module {
+//!     Module::new("gcd").scalar2("gcd", "greatest common divisor", |a: i64, b: i64| -> i64 {
+//!         let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+//!         while b != 0 { (a, b) = (b, a % b); }
+//!         a as i64
+//!     })
+//! }
+//! lode_guest::export!(module);
+//! ```
+//!
+//! Build with `cargo build --target wasm32-wasip2 --release`: the output is a component that
+//! implements the `lode:guest/extension` world (`guests/wit/guest.wit`).
+
+pub mod column;
+mod module;
+mod runtime;
+pub mod types;
+mod values;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "extension",
+        pub_export_macro: true,
+        export_macro_name: "export_extension",
+        default_bindings_module: "lode_guest::bindings",
+    });
+}
+
+pub use bindings::lode::guest::arrow::TimeUnit;
+pub use column::{Batch, BitmapBuilder, BooleanBuilder, Column, PrimitiveBuilder, VariableBuilder};
+pub use module::{Aggregate, CallError, Generator, Module, Operator, Signature, Volatility};
+pub use types::{DataType, Field};
+pub use values::{Arg, Output};
+
+#[doc(hidden)]
+pub use runtime::Runtime;
+
+pub mod prelude {
+    pub use crate::{
+        Aggregate, Arg, Batch, BooleanBuilder, CallError, Column, DataType, Field, Generator,
+        Module, Operator, Output, PrimitiveBuilder, Signature, VariableBuilder, Volatility,
+    };
+}
+
+/// Exports a module: `export!(f)` where `f: fn() -> Module` builds it (called once per
+/// instance, on first use).
+#[macro_export]
+macro_rules! export {
+    ($build:path) => {
+        #[unsafe(no_mangle)]
+        fn __lode_guest_module() -> $crate::Module {
+            $build()
+        }
+        const _: () = {
+            use $crate::Runtime as LodeRuntime;
+    $crate::bindings::export_extension!(LodeRuntime with_types_in $crate::bindings);
+        };
+    };
+}

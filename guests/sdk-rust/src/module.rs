@@ -1,0 +1,309 @@
+//! The registry of what a module offers, built by the guest author.
+
+use crate::column::{Batch, Column};
+use crate::types::{DataType, Field};
+use crate::values::{Arg, Output, OutputBuilder};
+
+/// An error from a call, as a value: which row (when it concerns one) and what went wrong.
+#[derive(Debug, Clone)]
+pub struct CallError {
+    pub row: Option<u32>,
+    pub message: String,
+}
+
+impl CallError {
+    pub fn new(message: impl Into<String>) -> Self {
+        CallError {
+            row: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at_row(row: usize, message: impl Into<String>) -> Self {
+        CallError {
+            row: Some(row as u32),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Volatility {
+    Immutable,
+    Stable,
+    Volatile,
+}
+
+/// An accepted signature: argument types and the result type.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub args: Vec<DataType>,
+    pub result: DataType,
+}
+
+impl Signature {
+    pub fn new(args: Vec<DataType>, result: DataType) -> Self {
+        Signature { args, result }
+    }
+}
+
+/// An aggregate with mergeable state: partial states are computed where the data is,
+/// serialized, and merged elsewhere.
+pub trait Aggregate: Send + Sync + 'static {
+    type State: Default + Send;
+    /// Folds row `row` of `args` (one column per argument) into `state`.
+    fn update(&self, state: &mut Self::State, args: &Batch, row: usize) -> Result<(), String>;
+    /// Folds another partial state into `state`.
+    fn merge(&self, state: &mut Self::State, other: Self::State);
+    /// Serializes a partial state.
+    fn encode(&self, state: &Self::State, out: &mut Vec<u8>);
+    /// Reads a partial state written by [`Aggregate::encode`].
+    fn decode(&self, bytes: &[u8]) -> Result<Self::State, String>;
+    /// The final values of some groups, one row each.
+    fn evaluate(&self, states: Vec<Self::State>) -> Column;
+}
+
+/// One partition of a table function.
+pub trait Generator {
+    /// The next batch, or `None` when the partition is done.
+    fn next(&mut self) -> Result<Option<Batch>, CallError>;
+}
+
+/// One partition of an operator: state kept across the batches it is pushed.
+pub trait Operator {
+    /// Takes a batch of input `input` (all of input 0 arrives before input 1) and returns what
+    /// can be emitted now.
+    fn push(&mut self, input: u32, batch: Batch) -> Result<Vec<Batch>, CallError>;
+    /// All inputs ended.
+    fn finish(&mut self) -> Result<Vec<Batch>, CallError>;
+}
+
+pub(crate) type BindScalar = Box<dyn Fn(&[Field]) -> Result<Field, String> + Send + Sync>;
+pub(crate) type CallScalar = Box<dyn Fn(&Batch) -> Result<Column, CallError> + Send + Sync>;
+pub(crate) type BindRelation =
+    Box<dyn Fn(&[Vec<Field>], &Batch, &[u8]) -> Result<(Vec<Field>, u32), String> + Send + Sync>;
+pub(crate) type OpenOperator =
+    Box<dyn Fn(&[Vec<Field>], &[u8], u32) -> Result<Box<dyn Operator>, String> + Send + Sync>;
+pub(crate) type OpenGenerator =
+    Box<dyn Fn(&Batch, &[u8], u32) -> Result<Box<dyn Generator>, String> + Send + Sync>;
+
+pub(crate) struct Meta {
+    pub name: String,
+    pub description: String,
+    pub volatility: Volatility,
+    pub signatures: Vec<Signature>,
+}
+
+pub(crate) enum Definition {
+    Scalar {
+        bind: BindScalar,
+        call: CallScalar,
+    },
+    Aggregate {
+        bind: BindScalar,
+        open: Box<dyn Fn() -> Box<dyn crate::runtime::Groups> + Send + Sync>,
+    },
+    Table {
+        bind: BindRelation,
+        open: OpenGenerator,
+    },
+    Operator {
+        bind: BindRelation,
+        open: OpenOperator,
+    },
+}
+
+pub(crate) struct Function {
+    pub meta: Meta,
+    pub definition: Definition,
+}
+
+/// What a module offers.
+pub struct Module {
+    pub(crate) name: String,
+    pub(crate) functions: Vec<Function>,
+}
+
+impl Module {
+    pub fn new(name: impl Into<String>) -> Self {
+        Module {
+            name: name.into(),
+            functions: Vec::new(),
+        }
+    }
+
+    pub(crate) fn function(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.meta.name == name)
+    }
+
+    fn add(mut self, meta: Meta, definition: Definition) -> Self {
+        self.functions.push(Function { meta, definition });
+        self
+    }
+
+    /// A scalar function over whole batches. It is bound when the argument types equal one of
+    /// `signatures`.
+    pub fn scalar(
+        self,
+        name: &str,
+        description: &str,
+        signatures: Vec<Signature>,
+        call: impl Fn(&Batch) -> Result<Column, CallError> + Send + Sync + 'static,
+    ) -> Self {
+        let meta = meta(name, description, Volatility::Immutable, signatures);
+        let bind = bind_by_signature(&meta);
+        self.add(
+            meta,
+            Definition::Scalar {
+                bind,
+                call: Box::new(call),
+            },
+        )
+    }
+
+    /// A scalar function of one argument, written per row. Null in, null out.
+    pub fn scalar1<A, R>(self, name: &str, description: &str, f: fn(A) -> R) -> Self
+    where
+        A: Arg,
+        R: Output + 'static,
+    {
+        let signature = Signature::new(vec![A::data_type()], R::data_type());
+        self.scalar(name, description, vec![signature], move |batch: &Batch| {
+            let a = batch.column(0);
+            let mut out = R::Builder::with_capacity(batch.num_rows);
+            for row in 0..batch.num_rows {
+                out.push(a.is_valid(row).then(|| f(A::get(a, row))));
+            }
+            Ok(out.finish())
+        })
+    }
+
+    /// A scalar function of two arguments, written per row. Null in, null out.
+    pub fn scalar2<A, B, R>(self, name: &str, description: &str, f: fn(A, B) -> R) -> Self
+    where
+        A: Arg,
+        B: Arg,
+        R: Output + 'static,
+    {
+        let signature = Signature::new(vec![A::data_type(), B::data_type()], R::data_type());
+        self.scalar(name, description, vec![signature], move |batch: &Batch| {
+            let (a, b) = (batch.column(0), batch.column(1));
+            let mut out = R::Builder::with_capacity(batch.num_rows);
+            for row in 0..batch.num_rows {
+                let valid = a.is_valid(row) && b.is_valid(row);
+                out.push(valid.then(|| f(A::get(a, row), B::get(b, row))));
+            }
+            Ok(out.finish())
+        })
+    }
+
+    /// An aggregate with mergeable state, bound when its argument types equal one of
+    /// `signatures`. Its state crosses between partial and final aggregation as one binary
+    /// column written by [`Aggregate::encode`].
+    pub fn aggregate<A: Aggregate>(
+        self,
+        name: &str,
+        description: &str,
+        signatures: Vec<Signature>,
+        aggregate: A,
+    ) -> Self {
+        let meta = meta(name, description, Volatility::Immutable, signatures);
+        let bind = bind_by_signature(&meta);
+        let aggregate = std::sync::Arc::new(aggregate);
+        let open = Box::new(move || crate::runtime::groups(aggregate.clone()));
+        self.add(meta, Definition::Aggregate { bind, open })
+    }
+
+    /// A table function: `bind` gives the output schema and partition count from the literal
+    /// arguments and config; `open` starts one partition.
+    pub fn table(
+        self,
+        name: &str,
+        description: &str,
+        bind: impl Fn(&Batch, &[u8]) -> Result<(Vec<Field>, u32), String> + Send + Sync + 'static,
+        open: impl Fn(&Batch, &[u8], u32) -> Result<Box<dyn Generator>, String> + Send + Sync + 'static,
+    ) -> Self {
+        let meta = meta(name, description, Volatility::Immutable, Vec::new());
+        let bind: BindRelation = Box::new(move |_, args, config| bind(args, config));
+        self.add(
+            meta,
+            Definition::Table {
+                bind,
+                open: Box::new(open),
+            },
+        )
+    }
+
+    /// An operator: `bind` gives the output schema from the input schemas and config; `open`
+    /// starts one partition.
+    pub fn operator(
+        self,
+        name: &str,
+        description: &str,
+        bind: impl Fn(&[Vec<Field>], &[u8]) -> Result<Vec<Field>, String> + Send + Sync + 'static,
+        open: impl Fn(&[Vec<Field>], &[u8], u32) -> Result<Box<dyn Operator>, String>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        let meta = meta(name, description, Volatility::Immutable, Vec::new());
+        let bind: BindRelation =
+            Box::new(move |inputs, _, config| bind(inputs, config).map(|schema| (schema, 0)));
+        self.add(
+            meta,
+            Definition::Operator {
+                bind,
+                open: Box::new(open),
+            },
+        )
+    }
+
+    /// Sets the volatility of the function added last (the default is immutable).
+    pub fn volatility(mut self, volatility: Volatility) -> Self {
+        if let Some(last) = self.functions.last_mut() {
+            last.meta.volatility = volatility;
+        }
+        self
+    }
+}
+
+fn meta(name: &str, description: &str, volatility: Volatility, signatures: Vec<Signature>) -> Meta {
+    Meta {
+        name: name.into(),
+        description: description.into(),
+        volatility,
+        signatures,
+    }
+}
+
+/// Binds a call whose argument types equal one of the declared signatures.
+fn bind_by_signature(meta: &Meta) -> BindScalar {
+    let name = meta.name.clone();
+    let signatures = meta.signatures.clone();
+    Box::new(move |args: &[Field]| {
+        let types: Vec<&DataType> = args.iter().map(|f| &f.data_type).collect();
+        signatures
+            .iter()
+            .find(|s| s.args.iter().eq(types.iter().copied()))
+            .map(|s| Field::new(name.clone(), s.result.clone(), true))
+            .ok_or_else(|| {
+                let got: Vec<String> = types.iter().map(|t| t.substrait_name()).collect();
+                let accepted: Vec<String> = signatures
+                    .iter()
+                    .map(|s| {
+                        s.args
+                            .iter()
+                            .map(DataType::substrait_name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .map(|s| format!("({s})"))
+                    .collect();
+                format!(
+                    "{name} takes {}, not ({})",
+                    accepted.join(" or "),
+                    got.join(", ")
+                )
+            })
+    })
+}
