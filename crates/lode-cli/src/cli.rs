@@ -31,6 +31,31 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Generate data sets
     Gen(GenArgs),
+    /// Work with Wasm modules
+    Module(ModuleArgs),
+}
+
+/// What Wasm guests may use beyond computation.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WasmArgs {
+    /// Grant a capability a plan's module asks for: clocks, random (repeatable; none by default)
+    #[arg(long = "allow-capability", value_name = "CAPABILITY")]
+    pub allow_capabilities: Vec<lode_wasm::Capability>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModuleArgs {
+    #[command(subcommand)]
+    pub command: ModuleCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModuleCommand {
+    /// Print a module's functions and operators with their Substrait signatures (YAML)
+    Inspect {
+        /// The component (.wasm)
+        wasm: PathBuf,
+    },
 }
 
 /// Where tables come from.
@@ -59,6 +84,8 @@ pub struct RunArgs {
     /// Partitions per scan/exchange (default: number of cores)
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
+    #[command(flatten)]
+    pub wasm: WasmArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -75,6 +102,9 @@ pub struct SqlArgs {
     pub sql: String,
     #[command(flatten)]
     pub tables: TableArgs,
+    /// A Wasm module whose functions the SQL may call; the plan embeds it (repeatable)
+    #[arg(long = "module", value_name = "WASM")]
+    pub modules: Vec<PathBuf>,
     /// Plan file to write (.json is JSON, anything else binary protobuf); `-` writes JSON to stdout
     #[arg(short, long, value_name = "PLAN")]
     pub output: PathBuf,
@@ -86,6 +116,8 @@ pub struct ExplainArgs {
     pub plan: String,
     #[command(flatten)]
     pub tables: TableArgs,
+    #[command(flatten)]
+    pub wasm: WasmArgs,
 }
 
 #[derive(Debug, Args)]

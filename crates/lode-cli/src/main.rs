@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Explain(args) => commands::explain::run(args).await,
             Command::Validate(args) => commands::validate::run(args).await,
             Command::Gen(args) => commands::generate::run(args),
+            Command::Module(args) => commands::module::run(args),
         }
     });
     match result {
@@ -47,8 +48,10 @@ fn report(failure: Failure) -> ExitCode {
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
-        1 => "warn,lode_cli=info,lode_exec=info,lode_plan=info,lode_datagen=info",
-        _ => "info,lode_cli=debug,lode_exec=debug,lode_plan=debug,lode_datagen=debug",
+        1 => "warn,lode_cli=info,lode_exec=info,lode_plan=info,lode_datagen=info,lode_wasm=info",
+        _ => {
+            "info,lode_cli=debug,lode_exec=debug,lode_plan=debug,lode_datagen=debug,lode_wasm=debug"
+        }
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -2,6 +2,8 @@
 //! Substrait plans into streams of Arrow batches.
 
 use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use datafusion::execution::SessionState;
 use datafusion::execution::context::SessionConfig;
@@ -20,12 +22,17 @@ use crate::consumer::LodeConsumer;
 use crate::error::{ExecError, Result};
 use crate::support::DataFusionSupport;
 use crate::tables::TableBindings;
+use crate::wasm::PlanModules;
 
 /// Settings of the local engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Partitions each scan and exchange is split into; defaults to the number of cores.
     pub target_partitions: usize,
+    /// What Wasm guests may use: capabilities and the most memory and time per call.
+    pub wasm_policy: lode_wasm::HostPolicy,
+    /// Where compiled Wasm modules are cached; `None` keeps them in memory only.
+    pub module_cache: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -33,6 +40,8 @@ impl Default for EngineConfig {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         EngineConfig {
             target_partitions: cores,
+            wasm_policy: lode_wasm::HostPolicy::default(),
+            module_cache: lode_wasm::default_cache_dir(),
         }
     }
 }
@@ -40,6 +49,9 @@ impl Default for EngineConfig {
 /// Runs Substrait plans in this process.
 pub struct Engine {
     ctx: SessionContext,
+    config: EngineConfig,
+    /// Started on the first plan that carries Wasm modules.
+    wasm: OnceLock<Arc<lode_wasm::WasmRuntime>>,
 }
 
 impl Engine {
@@ -51,7 +63,44 @@ impl Engine {
         let ctx = SessionContext::new_with_config(session);
         register_substrait_aliases(&ctx);
         tables.register(&ctx).await?;
-        Ok(Engine { ctx })
+        Ok(Engine {
+            ctx,
+            config,
+            wasm: OnceLock::new(),
+        })
+    }
+
+    /// The process's Wasm runtime, started on first use.
+    pub fn wasm(&self) -> Result<&Arc<lode_wasm::WasmRuntime>> {
+        if let Some(runtime) = self.wasm.get() {
+            return Ok(runtime);
+        }
+        let runtime = lode_wasm::WasmRuntime::new(
+            self.config.wasm_policy.clone(),
+            self.config.module_cache.clone(),
+        )?;
+        Ok(self.wasm.get_or_init(|| runtime))
+    }
+
+    /// A session state for one plan: the engine's, plus the plan's Wasm functions under the
+    /// names its declarations use (rewritten in `extensions` where two modules share one).
+    fn query_state(&self, plan: &Plan, extensions: &mut Extensions) -> Result<SessionState> {
+        let mut state = self.ctx.state();
+        if lode_plan::ext::module_table(plan).map_or(true, |t| !t.modules.is_empty()) {
+            let modules = PlanModules::load(self.wasm()?, plan)?;
+            modules.register(plan, extensions, &mut state)?;
+        }
+        Ok(state)
+    }
+
+    /// Loads a module file for `lode sql --module` and registers its functions for SQL.
+    pub fn register_module(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<(Arc<lode_wasm::Module>, Arc<Vec<u8>>)> {
+        let module = self.wasm()?.load(&bytes, None)?;
+        crate::wasm::register_for_sql(&self.ctx, self.wasm()?, &module)?;
+        Ok((module, Arc::new(bytes)))
     }
 
     pub fn session(&self) -> &SessionContext {
@@ -64,9 +113,17 @@ impl Engine {
         lode_plan::validate_decoded(plan, Some(&DataFusionSupport(&state)))
     }
 
+    fn validate_with(&self, plan: &DecodedPlan, state: &SessionState) -> Vec<Diagnostic> {
+        lode_plan::validate_decoded(plan, Some(&DataFusionSupport(state)))
+    }
+
     /// Validates the plan and converts it to a DataFusion logical plan.
     pub async fn logical_plan(&self, plan: &DecodedPlan) -> Result<LogicalPlan> {
-        let diagnostics = self.validate(plan);
+        let mut extensions = Extensions::try_from(&plan.plan.extensions).map_err(
+            ExecError::datafusion("reading the plan's extensions failed"),
+        )?;
+        let state = self.query_state(&plan.plan, &mut extensions)?;
+        let diagnostics = self.validate_with(plan, &state);
         let (errors, others): (Vec<_>, Vec<_>) = diagnostics
             .into_iter()
             .partition(|d| d.severity == Severity::Error);
@@ -79,8 +136,7 @@ impl Engine {
         if !errors.is_empty() {
             return Err(ExecError::Invalid(errors));
         }
-        let state = self.ctx.state();
-        to_logical_plan(&state, &plan.plan)
+        convert(&state, &plan.plan, &extensions)
             .instrument(info_span!("plan"))
             .await
     }
@@ -124,6 +180,17 @@ impl Engine {
 
     /// SQL to a Substrait plan, against this engine's tables.
     pub async fn sql_to_substrait(&self, sql: &str) -> Result<Plan> {
+        self.sql_to_substrait_with(sql, &[]).await
+    }
+
+    /// SQL to a Substrait plan whose calls of these modules' functions are declared under the
+    /// modules' URNs, with the modules embedded. Register them first with
+    /// [`Engine::register_module`].
+    pub async fn sql_to_substrait_with(
+        &self,
+        sql: &str,
+        modules: &[(Arc<lode_wasm::Module>, Arc<Vec<u8>>)],
+    ) -> Result<Plan> {
         let frame = self
             .ctx
             .sql(sql)
@@ -134,6 +201,7 @@ impl Engine {
             .map_err(ExecError::datafusion("optimizing the SQL failed"))?;
         let mut plan = *to_substrait_plan(&optimized, &self.ctx.state())
             .map_err(ExecError::datafusion("producing Substrait failed"))?;
+        crate::wasm::attach_modules(&mut plan, modules)?;
         lode_plan::standard::link_standard_extensions(&mut plan);
         Ok(plan)
     }
@@ -152,6 +220,14 @@ pub async fn to_logical_plan(state: &SessionState, plan: &Plan) -> Result<Logica
     let extensions = Extensions::try_from(&plan.extensions).map_err(ExecError::datafusion(
         "reading the plan's extensions failed",
     ))?;
+    convert(state, plan, &extensions).await
+}
+
+async fn convert(
+    state: &SessionState,
+    plan: &Plan,
+    extensions: &Extensions,
+) -> Result<LogicalPlan> {
     let output = plan
         .relations
         .iter()
@@ -166,7 +242,7 @@ pub async fn to_logical_plan(state: &SessionState, plan: &Plan) -> Result<Logica
         relations: vec![output.clone()],
         ..Default::default()
     };
-    let consumer = LodeConsumer::new(plan, &extensions, state);
+    let consumer = LodeConsumer::new(plan, extensions, state);
     let converted = AssertUnwindSafe(from_substrait_plan_with_consumer(&consumer, &single))
         .catch_unwind()
         .await;

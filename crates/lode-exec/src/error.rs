@@ -30,6 +30,14 @@ pub enum ExecError {
         source: DataFusionError,
     },
 
+    /// A Wasm module failed to load, bind or run.
+    #[error(transparent)]
+    Wasm(#[from] lode_wasm::WasmError),
+
+    /// The plan's module table or Wasm function declarations are wrong.
+    #[error("{0}")]
+    Module(String),
+
     /// A bug in Lode or a library it uses, caught before it could end the process.
     #[error("internal error: {0}")]
     Internal(String),

@@ -13,9 +13,11 @@ mod error;
 mod output;
 mod support;
 mod tables;
+mod wasm;
 
 pub use engine::{Engine, EngineConfig, to_logical_plan};
 pub use error::{ExecError, Result};
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use support::DataFusionSupport;
 pub use tables::{FileFormat, TableBinding, TableBindings};
+pub use wasm::{PlanModules, substrait_type_name};

@@ -13,6 +13,7 @@
 mod decode;
 mod diagnostic;
 mod error;
+pub mod ext;
 pub mod legacy;
 mod path;
 pub mod standard;

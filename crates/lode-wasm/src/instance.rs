@@ -31,6 +31,15 @@ pub struct Instance {
     poisoned: bool,
 }
 
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("module", &self.module)
+            .field("poisoned", &self.poisoned)
+            .finish()
+    }
+}
+
 impl Instance {
     pub(crate) fn new(
         module: ModuleName,

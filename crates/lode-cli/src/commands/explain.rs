@@ -7,7 +7,7 @@ use crate::failure::Failure;
 
 pub async fn run(args: ExplainArgs) -> Result<ExitCode, Failure> {
     let plan = super::read_plan(&args.plan)?;
-    let engine = super::engine(&args.tables, None).await?;
+    let engine = super::engine(&args.tables, &args.wasm, None).await?;
     let text = engine
         .explain(&plan)
         .await

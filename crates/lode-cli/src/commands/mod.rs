@@ -2,6 +2,7 @@
 
 pub mod explain;
 pub mod generate;
+pub mod module;
 pub mod run;
 pub mod sql;
 pub mod validate;
@@ -12,7 +13,7 @@ use std::path::Path;
 use lode_exec::{Engine, EngineConfig, TableBindings};
 use lode_plan::DecodedPlan;
 
-use crate::cli::TableArgs;
+use crate::cli::{TableArgs, WasmArgs};
 use crate::failure::Failure;
 
 /// Reads a plan file, or standard input for `-`. Errors name the file.
@@ -46,9 +47,17 @@ pub fn bind_tables(args: &TableArgs) -> Result<TableBindings, Failure> {
     Ok(tables)
 }
 
-pub async fn engine(args: &TableArgs, partitions: Option<usize>) -> Result<Engine, Failure> {
+pub async fn engine(
+    args: &TableArgs,
+    wasm: &WasmArgs,
+    partitions: Option<usize>,
+) -> Result<Engine, Failure> {
     let tables = bind_tables(args)?;
     let mut config = EngineConfig::default();
+    config
+        .wasm_policy
+        .allowed
+        .extend(wasm.allow_capabilities.iter().copied());
     if let Some(n) = partitions {
         config.target_partitions = n;
     }

@@ -13,7 +13,7 @@ use crate::sink::Destination;
 pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let plan = super::read_plan(&args.plan)?;
-    let engine = super::engine(&args.tables, args.partitions).await?;
+    let engine = super::engine(&args.tables, &args.wasm, args.partitions).await?;
     let stream = engine
         .execute(&plan)
         .await

@@ -9,8 +9,17 @@ use crate::failure::Failure;
 use crate::sink::Destination;
 
 pub async fn run(args: SqlArgs) -> Result<ExitCode, Failure> {
-    let engine = super::engine(&args.tables, None).await?;
-    let plan = engine.sql_to_substrait(&args.sql).await?;
+    let engine = super::engine(&args.tables, &Default::default(), None).await?;
+    let mut modules = Vec::new();
+    for path in &args.modules {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::io(format!("cannot read module {}: {e}", path.display())))?;
+        let loaded = engine
+            .register_module(bytes)
+            .map_err(|e| Failure::from(e).context(&path.display().to_string()))?;
+        modules.push(loaded);
+    }
+    let plan = engine.sql_to_substrait_with(&args.sql, &modules).await?;
     let format = if args.output.as_os_str() == "-" {
         PlanFormat::Json
     } else {

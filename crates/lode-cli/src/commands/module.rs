@@ -1,0 +1,100 @@
+//! `lode module inspect`: what a module offers, as a Substrait simple extension YAML.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use lode_wasm::{HostPolicy, Kind, WasmRuntime};
+
+use crate::cli::{ModuleArgs, ModuleCommand};
+use crate::failure::Failure;
+
+pub fn run(args: ModuleArgs) -> Result<ExitCode, Failure> {
+    match args.command {
+        ModuleCommand::Inspect { wasm } => {
+            let bytes = std::fs::read(&wasm)
+                .map_err(|e| Failure::io(format!("cannot read {}: {e}", wasm.display())))?;
+            let runtime = WasmRuntime::new(HostPolicy::default(), lode_wasm::default_cache_dir())
+                .map_err(|e| Failure::invalid(e.to_string()))?;
+            let module = runtime
+                .load(&bytes, None)
+                .map_err(|e| Failure::invalid(format!("{}: {e}", wasm.display())))?;
+            print!("{}", extension_yaml(&module));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The module's functions as a Substrait simple extension file; table functions and operators
+/// (which Substrait YAML cannot describe) follow as a Lode section.
+fn extension_yaml(module: &lode_wasm::Module) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "%YAML 1.2\n---");
+    let _ = writeln!(out, "# {}, lode:guest@0.1.0", module.name());
+    let _ = writeln!(out, "urn: {}", lode_plan::ext::module_urn(module.sha256()));
+    for (kind, section) in [
+        (Kind::Scalar, "scalar_functions"),
+        (Kind::Aggregate, "aggregate_functions"),
+    ] {
+        let functions: Vec<_> = module
+            .functions()
+            .iter()
+            .filter(|f| f.kind == kind)
+            .collect();
+        if functions.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{section}:");
+        for f in functions {
+            let _ = writeln!(out, "  - name: {}", yaml_string(&f.name));
+            let _ = writeln!(out, "    description: {}", yaml_string(&f.description));
+            let _ = writeln!(out, "    impls:");
+            for s in &f.signatures {
+                let _ = writeln!(out, "      - args:");
+                for (i, arg) in s.args.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "          - name: arg{i}\n            value: {}",
+                        lode_exec::substrait_type_name(arg)
+                    );
+                }
+                if kind == Kind::Aggregate {
+                    let _ = writeln!(out, "        intermediate: binary");
+                }
+                if f.volatility != lode_wasm::Volatility::Immutable {
+                    let _ = writeln!(out, "        deterministic: false");
+                }
+                let _ = writeln!(
+                    out,
+                    "        return: {}",
+                    lode_exec::substrait_type_name(&s.result)
+                );
+            }
+        }
+    }
+    let relations: Vec<_> = module
+        .functions()
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Table | Kind::Operator))
+        .collect();
+    if !relations.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Relations: use them in ExtensionLeafRel (table) or ExtensionSingleRel/MultiRel"
+        );
+        let _ = writeln!(
+            out,
+            "# (operator) with a lode.ext.v1.WasmRel detail; their schemas come from the guest's bind."
+        );
+        let _ = writeln!(out, "x-lode-relations:");
+        for f in relations {
+            let _ = writeln!(out, "  - name: {}", yaml_string(&f.name));
+            let _ = writeln!(out, "    kind: {}", lode_wasm::kind_name(f.kind));
+            let _ = writeln!(out, "    description: {}", yaml_string(&f.description));
+        }
+    }
+    out
+}
+
+fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}

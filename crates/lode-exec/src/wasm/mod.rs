@@ -1,0 +1,240 @@
+//! Wasm extensions in DataFusion: a plan's modules are loaded from its module table, and its
+//! Wasm functions become UDFs and UDAFs of that query only.
+
+mod aggregate;
+mod pool;
+mod produce;
+mod scalar;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::common::DataFusionError;
+use datafusion::execution::SessionState;
+use datafusion::execution::registry::FunctionRegistry;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF, Signature, TypeSignature, Volatility};
+use datafusion_substrait::extensions::Extensions;
+use lode_plan::ext::{self, proto};
+use lode_wasm::{Capability, FunctionSpec, Kind, Module, WasmRuntime};
+use substrait::proto::Plan;
+use substrait::proto::extensions::simple_extension_declaration::MappingType;
+
+use crate::error::{ExecError, Result};
+pub(crate) use pool::InstancePool;
+pub use produce::{attach_modules, substrait_type_name};
+
+/// DataFusion's error for a failure on the Wasm side.
+pub(crate) fn to_datafusion<E: std::error::Error + Send + Sync + 'static>(
+    error: E,
+) -> DataFusionError {
+    DataFusionError::External(Box::new(error))
+}
+
+/// The DataFusion signature of a Wasm function: its declared signatures, or any arguments
+/// (typed by the guest's bind) when it declares none.
+pub(crate) fn signature_of(spec: &FunctionSpec) -> Signature {
+    let volatility = match spec.volatility {
+        lode_wasm::Volatility::Immutable => Volatility::Immutable,
+        lode_wasm::Volatility::Stable => Volatility::Stable,
+        lode_wasm::Volatility::Volatile => Volatility::Volatile,
+    };
+    let exact: Vec<TypeSignature> = spec
+        .signatures
+        .iter()
+        .map(|s| TypeSignature::Exact(s.args.clone()))
+        .collect();
+    match exact.len() {
+        0 => Signature::variadic_any(volatility),
+        1 => Signature::new(
+            exact.into_iter().next().unwrap_or(TypeSignature::Nullary),
+            volatility,
+        ),
+        _ => Signature::one_of(exact, volatility),
+    }
+}
+
+/// The modules of one plan, loaded and granted, each with its instance pool.
+#[derive(Default)]
+pub struct PlanModules {
+    pools: HashMap<String, Arc<InstancePool>>,
+}
+
+impl PlanModules {
+    /// Loads every module of the plan's module table. Modules without bytes must already be
+    /// loaded in this process (Lode's module store).
+    pub fn load(runtime: &WasmRuntime, plan: &Plan) -> Result<Self> {
+        let table = ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
+        let mut pools = HashMap::new();
+        for (i, entry) in table.modules.iter().enumerate() {
+            let where_ = format!("advanced_extensions.enhancement(ModuleTable).modules[{i}]");
+            if !ext::is_sha256(&entry.sha256) {
+                return Err(ExecError::Module(format!(
+                    "{where_}: sha256 '{}' is not 64 lowercase hex digits",
+                    entry.sha256
+                )));
+            }
+            let module = if entry.component.is_empty() {
+                runtime.cached(&entry.sha256).ok_or_else(|| {
+                    ExecError::Module(format!(
+                        "{where_}: module {} carries no bytes and is not in this host's module store; embed it in the plan",
+                        entry.sha256
+                    ))
+                })?
+            } else {
+                runtime.load(&entry.component, Some(&entry.sha256))?
+            };
+            let grant = grant_for(runtime, &module, entry)?;
+            pools.insert(
+                entry.sha256.clone(),
+                Arc::new(InstancePool::new(module, grant)),
+            );
+        }
+        Ok(PlanModules { pools })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pools.is_empty()
+    }
+
+    /// Registers the plan's Wasm functions in `state` and points the plan's declarations at
+    /// them. A name two modules share gets a qualified registry name, so each call resolves to
+    /// its own module.
+    pub fn register(
+        &self,
+        plan: &Plan,
+        extensions: &mut Extensions,
+        state: &mut SessionState,
+    ) -> Result<()> {
+        let urns: HashMap<u32, &str> = plan
+            .extension_urns
+            .iter()
+            .map(|u| (u.extension_urn_anchor, u.urn.as_str()))
+            .collect();
+        let mut taken: HashMap<String, String> = HashMap::new();
+        for decl in &plan.extensions {
+            let Some(MappingType::ExtensionFunction(f)) = &decl.mapping_type else {
+                continue;
+            };
+            let Some(sha) = urns
+                .get(&f.extension_urn_reference)
+                .and_then(|u| ext::module_of_urn(u))
+            else {
+                continue;
+            };
+            let pool = self.pools.get(sha).ok_or_else(|| {
+                ExecError::Module(format!(
+                    "function '{}' (anchor {}) is declared by {} but the plan's module table has no module {sha}",
+                    f.name,
+                    f.function_anchor,
+                    ext::module_urn(sha)
+                ))
+            })?;
+            let name = f.name.split_once(':').map_or(f.name.as_str(), |(n, _)| n);
+            let spec = pool
+                .module()
+                .functions()
+                .iter()
+                .find(|s| s.name == name)
+                .cloned()
+                .ok_or_else(|| {
+                    let names: Vec<&str> = pool
+                        .module()
+                        .functions()
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    ExecError::Module(format!(
+                        "function '{name}' (anchor {}) is not exported by {} (it has: {})",
+                        f.function_anchor,
+                        pool.module().name(),
+                        names.join(", ")
+                    ))
+                })?;
+            let key = match taken.get(name) {
+                Some(owner) if owner != sha => format!("{name}@{}", &sha[..12]),
+                _ => name.to_string(),
+            };
+            taken.entry(key.clone()).or_insert_with(|| sha.to_string());
+            extensions.functions.insert(f.function_anchor, key.clone());
+            match spec.kind {
+                Kind::Scalar => {
+                    let udf =
+                        ScalarUDF::new_from_impl(scalar::WasmScalar::new(key, spec, pool.clone()));
+                    state
+                        .register_udf(Arc::new(udf))
+                        .map_err(ExecError::datafusion("registering a Wasm function"))?;
+                }
+                Kind::Aggregate => {
+                    let udaf = AggregateUDF::new_from_impl(aggregate::WasmAggregate::new(
+                        key,
+                        spec,
+                        pool.clone(),
+                    ));
+                    state
+                        .register_udaf(Arc::new(udaf))
+                        .map_err(ExecError::datafusion("registering a Wasm aggregate"))?;
+                }
+                Kind::Table | Kind::Operator => {
+                    return Err(ExecError::Module(format!(
+                        "'{name}' of {} is a {} and cannot be called as a function",
+                        pool.module().name(),
+                        lode_wasm::kind_name(spec.kind)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The capabilities and limits a module entry asks for, as the host grants them.
+fn grant_for(
+    runtime: &WasmRuntime,
+    module: &Module,
+    entry: &proto::WasmModule,
+) -> Result<lode_wasm::Grant> {
+    let mut requested = Vec::new();
+    for raw in &entry.capabilities {
+        match proto::Capability::try_from(*raw) {
+            Ok(proto::Capability::Clocks) => requested.push(Capability::Clocks),
+            Ok(proto::Capability::Random) => requested.push(Capability::Random),
+            Ok(proto::Capability::Unspecified) | Err(_) => {
+                return Err(ExecError::Module(format!(
+                    "{} asks for unknown capability {raw}; Lode knows clocks (1) and random (2)",
+                    module.name()
+                )));
+            }
+        }
+    }
+    let limits = entry.limits.unwrap_or_default();
+    let memory = (limits.memory_bytes > 0).then_some(limits.memory_bytes);
+    let timeout =
+        (limits.call_timeout_ms > 0).then(|| Duration::from_millis(limits.call_timeout_ms));
+    Ok(runtime.grant(module.name(), &requested, memory, timeout)?)
+}
+
+/// Registers a module's scalar and aggregate functions in `ctx` under their own names, for
+/// planning SQL that calls them.
+pub(crate) fn register_for_sql(
+    ctx: &datafusion::prelude::SessionContext,
+    runtime: &WasmRuntime,
+    module: &Arc<Module>,
+) -> Result<()> {
+    let grant = runtime.grant(module.name(), &[], None, None)?;
+    let pool = Arc::new(InstancePool::new(module.clone(), grant));
+    for spec in module.functions() {
+        match spec.kind {
+            Kind::Scalar => ctx.register_udf(ScalarUDF::new_from_impl(scalar::WasmScalar::new(
+                spec.name.clone(),
+                spec.clone(),
+                pool.clone(),
+            ))),
+            Kind::Aggregate => ctx.register_udaf(AggregateUDF::new_from_impl(
+                aggregate::WasmAggregate::new(spec.name.clone(), spec.clone(), pool.clone()),
+            )),
+            Kind::Table | Kind::Operator => {}
+        }
+    }
+    Ok(())
+}

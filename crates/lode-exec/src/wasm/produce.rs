@@ -1,0 +1,156 @@
+//! Producing plans that use Wasm functions: declarations under the module's URN, and the
+//! module's bytes in the plan's module table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use lode_plan::ext::{self, ModuleTable, WasmModule};
+use lode_wasm::Module;
+use substrait::proto::Plan;
+use substrait::proto::extensions::SimpleExtensionUrn;
+use substrait::proto::extensions::simple_extension_declaration::MappingType;
+
+use crate::error::{ExecError, Result};
+
+/// Points the plan's declarations of functions these modules export at the modules' URNs
+/// (with Substrait compound names such as `gcd:i64_i64`) and embeds the modules the plan
+/// uses. Declarations already linked to a URN are left alone. Returns how many were linked.
+pub fn attach_modules(plan: &mut Plan, modules: &[(Arc<Module>, Arc<Vec<u8>>)]) -> Result<usize> {
+    let declared: Vec<u32> = plan
+        .extension_urns
+        .iter()
+        .map(|u| u.extension_urn_anchor)
+        .collect();
+    let mut next_anchor = declared.iter().copied().max().unwrap_or(0) + 1;
+    let mut urn_anchors: HashMap<String, u32> = HashMap::new();
+    let mut used: Vec<usize> = Vec::new();
+    let mut linked = 0;
+    for decl in &mut plan.extensions {
+        let Some(MappingType::ExtensionFunction(f)) = &mut decl.mapping_type else {
+            continue;
+        };
+        if declared.contains(&f.extension_urn_reference) {
+            continue;
+        }
+        let name = f
+            .name
+            .split_once(':')
+            .map_or(f.name.clone(), |(n, _)| n.to_string());
+        let owners: Vec<usize> = modules
+            .iter()
+            .enumerate()
+            .filter(|(_, (m, _))| m.functions().iter().any(|s| s.name == name))
+            .map(|(i, _)| i)
+            .collect();
+        let owner = match owners.as_slice() {
+            [] => continue,
+            [one] => *one,
+            several => {
+                let names: Vec<String> = several
+                    .iter()
+                    .map(|i| modules[*i].0.name().to_string())
+                    .collect();
+                return Err(ExecError::Module(format!(
+                    "function '{name}' is exported by several modules ({}); pass only one of them",
+                    names.join(", ")
+                )));
+            }
+        };
+        let module = &modules[owner].0;
+        let urn = ext::module_urn(module.sha256());
+        let anchor = *urn_anchors.entry(urn.clone()).or_insert_with(|| {
+            let anchor = next_anchor;
+            next_anchor += 1;
+            anchor
+        });
+        if let Some(spec) = module.functions().iter().find(|s| s.name == name)
+            && let [signature] = spec.signatures.as_slice()
+        {
+            let args: Vec<&str> = signature.args.iter().map(short_type_name).collect();
+            f.name = if args.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}:{}", args.join("_"))
+            };
+        }
+        f.extension_urn_reference = anchor;
+        if !used.contains(&owner) {
+            used.push(owner);
+        }
+        linked += 1;
+    }
+    let mut urns: Vec<(String, u32)> = urn_anchors.into_iter().collect();
+    urns.sort_by_key(|(_, anchor)| *anchor);
+    plan.extension_urns
+        .extend(urns.into_iter().map(|(urn, anchor)| SimpleExtensionUrn {
+            extension_urn_anchor: anchor,
+            urn,
+        }));
+    if !used.is_empty() {
+        let mut table = ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
+        for owner in used {
+            let (module, bytes) = &modules[owner];
+            if table.modules.iter().all(|m| m.sha256 != module.sha256()) {
+                table.modules.push(WasmModule {
+                    sha256: module.sha256().to_string(),
+                    component: bytes.as_ref().clone(),
+                    name: module.name().name.clone(),
+                    ..Default::default()
+                });
+            }
+        }
+        ext::set_module_table(plan, &ModuleTable { ..table });
+    }
+    Ok(linked)
+}
+
+/// Substrait's short type names for compound function names.
+fn short_type_name(data_type: &DataType) -> &'static str {
+    match data_type {
+        DataType::Boolean => "bool",
+        DataType::Int8 => "i8",
+        DataType::Int16 => "i16",
+        DataType::Int32 => "i32",
+        DataType::Int64 => "i64",
+        DataType::Float32 => "fp32",
+        DataType::Float64 => "fp64",
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "str",
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "vbin",
+        DataType::Date32 => "date",
+        DataType::Timestamp(_, None) => "ts",
+        DataType::Timestamp(_, Some(_)) => "tstz",
+        DataType::Decimal128(..) => "dec",
+        DataType::List(_) => "list",
+        DataType::Struct(_) => "struct",
+        _ => "any",
+    }
+}
+
+/// The Substrait type of an Arrow type, as simple extension YAML writes it.
+pub fn substrait_type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "i8".into(),
+        DataType::Int16 => "i16".into(),
+        DataType::Int32 => "i32".into(),
+        DataType::Int64 => "i64".into(),
+        DataType::Float32 => "fp32".into(),
+        DataType::Float64 => "fp64".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
+        DataType::Date32 => "date".into(),
+        DataType::Timestamp(_, None) => "timestamp".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamp_tz".into(),
+        DataType::Decimal128(p, s) => format!("decimal<{p},{s}>"),
+        DataType::List(item) => format!("list<{}>", substrait_type_name(item.data_type())),
+        DataType::Struct(fields) => {
+            let inner: Vec<String> = fields
+                .iter()
+                .map(|f| substrait_type_name(f.data_type()))
+                .collect();
+            format!("struct<{}>", inner.join(", "))
+        }
+        other => format!("any /* {other} */"),
+    }
+}

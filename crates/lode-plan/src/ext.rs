@@ -1,0 +1,95 @@
+//! Lode's Substrait extension (substrait-ext/README.md): Wasm modules carried in
+//! `Plan.advanced_extensions.enhancement` as a [`ModuleTable`], functions declared under
+//! `extension:lode.wasm:<sha256>` URNs, and [`WasmRel`] details of extension relations.
+
+use prost::Message;
+use substrait::proto::Plan;
+use substrait::proto::extensions::AdvancedExtension;
+
+/// The generated messages of `substrait-ext/proto/lode/ext/v1/lode.proto`.
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/lode.ext.v1.rs"));
+}
+
+pub use proto::{ModuleTable, WasmModule, WasmRel};
+
+/// The URN prefix of a Wasm module's functions; the sha256 (lowercase hex) follows.
+pub const WASM_URN_PREFIX: &str = "extension:lode.wasm:";
+pub const MODULE_TABLE_TYPE_URL: &str = "type.googleapis.com/lode.ext.v1.ModuleTable";
+pub const WASM_REL_TYPE_URL: &str = "type.googleapis.com/lode.ext.v1.WasmRel";
+
+/// The URN of the module with this hash.
+pub fn module_urn(sha256: &str) -> String {
+    format!("{WASM_URN_PREFIX}{sha256}")
+}
+
+/// The module hash named by a Lode Wasm URN, if `urn` is one.
+pub fn module_of_urn(urn: &str) -> Option<&str> {
+    urn.strip_prefix(WASM_URN_PREFIX)
+}
+
+/// True for a lowercase hex sha256.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Why a plan's Lode extension content cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtError {
+    #[error(
+        "advanced_extensions.enhancement has type '{0}', which Lode does not know; a consumer must reject a plan whose enhancement it does not understand"
+    )]
+    UnknownEnhancement(String),
+    #[error("advanced_extensions.enhancement: the ModuleTable does not decode: {0}")]
+    BadModuleTable(prost::DecodeError),
+    #[error("{path}: the WasmRel detail does not decode: {source}")]
+    BadWasmRel {
+        path: String,
+        source: prost::DecodeError,
+    },
+    #[error("{path}: detail has type '{type_url}', not {WASM_REL_TYPE_URL}")]
+    UnknownDetail { path: String, type_url: String },
+}
+
+/// The plan's module table: empty when the plan carries none.
+pub fn module_table(plan: &Plan) -> Result<ModuleTable, ExtError> {
+    let Some(enhancement) = plan
+        .advanced_extensions
+        .as_ref()
+        .and_then(|a| a.enhancement.as_ref())
+    else {
+        return Ok(ModuleTable::default());
+    };
+    if enhancement.type_url != MODULE_TABLE_TYPE_URL {
+        return Err(ExtError::UnknownEnhancement(enhancement.type_url.clone()));
+    }
+    ModuleTable::decode(enhancement.value.as_ref()).map_err(ExtError::BadModuleTable)
+}
+
+/// Stores `table` as the plan's enhancement (replacing any).
+pub fn set_module_table(plan: &mut Plan, table: &ModuleTable) {
+    let any = pbjson_types::Any {
+        type_url: MODULE_TABLE_TYPE_URL.into(),
+        value: table.encode_to_vec().into(),
+    };
+    let advanced = plan
+        .advanced_extensions
+        .get_or_insert_with(AdvancedExtension::default);
+    advanced.enhancement = Some(any);
+}
+
+/// Decodes the `WasmRel` detail of an extension relation at `path`.
+pub fn wasm_rel(detail: &pbjson_types::Any, path: &str) -> Result<WasmRel, ExtError> {
+    if detail.type_url != WASM_REL_TYPE_URL {
+        return Err(ExtError::UnknownDetail {
+            path: path.into(),
+            type_url: detail.type_url.clone(),
+        });
+    }
+    WasmRel::decode(detail.value.as_ref()).map_err(|source| ExtError::BadWasmRel {
+        path: path.into(),
+        source,
+    })
+}
