@@ -18,6 +18,14 @@ use crate::wit;
 
 type GuestResult<T> = std::result::Result<T, wit::CallError>;
 
+/// Rows for an aggregate: row `r` of `columns` belongs to group `groups[r]`; there are
+/// `total_groups` groups so far.
+pub struct GroupedRows<'a> {
+    pub groups: &'a [u32],
+    pub total_groups: u32,
+    pub columns: &'a [ArrayRef],
+}
+
 /// A live instance of a module. Not shared between threads; pools hand instances out.
 pub struct Instance {
     module: ModuleName,
@@ -56,11 +64,12 @@ impl Instance {
             .div_ceil(EPOCH_TICK.as_nanos()) as u64
             + 1;
         store.set_epoch_deadline(deadline_ticks);
-        let instance = pre
-            .instantiate(&mut store)
-            .map_err(|e| WasmError::Instantiate {
-                module: module.clone(),
-                message: format!("{e:#}"),
+        let instance =
+            futures::executor::block_on(pre.instantiate_async(&mut store)).map_err(|e| {
+                WasmError::Instantiate {
+                    module: module.clone(),
+                    message: format!("{e:#}"),
+                }
             })?;
         Ok(Instance {
             module,
@@ -93,7 +102,7 @@ impl Instance {
         }
         let func = self
             .instance
-            .get_func(&mut self.store, &self.exports[export as usize])
+            .get_func(&mut self.store, self.exports[export as usize])
             .ok_or_else(|| WasmError::MissingExport {
                 module: self.module.clone(),
                 export: export.display(),
@@ -158,8 +167,8 @@ impl Instance {
     /// Calls `export` with a fresh deadline, turning traps into errors that name `function`.
     fn invoke<P, R>(&mut self, export: Export, function: &str, params: P) -> Result<R>
     where
-        P: ComponentNamedList + Lower,
-        R: ComponentNamedList + Lift,
+        P: ComponentNamedList + Lower + Send + Sync,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
         if self.poisoned {
             return Err(WasmError::Trap {
@@ -175,8 +184,10 @@ impl Instance {
         let typed = unsafe { wasmtime::component::TypedFunc::<P, R>::new_unchecked(func) };
         self.store.set_epoch_deadline(self.deadline_ticks);
         self.store.data_mut().limiter.refused = false;
-        typed
-            .call(&mut self.store, params)
+        // Guest calls run to completion on this thread: host functions never wait on I/O
+        // (no sockets, files or real stdio are granted), so a local executor suffices, and it
+        // works inside a tokio worker, where wasmtime-wasi's sync bindings would panic.
+        futures::executor::block_on(typed.call_async(&mut self.store, params))
             .map_err(|error| self.trap(error, function))
     }
 
@@ -442,13 +453,11 @@ impl Instance {
         handle: ResourceAny,
         function: &str,
         merge: bool,
-        groups: &[u32],
-        total_groups: u32,
-        columns: &[ArrayRef],
-        num_rows: usize,
+        rows: GroupedRows<'_>,
     ) -> Result<()> {
-        let data: Vec<ArrayData> = columns.iter().map(|a| a.to_data()).collect();
-        let batch = GuestBatch::new(num_rows, &data).map_err(|e| self.input_error(function, e))?;
+        let data: Vec<ArrayData> = rows.columns.iter().map(|a| a.to_data()).collect();
+        let batch =
+            GuestBatch::new(rows.groups.len(), &data).map_err(|e| self.input_error(function, e))?;
         let slices = batch.slices();
         let export = if merge {
             Export::AccumulatorMerge
@@ -459,7 +468,12 @@ impl Instance {
             .invoke::<(ResourceAny, &[u32], u32, wit::BatchRef<'_>), (GuestResult<()>,)>(
                 export,
                 function,
-                (handle, groups, total_groups, batch.as_wit(&slices)),
+                (
+                    handle,
+                    rows.groups,
+                    rows.total_groups,
+                    batch.as_wit(&slices),
+                ),
             )?;
         done.map_err(|e| self.call_error(function, e))
     }
@@ -608,7 +622,7 @@ impl Instance {
     /// Releases a resource the guest handed out.
     pub fn release(&mut self, handle: ResourceAny) {
         if !self.poisoned
-            && let Err(e) = handle.resource_drop(&mut self.store)
+            && let Err(e) = futures::executor::block_on(handle.resource_drop_async(&mut self.store))
         {
             tracing::debug!(module = %self.module, error = %e, "dropping a guest resource failed");
         }

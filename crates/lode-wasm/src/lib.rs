@@ -17,7 +17,7 @@ mod runtime;
 pub mod wit;
 
 pub use error::{ModuleName, WasmError};
-pub use instance::Instance;
+pub use instance::{GroupedRows, Instance};
 pub use module::{FunctionSpec, Module, SignatureSpec, kind_name};
 pub use policy::{Capability, Grant, HostPolicy, Limits};
 pub use runtime::{Origin, WasmRuntime, default_cache_dir, sha256_hex};

@@ -323,7 +323,7 @@ impl<'a> GuestBatch<'a> {
 
 /// `len` bits from bit `offset` of `bitmap`, borrowed when they start on a byte.
 fn bits(bitmap: &[u8], offset: usize, len: usize) -> Cow<'_, [u8]> {
-    if offset % 8 == 0 {
+    if offset.is_multiple_of(8) {
         Cow::Borrowed(&bitmap[offset / 8..(offset + len).div_ceil(8)])
     } else {
         let mut out = vec![0u8; len.div_ceil(8)];

@@ -183,7 +183,7 @@ impl Module {
     }
 
     fn instantiate_unchecked(&self, grant: &Grant) -> Result<Instance> {
-        Instance::new(self.name.clone(), &self.pre, self.exports.clone(), grant)
+        Instance::new(self.name.clone(), &self.pre, self.exports, grant)
     }
 }
 

@@ -49,7 +49,9 @@ impl WasmRuntime {
         config.cranelift_opt_level(OptLevel::Speed);
         let engine = Engine::new(&config).map_err(|e| WasmError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        // The async WASI bindings, driven by our own executor (see `Instance::invoke`): the sync
+        // ones block on the ambient tokio runtime, which panics inside a tokio worker thread.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| WasmError::Engine(e.to_string()))?;
         spawn_epoch_ticker(&engine);
         let disk = cache_dir.map(|dir| {

@@ -14,7 +14,7 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature,
 };
-use lode_wasm::{FunctionSpec, Instance, ResourceAny, WasmError, marshal};
+use lode_wasm::{FunctionSpec, GroupedRows, Instance, ResourceAny, WasmError, marshal};
 
 use super::pool::InstancePool;
 use super::{signature_of, to_datafusion};
@@ -209,21 +209,17 @@ impl WasmGroups {
         }
         let total =
             u32::try_from(total).map_err(|_| to_datafusion(too_many_groups(&self.function)))?;
-        let rows = groups.len();
         let instance = self
             .instance
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
+        let rows = GroupedRows {
+            groups: groups.values(),
+            total_groups: total,
+            columns: &columns,
+        };
         instance
-            .accumulate(
-                self.handle,
-                &self.function,
-                merge,
-                groups.values(),
-                total,
-                &columns,
-                rows,
-            )
+            .accumulate(self.handle, &self.function, merge, rows)
             .map_err(to_datafusion)?;
         self.groups = self.groups.max(total as usize);
         Ok(())
