@@ -10,6 +10,7 @@
 //! assert_eq!(diagnostics[0].code.as_str(), "L001"); // no relations
 //! ```
 
+pub mod declarations;
 mod decode;
 mod diagnostic;
 mod error;

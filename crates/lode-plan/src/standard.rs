@@ -6,12 +6,13 @@
 //! declares the standard URN for each function it finds there, so plans written by `lode sql` are
 //! standard Substrait that other consumers can resolve.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use serde_json::Value;
+
+use crate::declarations::{UrnAnchors, function_name};
 use substrait::proto::Plan;
-use substrait::proto::extensions::SimpleExtensionUrn;
 use substrait::proto::extensions::simple_extension_declaration::MappingType;
 
 /// The URN under which Lode declares functions that no standard extension defines: DataFusion's
@@ -66,42 +67,24 @@ pub fn link_standard_extensions(plan: &mut Plan) -> usize {
     // DataFusion emits declarations in hash order; sorting first keeps written plans (and
     // the URN anchors assigned below) reproducible.
     plan.extensions.sort_by_key(declaration_anchor);
-    let declared: Vec<u32> = plan
-        .extension_urns
-        .iter()
-        .map(|u| u.extension_urn_anchor)
-        .collect();
     let decimal_outputs = anchors_with_decimal_output(plan);
-    let mut anchors: BTreeMap<String, u32> = plan
-        .extension_urns
-        .iter()
-        .map(|u| (u.urn.clone(), u.extension_urn_anchor))
-        .collect();
-    let mut next_anchor = declared.iter().copied().max().unwrap_or(0) + 1;
-    let mut new_urns = Vec::new();
+    let mut anchors = UrnAnchors::of(plan);
     let mut linked = 0;
     for decl in &mut plan.extensions {
         let Some(MappingType::ExtensionFunction(f)) = &mut decl.mapping_type else {
             continue;
         };
-        if declared.contains(&f.extension_urn_reference) {
+        if anchors.was_declared(f.extension_urn_reference) {
             continue;
         }
-        let name = f.name.split_once(':').map_or(f.name.as_str(), |(n, _)| n);
-        let urn = choose_urn(name, decimal_outputs.contains(&f.function_anchor));
-        let anchor = *anchors.entry(urn.clone()).or_insert_with(|| {
-            let a = next_anchor;
-            next_anchor += 1;
-            new_urns.push(SimpleExtensionUrn {
-                extension_urn_anchor: a,
-                urn: urn.clone(),
-            });
-            a
-        });
-        f.extension_urn_reference = anchor;
+        let urn = choose_urn(
+            function_name(&f.name),
+            decimal_outputs.contains(&f.function_anchor),
+        );
+        f.extension_urn_reference = anchors.anchor(&urn);
         linked += 1;
     }
-    plan.extension_urns.extend(new_urns);
+    anchors.declare_new(plan);
     linked
 }
 

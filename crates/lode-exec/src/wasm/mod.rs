@@ -130,7 +130,7 @@ impl PlanModules {
                     ext::module_urn(sha)
                 ))
             })?;
-            let name = f.name.split_once(':').map_or(f.name.as_str(), |(n, _)| n);
+            let name = lode_plan::declarations::function_name(&f.name);
             let spec = pool
                 .module()
                 .functions()

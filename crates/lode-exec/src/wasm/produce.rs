@@ -1,14 +1,13 @@
 //! Producing plans that use Wasm functions: declarations under the module's URN, and the
 //! module's bytes in the plan's module table.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use lode_plan::ext::{self, ModuleTable, WasmModule};
+use lode_plan::declarations::{UrnAnchors, function_name};
+use lode_plan::ext::{self, WasmModule};
 use lode_wasm::Module;
 use substrait::proto::Plan;
-use substrait::proto::extensions::SimpleExtensionUrn;
 use substrait::proto::extensions::simple_extension_declaration::MappingType;
 
 use crate::error::{ExecError, Result};
@@ -17,26 +16,17 @@ use crate::error::{ExecError, Result};
 /// (with Substrait compound names such as `gcd:i64_i64`) and embeds the modules the plan
 /// uses. Declarations already linked to a URN are left alone. Returns how many were linked.
 pub fn attach_modules(plan: &mut Plan, modules: &[(Arc<Module>, Arc<Vec<u8>>)]) -> Result<usize> {
-    let declared: Vec<u32> = plan
-        .extension_urns
-        .iter()
-        .map(|u| u.extension_urn_anchor)
-        .collect();
-    let mut next_anchor = declared.iter().copied().max().unwrap_or(0) + 1;
-    let mut urn_anchors: HashMap<String, u32> = HashMap::new();
+    let mut anchors = UrnAnchors::of(plan);
     let mut used: Vec<usize> = Vec::new();
     let mut linked = 0;
     for decl in &mut plan.extensions {
         let Some(MappingType::ExtensionFunction(f)) = &mut decl.mapping_type else {
             continue;
         };
-        if declared.contains(&f.extension_urn_reference) {
+        if anchors.was_declared(f.extension_urn_reference) {
             continue;
         }
-        let name = f
-            .name
-            .split_once(':')
-            .map_or(f.name.clone(), |(n, _)| n.to_string());
+        let name = function_name(&f.name).to_string();
         let owners: Vec<usize> = modules
             .iter()
             .enumerate()
@@ -58,12 +48,7 @@ pub fn attach_modules(plan: &mut Plan, modules: &[(Arc<Module>, Arc<Vec<u8>>)]) 
             }
         };
         let module = &modules[owner].0;
-        let urn = ext::module_urn(module.sha256());
-        let anchor = *urn_anchors.entry(urn.clone()).or_insert_with(|| {
-            let anchor = next_anchor;
-            next_anchor += 1;
-            anchor
-        });
+        let anchor = anchors.anchor(&ext::module_urn(module.sha256()));
         if let Some(spec) = module.functions().iter().find(|s| s.name == name)
             && let [signature] = spec.signatures.as_slice()
         {
@@ -80,13 +65,7 @@ pub fn attach_modules(plan: &mut Plan, modules: &[(Arc<Module>, Arc<Vec<u8>>)]) 
         }
         linked += 1;
     }
-    let mut urns: Vec<(String, u32)> = urn_anchors.into_iter().collect();
-    urns.sort_by_key(|(_, anchor)| *anchor);
-    plan.extension_urns
-        .extend(urns.into_iter().map(|(urn, anchor)| SimpleExtensionUrn {
-            extension_urn_anchor: anchor,
-            urn,
-        }));
+    anchors.declare_new(plan);
     if !used.is_empty() {
         let mut table = ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
         for owner in used {
@@ -100,7 +79,7 @@ pub fn attach_modules(plan: &mut Plan, modules: &[(Arc<Module>, Arc<Vec<u8>>)]) 
                 });
             }
         }
-        ext::set_module_table(plan, &ModuleTable { ..table });
+        ext::set_module_table(plan, &table);
     }
     Ok(linked)
 }

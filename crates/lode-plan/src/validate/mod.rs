@@ -74,11 +74,7 @@ struct DeclaredFunction<'a> {
 impl DeclaredFunction<'_> {
     /// The name without its signature suffix (`add`), lower-cased as executors match it.
     fn name(&self) -> String {
-        let name = self
-            .compound
-            .split_once(':')
-            .map_or(self.compound, |(n, _)| n);
-        name.to_ascii_lowercase()
+        crate::declarations::function_name(self.compound).to_ascii_lowercase()
     }
 }
 
