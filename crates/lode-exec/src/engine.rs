@@ -86,8 +86,10 @@ impl Engine {
     /// names its declarations use (rewritten in `extensions` where two modules share one).
     fn query_state(&self, plan: &Plan, extensions: &mut Extensions) -> Result<SessionState> {
         let mut state = self.ctx.state();
-        if lode_plan::ext::module_table(plan).map_or(true, |t| !t.modules.is_empty()) {
-            let modules = PlanModules::load(self.wasm()?, plan)?;
+        let table =
+            lode_plan::ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
+        if !table.modules.is_empty() {
+            let modules = PlanModules::load(self.wasm()?, &table)?;
             modules.register(plan, extensions, &mut state)?;
         }
         Ok(state)

@@ -3,12 +3,11 @@
 //! partial results, and `merge` + `evaluate` where they meet.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
 use datafusion::arrow::compute;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt32Type};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Fields, UInt32Type};
 use datafusion::common::{Result, ScalarValue, not_impl_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -17,7 +16,7 @@ use datafusion::logical_expr::{
 use lode_wasm::{FunctionSpec, GroupedRows, Instance, ResourceAny, WasmError, marshal};
 
 use super::pool::InstancePool;
-use super::{signature_of, to_datafusion};
+use super::{argument_fields, signature_of, to_datafusion};
 
 /// What one list of argument types binds to.
 #[derive(Debug, Clone)]
@@ -58,11 +57,7 @@ impl WasmAggregate {
         {
             return Ok(binding.clone());
         }
-        let args: Fields = types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Field::new(format!("arg{i}"), t.clone(), true))
-            .collect();
+        let args = argument_fields(&types);
         let (state, result) = self
             .pool
             .with(|p| p.instance.bind_aggregate(&self.spec.name, &args))
@@ -106,20 +101,7 @@ impl WasmAggregate {
     }
 }
 
-impl PartialEq for WasmAggregate {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.pool.module().sha256() == other.pool.module().sha256()
-    }
-}
-
-impl Eq for WasmAggregate {}
-
-impl Hash for WasmAggregate {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-        self.pool.module().sha256().hash(state);
-    }
-}
+super::identity_by_module_and_name!(WasmAggregate);
 
 impl AggregateUDFImpl for WasmAggregate {
     fn name(&self) -> &str {

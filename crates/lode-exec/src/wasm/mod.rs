@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::DataFusionError;
 use datafusion::execution::SessionState;
 use datafusion::execution::registry::FunctionRegistry;
@@ -30,6 +31,38 @@ pub(crate) fn to_datafusion<E: std::error::Error + Send + Sync + 'static>(
 ) -> DataFusionError {
     DataFusionError::External(Box::new(error))
 }
+
+/// Fields `arg0`, `arg1`, ... of these types: a call's arguments as the guest binds them.
+pub(crate) fn argument_fields(types: &[DataType]) -> Fields {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Field::new(format!("arg{i}"), t.clone(), true))
+        .collect()
+}
+
+/// Equality and hashing of a Wasm UDF by what identifies it: its name in the query and its
+/// module's hash (DataFusion compares UDFs when it deduplicates expressions).
+macro_rules! identity_by_module_and_name {
+    ($udf:ty) => {
+        impl PartialEq for $udf {
+            fn eq(&self, other: &Self) -> bool {
+                self.name == other.name
+                    && self.pool.module().sha256() == other.pool.module().sha256()
+            }
+        }
+
+        impl Eq for $udf {}
+
+        impl std::hash::Hash for $udf {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.name.hash(state);
+                self.pool.module().sha256().hash(state);
+            }
+        }
+    };
+}
+pub(crate) use identity_by_module_and_name;
 
 /// The DataFusion signature of a Wasm function: its declared signatures, or any arguments
 /// (typed by the guest's bind) when it declares none.
@@ -61,10 +94,9 @@ pub struct PlanModules {
 }
 
 impl PlanModules {
-    /// Loads every module of the plan's module table. Modules without bytes must already be
+    /// Loads every module of a plan's module table. Modules without bytes must already be
     /// loaded in this process (Lode's module store).
-    pub fn load(runtime: &WasmRuntime, plan: &Plan) -> Result<Self> {
-        let table = ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
+    pub fn load(runtime: &WasmRuntime, table: &proto::ModuleTable) -> Result<Self> {
         let mut pools = HashMap::new();
         for (i, entry) in table.modules.iter().enumerate() {
             let where_ = format!("advanced_extensions.enhancement(ModuleTable).modules[{i}]");

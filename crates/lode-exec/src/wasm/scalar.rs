@@ -1,17 +1,16 @@
 //! Wasm scalar functions as DataFusion scalar UDFs.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Fields};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature};
 use lode_wasm::{FunctionSpec, WasmError, marshal};
 
 use super::pool::InstancePool;
-use super::{signature_of, to_datafusion};
+use super::{argument_fields, signature_of, to_datafusion};
 
 /// A scalar function of a Wasm module. Each distinct list of argument types is bound once
 /// (the guest's `bind-scalar`), and opened once per pooled instance.
@@ -22,7 +21,16 @@ pub(crate) struct WasmScalar {
     spec: FunctionSpec,
     signature: Signature,
     pool: Arc<InstancePool>,
-    bound: Mutex<HashMap<Vec<DataType>, FieldRef>>,
+    bound: Mutex<HashMap<Vec<DataType>, Arc<Bound>>>,
+}
+
+/// A list of argument types, bound: what every call with those types needs.
+#[derive(Debug)]
+struct Bound {
+    args: Fields,
+    result: FieldRef,
+    /// The key of the opened function in each pooled instance.
+    key: String,
 }
 
 impl WasmScalar {
@@ -37,32 +45,29 @@ impl WasmScalar {
         }
     }
 
-    fn argument_fields(types: &[DataType]) -> Fields {
-        types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Field::new(format!("arg{i}"), t.clone(), true))
-            .collect()
-    }
-
-    fn bind(&self, types: &[DataType]) -> Result<FieldRef, WasmError> {
-        if let Some(field) = self
+    fn bind(&self, types: &[DataType]) -> Result<Arc<Bound>, WasmError> {
+        if let Some(bound) = self
             .bound
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(types)
         {
-            return Ok(field.clone());
+            return Ok(bound.clone());
         }
-        let fields = Self::argument_fields(types);
-        let field = self
+        let args = argument_fields(types);
+        let result = self
             .pool
-            .with(|p| p.instance.bind_scalar(&self.spec.name, &fields))?;
+            .with(|p| p.instance.bind_scalar(&self.spec.name, &args))?;
+        let bound = Arc::new(Bound {
+            args,
+            result,
+            key: format!("{types:?}"),
+        });
         self.bound
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(types.to_vec(), field.clone());
-        Ok(field)
+            .insert(types.to_vec(), bound.clone());
+        Ok(bound)
     }
 
     /// Adds the arguments of the failing row to a data error.
@@ -95,20 +100,7 @@ impl WasmScalar {
     }
 }
 
-impl PartialEq for WasmScalar {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.pool.module().sha256() == other.pool.module().sha256()
-    }
-}
-
-impl Eq for WasmScalar {}
-
-impl Hash for WasmScalar {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-        self.pool.module().sha256().hash(state);
-    }
-}
+super::identity_by_module_and_name!(WasmScalar);
 
 impl ScalarUDFImpl for WasmScalar {
     fn name(&self) -> &str {
@@ -124,6 +116,7 @@ impl ScalarUDFImpl for WasmScalar {
         Ok(self
             .bind(&types)
             .map_err(to_datafusion)?
+            .result
             .data_type()
             .clone())
     }
@@ -139,14 +132,14 @@ impl ScalarUDFImpl for WasmScalar {
             })
             .collect::<Result<Vec<ArrayRef>>>()?;
         let types: Vec<DataType> = arrays.iter().map(|a| a.data_type().clone()).collect();
-        let result = self.bind(&types).map_err(to_datafusion)?;
-        let fields = Self::argument_fields(&types);
-        let key = format!("{types:?}");
+        let bound = self.bind(&types).map_err(to_datafusion)?;
         let function = &self.spec.name;
         let output = self.pool.with(|p| {
-            let handle = p.handle(&key, |instance| instance.open_scalar(function, &fields))?;
+            let handle = p.handle(&bound.key, |instance| {
+                instance.open_scalar(function, &bound.args)
+            })?;
             p.instance
-                .call_scalar(handle, function, &arrays, rows, &result)
+                .call_scalar(handle, function, &arrays, rows, &bound.result)
         });
         output
             .map(ColumnarValue::Array)
