@@ -268,6 +268,37 @@ impl Instance {
         marshal::decode_schema(fields).map_err(|e| self.malformed(function, e))
     }
 
+    fn encode_schemas(&self, function: &str, inputs: &[SchemaRef]) -> Result<Vec<Vec<wit::Field>>> {
+        inputs
+            .iter()
+            .map(|s| self.encode_schema(function, s.fields().iter()))
+            .collect()
+    }
+
+    /// Lays out columns (already of their guest types) for a call of `function`.
+    fn lay_out<'a>(
+        &self,
+        function: &str,
+        num_rows: usize,
+        data: &'a [ArrayData],
+    ) -> Result<GuestBatch<'a>> {
+        GuestBatch::new(num_rows, data).map_err(|e| self.input_error(function, e))
+    }
+
+    /// The batches an operator returned, typed as `schema`.
+    fn decode_batches(
+        &self,
+        function: &str,
+        schema: &SchemaRef,
+        output: GuestResult<Vec<wit::Batch>>,
+    ) -> Result<Vec<RecordBatch>> {
+        let output = output.map_err(|e| self.call_error(function, e))?;
+        output
+            .into_iter()
+            .map(|b| self.decode_record_batch(function, schema, b))
+            .collect()
+    }
+
     pub(crate) fn describe(&mut self) -> Result<wit::ModuleInfo> {
         let (info,) = self.invoke::<(), (wit::ModuleInfo,)>(Export::Describe, "describe", ())?;
         Ok(info)
@@ -312,8 +343,7 @@ impl Instance {
     ) -> Result<(Fields, u32)> {
         let schema = self.encode_schema(function, args.schema().fields().iter())?;
         let data: Vec<ArrayData> = args.columns().iter().map(|c| c.to_data()).collect();
-        let batch =
-            GuestBatch::new(args.num_rows(), &data).map_err(|e| self.input_error(function, e))?;
+        let batch = self.lay_out(function, args.num_rows(), &data)?;
         let slices = batch.slices();
         let params = (function, schema.as_slice(), batch.as_wit(&slices), config);
         let (bound,) = self.invoke::<_, (Result<wit::RelationBinding, String>,)>(
@@ -335,10 +365,7 @@ impl Instance {
         inputs: &[SchemaRef],
         config: &[u8],
     ) -> Result<Fields> {
-        let schemas = inputs
-            .iter()
-            .map(|s| self.encode_schema(function, s.fields().iter()))
-            .collect::<Result<Vec<_>>>()?;
+        let schemas = self.encode_schemas(function, inputs)?;
         let (bound,) = self
             .invoke::<(&str, &[Vec<wit::Field>], &[u8]), (Result<wit::RelationBinding, String>,)>(
                 Export::BindOperator,
@@ -379,7 +406,7 @@ impl Instance {
         result: &FieldRef,
     ) -> Result<ArrayRef> {
         let data: Vec<ArrayData> = args.iter().map(|a| a.to_data()).collect();
-        let batch = GuestBatch::new(num_rows, &data).map_err(|e| self.input_error(function, e))?;
+        let batch = self.lay_out(function, num_rows, &data)?;
         let slices = batch.slices();
         let (output,) = self
             .invoke::<(ResourceAny, wit::BatchRef<'_>), (GuestResult<wit::Batch>,)>(
@@ -456,8 +483,7 @@ impl Instance {
         rows: GroupedRows<'_>,
     ) -> Result<()> {
         let data: Vec<ArrayData> = rows.columns.iter().map(|a| a.to_data()).collect();
-        let batch =
-            GuestBatch::new(rows.groups.len(), &data).map_err(|e| self.input_error(function, e))?;
+        let batch = self.lay_out(function, rows.groups.len(), &data)?;
         let slices = batch.slices();
         let export = if merge {
             Export::AccumulatorMerge
@@ -511,8 +537,7 @@ impl Instance {
     ) -> Result<ResourceAny> {
         let schema = self.encode_schema(function, args.schema().fields().iter())?;
         let data: Vec<ArrayData> = args.columns().iter().map(|c| c.to_data()).collect();
-        let batch =
-            GuestBatch::new(args.num_rows(), &data).map_err(|e| self.input_error(function, e))?;
+        let batch = self.lay_out(function, args.num_rows(), &data)?;
         let slices = batch.slices();
         let params = (
             function,
@@ -555,10 +580,7 @@ impl Instance {
         config: &[u8],
         partition: u32,
     ) -> Result<ResourceAny> {
-        let schemas = inputs
-            .iter()
-            .map(|s| self.encode_schema(function, s.fields().iter()))
-            .collect::<Result<Vec<_>>>()?;
+        let schemas = self.encode_schemas(function, inputs)?;
         let params = (function, schemas.as_slice(), config, partition);
         let (opened,) = self.invoke::<_, (Result<ResourceAny, String>,)>(
             Export::OperatorOpen,
@@ -584,8 +606,7 @@ impl Instance {
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| self.input_error(function, e))?;
         let data: Vec<ArrayData> = columns.iter().map(|c| c.to_data()).collect();
-        let guest =
-            GuestBatch::new(batch.num_rows(), &data).map_err(|e| self.input_error(function, e))?;
+        let guest = self.lay_out(function, batch.num_rows(), &data)?;
         let slices = guest.slices();
         let (output,) = self
             .invoke::<(ResourceAny, u32, wit::BatchRef<'_>), (GuestResult<Vec<wit::Batch>>,)>(
@@ -593,11 +614,7 @@ impl Instance {
                 function,
                 (handle, input, guest.as_wit(&slices)),
             )?;
-        let output = output.map_err(|e| self.call_error(function, e))?;
-        output
-            .into_iter()
-            .map(|b| self.decode_record_batch(function, schema, b))
-            .collect()
+        self.decode_batches(function, schema, output)
     }
 
     /// Tells an operator its inputs ended; returns its last batches.
@@ -612,11 +629,7 @@ impl Instance {
             function,
             (handle,),
         )?;
-        let output = output.map_err(|e| self.call_error(function, e))?;
-        output
-            .into_iter()
-            .map(|b| self.decode_record_batch(function, schema, b))
-            .collect()
+        self.decode_batches(function, schema, output)
     }
 
     /// Releases a resource the guest handed out.

@@ -297,6 +297,21 @@ impl Column {
     }
 }
 
+impl Column {
+    /// A column from a builder: one validity bit per row.
+    fn built(data_type: DataType, validity: BitmapBuilder, data: Data) -> Column {
+        let len = validity.len();
+        let (validity, null_count) = finish_validity(Some(validity));
+        Column {
+            data_type,
+            len,
+            null_count,
+            validity,
+            data,
+        }
+    }
+}
+
 fn finish_validity(validity: Option<BitmapBuilder>) -> (Option<Bitmap>, usize) {
     match validity {
         Some(bits) if bits.unset_count() > 0 => {
@@ -338,15 +353,11 @@ impl<T: Native> PrimitiveBuilder<T> {
     }
 
     pub fn finish(self) -> Column {
-        let len = self.validity.len();
-        let (validity, null_count) = finish_validity(Some(self.validity));
-        Column {
-            data_type: self.data_type,
-            len,
-            null_count,
-            validity,
-            data: Data::Values(Bytes::new(self.values)),
-        }
+        Column::built(
+            self.data_type,
+            self.validity,
+            Data::Values(Bytes::new(self.values)),
+        )
     }
 }
 
@@ -365,16 +376,8 @@ impl BooleanBuilder {
     }
 
     pub fn finish(self) -> Column {
-        let len = self.values.len();
-        let (validity, null_count) = finish_validity(Some(self.validity));
-        let values = Bytes::new(self.values.finish());
-        Column {
-            data_type: DataType::Boolean,
-            len,
-            null_count,
-            validity,
-            data: Data::Values(values),
-        }
+        let values = Data::Values(Bytes::new(self.values.finish()));
+        Column::built(DataType::Boolean, self.validity, values)
     }
 }
 
@@ -430,18 +433,11 @@ impl VariableBuilder {
     }
 
     pub fn finish(self) -> Column {
-        let len = self.validity.len();
-        let (validity, null_count) = finish_validity(Some(self.validity));
-        Column {
-            data_type: self.data_type,
-            len,
-            null_count,
-            validity,
-            data: Data::Variable {
-                offsets: Bytes::new(self.offsets),
-                values: self.values,
-            },
-        }
+        let data = Data::Variable {
+            offsets: Bytes::new(self.offsets),
+            values: self.values,
+        };
+        Column::built(self.data_type, self.validity, data)
     }
 }
 
