@@ -40,6 +40,8 @@ demo: build
 	$(LODE_DEBUG) run plans/tpch/q18.json --data $(DEMO_DATA) --format csv
 
 test: guests
+	@echo "==> Unit tests of the example guests (native target)"
+	cd guests && $(CARGO) test --quiet
 	@echo "==> Running the test suite (unit, TPC-H equality, foreign-producer plans, Wasm guests, CLI, fuzz)"
 	$(CARGO) test --workspace
 

@@ -41,6 +41,10 @@ pub struct WasmArgs {
     /// Grant a capability a plan's module asks for: clocks, random (repeatable; none by default)
     #[arg(long = "allow-capability", value_name = "CAPABILITY")]
     pub allow_capabilities: Vec<lode_wasm::Capability>,
+    /// A Wasm module file to use: SQL may call its functions (and the plan embeds it); a plan
+    /// may refer to it by hash without embedding it, or by its name (repeatable)
+    #[arg(long = "module", value_name = "WASM")]
+    pub modules: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -102,9 +106,8 @@ pub struct SqlArgs {
     pub sql: String,
     #[command(flatten)]
     pub tables: TableArgs,
-    /// A Wasm module whose functions the SQL may call; the plan embeds it (repeatable)
-    #[arg(long = "module", value_name = "WASM")]
-    pub modules: Vec<PathBuf>,
+    #[command(flatten)]
+    pub wasm: WasmArgs,
     /// Plan file to write (.json is JSON, anything else binary protobuf); `-` writes JSON to stdout
     #[arg(short, long, value_name = "PLAN")]
     pub output: PathBuf,

@@ -390,3 +390,75 @@ fn mutated_plans_through_the_binary_never_crash() {
         }
     }
 }
+
+fn guest(name: &str) -> PathBuf {
+    let path = repo().join("guests/out").join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{}: build the guests first with `make guests`",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn hand_written_wasm_plans_run_with_supplied_modules() {
+    let reviews = format!("reviews={}", plan("plans/wasm/reviews.csv"));
+    let (code, out, err) = run(lode()
+        .args([
+            "run",
+            &plan("plans/wasm/word_count.json"),
+            "--format",
+            "csv",
+        ])
+        .args(["--table", &reviews, "--module"])
+        .arg(guest("word-count")));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "word,n\nthe,8\nand,4\nis,3\nit,3\na,2\n");
+
+    let (code, out, err) = run(lode()
+        .args([
+            "run",
+            &plan("plans/wasm/top_reviews.json"),
+            "--format",
+            "csv",
+        ])
+        .args(["--table", &reviews, "--module"])
+        .arg(guest("top-k")));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 7, "{out}");
+    assert!(
+        out.contains("kettle,\"Brilliant kettle, boils fast and looks great\",5.0,1"),
+        "{out}"
+    );
+
+    // Without the module the plan names, the error says how to supply it.
+    let (code, _, err) = run(lode()
+        .args(["run", &plan("plans/wasm/top_reviews.json")])
+        .args(["--table", &reviews]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("module 'top-k' is referred to by name") && err.contains("--module"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sql_table_functions_embed_their_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loans.json");
+    let (code, _, err) = run(lode()
+        .args([
+            "sql",
+            "SELECT count(*) AS n, max(id) AS last FROM random_loans(300000, 9)",
+            "--module",
+        ])
+        .arg(guest("loan-risk"))
+        .arg("-o")
+        .arg(&path));
+    assert_eq!(code, 0, "{err}");
+    // The plan carries the module: no --module needed to run it.
+    let (code, out, err) = run(lode().arg("run").arg(&path).args(["--format", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n,last\n300000,299999\n");
+}

@@ -9,6 +9,9 @@
 //! | `consume_scalar_function` | enum-typed arguments (`extract(YEAR, d)`) | Isthmus, spec examples |
 //! | `consume_read` | `local_files` URIs (DataFusion only looks up a table named like the file) | DuckDB, hand-written |
 //!
+//! `consume_extension_leaf/single/multi` turn Lode's `WasmRel` relations (table functions and
+//! operators) into [`WasmRelNode`](crate::wasm::WasmRelNode)s bound against the plan's modules.
+//!
 //! Aggregates without `output_type` and pre-URN plans need no hook: DataFusion ignores the
 //! former and `lode-plan` upgrades the latter while decoding.
 
@@ -29,7 +32,7 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::{FunctionRegistry, SessionState};
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Expr, Extension, LogicalPlan};
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::{
     DefaultSubstraitConsumer, SubstraitConsumer, from_field_reference, from_literal, from_read_rel,
@@ -45,9 +48,15 @@ use substrait::proto::read_rel::local_files::file_or_files::{
 };
 use substrait::proto::read_rel::{LocalFiles, NamedTable, ReadType};
 use substrait::proto::rel::RelType;
-use substrait::proto::{Expression, Plan, ReadRel, Rel, Type, expression::RexType, plan_rel};
+use substrait::proto::{
+    Expression, ExtensionLeafRel, ExtensionMultiRel, ExtensionSingleRel, Plan, ReadRel, Rel, Type,
+    expression::RexType, plan_rel,
+};
+
+use lode_plan::ext;
 
 use crate::tables::FileFormat;
+use crate::wasm::{PlanModules, WasmRelNode, WasmRelation};
 
 /// Prefix of the names under which `local_files` reads are registered for one query.
 const LOCAL_FILES_TABLE: &str = "__lode_local_files_";
@@ -56,6 +65,8 @@ pub(crate) struct LodeConsumer<'a> {
     inner: DefaultSubstraitConsumer<'a>,
     state: &'a SessionState,
     plan: &'a Plan,
+    /// The plan's Wasm modules, for its extension relations.
+    modules: &'a PlanModules,
     /// `local_files` reads of this query, by their generated table name.
     local_tables: Mutex<HashMap<String, Arc<dyn TableProvider>>>,
     /// Shared subtrees already converted, by ordinal in `plan.relations`.
@@ -65,11 +76,17 @@ pub(crate) struct LodeConsumer<'a> {
 }
 
 impl<'a> LodeConsumer<'a> {
-    pub(crate) fn new(plan: &'a Plan, extensions: &'a Extensions, state: &'a SessionState) -> Self {
+    pub(crate) fn new(
+        plan: &'a Plan,
+        extensions: &'a Extensions,
+        state: &'a SessionState,
+        modules: &'a PlanModules,
+    ) -> Self {
         LodeConsumer {
             inner: DefaultSubstraitConsumer::new(extensions, state),
             state,
             plan,
+            modules,
             local_tables: Mutex::default(),
             subtrees: Mutex::default(),
             converting: Mutex::default(),
@@ -131,6 +148,38 @@ impl<'a> LodeConsumer<'a> {
         let converted = converted?;
         lock(&self.subtrees).insert(index, converted.clone());
         Ok(converted)
+    }
+
+    /// A Wasm table function or operator from an extension relation's `WasmRel` detail.
+    fn wasm_relation(
+        &self,
+        what: &str,
+        detail: Option<&pbjson_types::Any>,
+        inputs: Vec<LogicalPlan>,
+    ) -> Result<LogicalPlan> {
+        let Some(detail) = detail else {
+            return plan_err!(
+                "{what} has no detail; Lode runs extension relations whose detail is a {}",
+                ext::WASM_REL_TYPE_URL
+            );
+        };
+        let rel = ext::wasm_rel(detail, what).map_err(|e| plan_datafusion_err!("{e}"))?;
+        let Some(pool) = self.modules.pool(&rel.module) else {
+            return plan_err!(
+                "{what}: WasmRel '{}': {}",
+                rel.name,
+                self.modules.unresolved(&rel.module)
+            );
+        };
+        let schemas: Vec<_> = inputs
+            .iter()
+            .map(|i| Arc::new(i.schema().as_arrow().clone()))
+            .collect();
+        let relation = WasmRelation::from_wasm_rel(Arc::clone(pool), &rel, &schemas, what)?;
+        let node = WasmRelNode::new(Arc::new(relation), inputs)?;
+        Ok(LogicalPlan::Extension(Extension {
+            node: Arc::new(node),
+        }))
     }
 
     /// Registers the files of a `local_files` read as a table of this query and returns its name.
@@ -378,6 +427,29 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             }
         }
         from_scalar_function(self, &f, input_schema).await
+    }
+
+    async fn consume_extension_leaf(&self, rel: &ExtensionLeafRel) -> Result<LogicalPlan> {
+        self.wasm_relation("ExtensionLeafRel", rel.detail.as_ref(), Vec::new())
+    }
+
+    async fn consume_extension_single(&self, rel: &ExtensionSingleRel) -> Result<LogicalPlan> {
+        let Some(input) = &rel.input else {
+            return plan_err!("ExtensionSingleRel has no input");
+        };
+        let input = self.consume_rel(input).await?;
+        self.wasm_relation("ExtensionSingleRel", rel.detail.as_ref(), vec![input])
+    }
+
+    async fn consume_extension_multi(&self, rel: &ExtensionMultiRel) -> Result<LogicalPlan> {
+        if rel.inputs.is_empty() {
+            return plan_err!("ExtensionMultiRel has no inputs");
+        }
+        let mut inputs = Vec::with_capacity(rel.inputs.len());
+        for input in &rel.inputs {
+            inputs.push(self.consume_rel(input).await?);
+        }
+        self.wasm_relation("ExtensionMultiRel", rel.detail.as_ref(), inputs)
     }
 
     fn push_outer_schema(&self, schema: Arc<DFSchema>) {

@@ -3,16 +3,19 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use datafusion::execution::SessionState;
+use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::context::SessionConfig;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::{ExecutionPlanProperties, SendableRecordBatchStream, displayable};
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::from_substrait_plan_with_consumer;
-use datafusion_substrait::logical_plan::producer::to_substrait_plan;
 use futures::FutureExt;
 use lode_plan::{DecodedPlan, Diagnostic, Severity};
 use substrait::proto::{Plan, plan_rel};
@@ -22,7 +25,7 @@ use crate::consumer::LodeConsumer;
 use crate::error::{ExecError, Result};
 use crate::support::DataFusionSupport;
 use crate::tables::TableBindings;
-use crate::wasm::PlanModules;
+use crate::wasm::{PlanModules, WasmRelPlanner};
 
 /// Settings of the local engine.
 #[derive(Debug, Clone)]
@@ -52,6 +55,8 @@ pub struct Engine {
     config: EngineConfig,
     /// Started on the first plan that carries Wasm modules.
     wasm: OnceLock<Arc<lode_wasm::WasmRuntime>>,
+    /// Modules the user supplied with `--module`.
+    supplied: Mutex<Vec<Arc<lode_wasm::Module>>>,
 }
 
 impl Engine {
@@ -60,13 +65,20 @@ impl Engine {
         let session = SessionConfig::new()
             .with_target_partitions(config.target_partitions.max(1))
             .with_information_schema(false);
-        let ctx = SessionContext::new_with_config(session);
+        // Wasm table functions and operators plan through Lode's extension planner.
+        let state = SessionStateBuilder::new()
+            .with_config(session)
+            .with_default_features()
+            .with_query_planner(Arc::new(LodeQueryPlanner))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         register_substrait_aliases(&ctx);
         tables.register(&ctx).await?;
         Ok(Engine {
             ctx,
             config,
             wasm: OnceLock::new(),
+            supplied: Mutex::default(),
         })
     }
 
@@ -84,24 +96,32 @@ impl Engine {
 
     /// A session state for one plan: the engine's, plus the plan's Wasm functions under the
     /// names its declarations use (rewritten in `extensions` where two modules share one).
-    fn query_state(&self, plan: &Plan, extensions: &mut Extensions) -> Result<SessionState> {
+    fn query_state(
+        &self,
+        plan: &Plan,
+        extensions: &mut Extensions,
+    ) -> Result<(SessionState, PlanModules)> {
         let mut state = self.ctx.state();
         let table =
             lode_plan::ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
-        if !table.modules.is_empty() {
-            let modules = PlanModules::load(self.wasm()?, &table)?;
-            modules.register(plan, extensions, &mut state)?;
+        let supplied = lock(&self.supplied).clone();
+        if table.modules.is_empty() && supplied.is_empty() {
+            return Ok((state, PlanModules::default()));
         }
-        Ok(state)
+        let modules = PlanModules::load(self.wasm()?, &table, &supplied)?;
+        modules.register(plan, extensions, &mut state)?;
+        Ok((state, modules))
     }
 
-    /// Loads a module file for `lode sql --module` and registers its functions for SQL.
+    /// Loads a module file the user supplied (`--module`): its functions become callable in
+    /// SQL, and plans may refer to it by hash without embedding it, or by its name.
     pub fn register_module(
         &self,
         bytes: Vec<u8>,
     ) -> Result<(Arc<lode_wasm::Module>, Arc<Vec<u8>>)> {
         let module = self.wasm()?.load(&bytes, None)?;
         crate::wasm::register_for_sql(&self.ctx, self.wasm()?, &module)?;
+        lock(&self.supplied).push(Arc::clone(&module));
         Ok((module, Arc::new(bytes)))
     }
 
@@ -124,7 +144,7 @@ impl Engine {
         let mut extensions = Extensions::try_from(&plan.plan.extensions).map_err(
             ExecError::datafusion("reading the plan's extensions failed"),
         )?;
-        let state = self.query_state(&plan.plan, &mut extensions)?;
+        let (state, modules) = self.query_state(&plan.plan, &mut extensions)?;
         let diagnostics = self.validate_with(plan, &state);
         let (errors, others): (Vec<_>, Vec<_>) = diagnostics
             .into_iter()
@@ -138,7 +158,7 @@ impl Engine {
         if !errors.is_empty() {
             return Err(ExecError::Invalid(errors));
         }
-        convert(&state, &plan.plan, &extensions)
+        convert(&state, &plan.plan, &extensions, &modules)
             .instrument(info_span!("plan"))
             .await
     }
@@ -201,11 +221,29 @@ impl Engine {
         let optimized = frame
             .into_optimized_plan()
             .map_err(ExecError::datafusion("optimizing the SQL failed"))?;
-        let mut plan = *to_substrait_plan(&optimized, &self.ctx.state())
-            .map_err(ExecError::datafusion("producing Substrait failed"))?;
-        crate::wasm::attach_modules(&mut plan, modules)?;
+        let (mut plan, relation_modules) =
+            crate::wasm::to_substrait_plan(&optimized, &self.ctx.state())
+                .map_err(ExecError::datafusion("producing Substrait failed"))?;
+        crate::wasm::attach_modules(&mut plan, modules, &relation_modules)?;
         lode_plan::standard::link_standard_extensions(&mut plan);
         Ok(plan)
+    }
+}
+
+/// DataFusion's physical planner with Lode's extension planners.
+#[derive(Debug, Default)]
+struct LodeQueryPlanner;
+
+#[async_trait::async_trait]
+impl QueryPlanner for LodeQueryPlanner {
+    async fn create_physical_plan(
+        &self,
+        logical_plan: &LogicalPlan,
+        session: &dyn datafusion::catalog::Session,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(WasmRelPlanner)])
+            .create_physical_plan(logical_plan, session)
+            .await
     }
 }
 
@@ -222,13 +260,14 @@ pub async fn to_logical_plan(state: &SessionState, plan: &Plan) -> Result<Logica
     let extensions = Extensions::try_from(&plan.extensions).map_err(ExecError::datafusion(
         "reading the plan's extensions failed",
     ))?;
-    convert(state, plan, &extensions).await
+    convert(state, plan, &extensions, &PlanModules::default()).await
 }
 
 async fn convert(
     state: &SessionState,
     plan: &Plan,
     extensions: &Extensions,
+    modules: &PlanModules,
 ) -> Result<LogicalPlan> {
     let output = plan
         .relations
@@ -244,7 +283,7 @@ async fn convert(
         relations: vec![output.clone()],
         ..Default::default()
     };
-    let consumer = LodeConsumer::new(plan, extensions, state);
+    let consumer = LodeConsumer::new(plan, extensions, state, modules);
     let converted = AssertUnwindSafe(from_substrait_plan_with_consumer(&consumer, &single))
         .catch_unwind()
         .await;
@@ -271,4 +310,8 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

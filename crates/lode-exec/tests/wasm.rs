@@ -260,7 +260,15 @@ async fn bad_module_tables_are_rejected_with_reasons() {
 
 #[test]
 fn guests_are_built() {
-    for name in ["gcd", "sentiment", "geomean", "evil"] {
+    for name in [
+        "gcd",
+        "sentiment",
+        "geomean",
+        "evil",
+        "word-count",
+        "top-k",
+        "loan-risk",
+    ] {
         let path: PathBuf = common::repo_root()
             .join("guests/out")
             .join(format!("{name}.wasm"));
@@ -270,4 +278,243 @@ fn guests_are_built() {
             path.display()
         );
     }
+}
+
+/// An engine with `plans/wasm/reviews.csv` bound as `reviews` and `modules` supplied, as
+/// `lode run --table reviews=... --module ...` sets it up.
+async fn reviews_engine(modules: &[&str], partitions: usize) -> Engine {
+    let mut tables = TableBindings::new();
+    tables
+        .add(
+            "reviews",
+            &common::repo_root().join("plans/wasm/reviews.csv"),
+        )
+        .unwrap();
+    let config = EngineConfig {
+        target_partitions: partitions,
+        module_cache: None,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(&tables, config).await.unwrap();
+    for m in modules {
+        engine.register_module(guest(m)).unwrap();
+    }
+    engine
+}
+
+fn hand_written(name: &str) -> DecodedPlan {
+    let path = common::repo_root().join("plans/wasm").join(name);
+    decode_plan(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn table_function_partitions_cover_every_row_once() {
+    let data = comments_dir();
+    let producer = engine(data.path(), Default::default()).await;
+    // 600 001 rows: three partitions of the guest's 250 000, the last one short.
+    let sql = "SELECT count(*), count(DISTINCT id), min(id), max(id), sum(credit_score) \
+               FROM random_loans(600001, 3)";
+    let plan = plan_from_sql(&producer, sql, &["loan-risk"]).await;
+    let mut sums = Vec::new();
+    for partitions in [1, 3] {
+        let mut tables = TableBindings::new();
+        tables.add_data_dir(data.path()).unwrap();
+        let config = EngineConfig {
+            target_partitions: partitions,
+            module_cache: None,
+            ..EngineConfig::default()
+        };
+        let consumer = Engine::new(&tables, config).await.unwrap();
+        let rows = common::rows(
+            &run(&consumer, &round_trip(&plan, PlanFormat::Json))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(rows[0][..4], ["600001", "600001", "0", "600000"]);
+        sums.push(rows[0][4].clone());
+    }
+    assert_eq!(
+        sums[0], sums[1],
+        "the table does not depend on partitioning"
+    );
+}
+
+#[tokio::test]
+async fn table_function_arguments_are_checked_by_the_guest() {
+    let data = comments_dir();
+    let engine = engine(data.path(), Default::default()).await;
+    engine.register_module(guest("loan-risk")).unwrap();
+    let error = engine
+        .sql_to_substrait("SELECT * FROM random_loans('many', 1)")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("random_loans(rows i64, seed i64) was called with (string, i64)"),
+        "{error}"
+    );
+    let error = engine
+        .sql_to_substrait("SELECT * FROM random_loans(10, random())")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("must be a literal"), "{error}");
+}
+
+#[tokio::test]
+async fn flat_map_operator_feeds_an_aggregate() {
+    let engine = reviews_engine(&["word-count"], 3).await;
+    let rows = common::rows(
+        &run(&engine, &hand_written("word_count.json"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        rows,
+        [
+            ["the", "8"],
+            ["and", "4"],
+            ["is", "3"],
+            ["it", "3"],
+            ["a", "2"]
+        ]
+    );
+}
+
+#[tokio::test]
+async fn hashed_operator_keeps_the_top_k_of_each_group() {
+    for partitions in [1, 2, 4] {
+        let engine = reviews_engine(&["top-k"], partitions).await;
+        let rows = common::rows(
+            &run(&engine, &hand_written("top_reviews.json"))
+                .await
+                .unwrap(),
+        );
+        let got: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r[0].clone(), r[2].clone() + "/" + &r[3]))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("blender", "5.0/1"),
+                ("blender", "4.0/2"),
+                ("kettle", "5.0/1"),
+                ("kettle", "4.0/2"),
+                ("toaster", "5.0/1"),
+                ("toaster", "4.0/2"),
+            ]
+            .map(|(p, s)| (p.to_string(), s.to_string())),
+            "{partitions} partitions"
+        );
+    }
+}
+
+#[tokio::test]
+async fn aggregate_and_scalar_by_module_name_in_a_hand_written_plan() {
+    let engine = reviews_engine(&["loan-risk"], 2).await;
+    let rows = common::rows(&run(&engine, &hand_written("loan_risk.json")).await.unwrap());
+    let bands: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(bands, ["300", "400", "500", "600", "700", "800"]);
+    let loans: u64 = rows.iter().map(|r| r[1].parse::<u64>().unwrap()).sum();
+    assert_eq!(loans, 1_000_000);
+    let risks: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    assert!(
+        risks.windows(2).all(|w| w[0] > w[1]),
+        "risk falls as credit rises: {risks:?}"
+    );
+}
+
+#[tokio::test]
+async fn approximate_distinct_merges_sketches_across_partitions() {
+    let data = comments_dir();
+    let engine = engine(data.path(), Default::default()).await;
+    let sql =
+        "SELECT approx_distinct(text), approx_distinct(CAST(id % 4 AS VARCHAR)) FROM comments";
+    let plan = plan_from_sql(&engine, sql, &["word-count"]).await;
+    let rows = common::rows(
+        &run(&engine, &round_trip(&plan, PlanFormat::Binary))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(rows, [["9", "4"]]);
+}
+
+#[tokio::test]
+async fn relation_plans_that_do_not_match_their_guest_are_rejected() {
+    let engine = reviews_engine(&["top-k"], 2).await;
+    let original =
+        std::fs::read_to_string(common::repo_root().join("plans/wasm/top_reviews.json")).unwrap();
+    let cases = [
+        (
+            "\"name\": \"rank\"",
+            "\"name\": \"place\"",
+            "but the guest binds",
+        ),
+        ("k=2,", "k=0,", "k must be an integer"),
+        (
+            "\"module\": \"top-k\"",
+            "\"module\": \"top-j\"",
+            "no module of that name was supplied",
+        ),
+        ("\"name\": \"top_k\"", "\"name\": \"bottom_k\"", "bottom_k"),
+    ];
+    for (from, to, needle) in cases {
+        assert!(original.contains(from), "{from}");
+        let plan = decode_plan(original.replacen(from, to, 1).as_bytes()).unwrap();
+        let error = run(&engine, &plan).await.unwrap_err().to_string();
+        assert!(error.contains(needle), "{to}: {error}");
+    }
+    let mut plan: serde_json::Value = serde_json::from_str(&original).unwrap();
+    plan["relations"][0]["root"]["input"]["sort"]["input"]["extensionSingle"]["detail"]["distribution"]
+        ["fields"] = serde_json::json!([9]);
+    let plan = decode_plan(plan.to_string().as_bytes()).unwrap();
+    let error = run(&engine, &plan).await.unwrap_err().to_string();
+    assert!(error.contains("field 9 is out of range"), "{error}");
+}
+
+#[tokio::test]
+async fn hostile_operators_and_outputs_fail_and_the_engine_lives_on() {
+    let data = comments_dir();
+    let limits = lode_wasm::Limits {
+        memory_bytes: 128 << 20,
+        ..Default::default()
+    };
+    let engine = engine(data.path(), limits).await;
+    let error = evil_error(&engine, "oversized", "id").await;
+    assert!(
+        error.contains("module 'evil'") && error.contains("oversized"),
+        "{error}"
+    );
+    assert!(error.contains("memory"), "{error}");
+
+    // The same engine runs the next query.
+    let plan = plan_from_sql(&engine, "SELECT identity(id) FROM comments", &["evil"]).await;
+    assert_eq!(
+        run(&engine, &round_trip(&plan, PlanFormat::Json))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // An operator that binds an i64 output but emits strings.
+    let engine = reviews_engine(&["evil"], 2).await;
+    let mut plan: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo_root().join("plans/wasm/top_reviews.json")).unwrap(),
+    )
+    .unwrap();
+    let mut operator = plan["relations"][0]["root"]["input"]["sort"]["input"].take();
+    operator["extensionSingle"]["detail"] = serde_json::json!({
+        "@type": "type.googleapis.com/lode.ext.v1.WasmRel",
+        "module": "evil",
+        "name": "mislabeled"
+    });
+    plan["relations"][0]["root"] = serde_json::json!({"input": operator, "names": ["x"]});
+    let plan = decode_plan(plan.to_string().as_bytes()).unwrap();
+    let error = run(&engine, &plan).await.unwrap_err().to_string();
+    assert!(
+        error.contains("module 'evil'") && error.contains("mislabeled"),
+        "{error}"
+    );
 }

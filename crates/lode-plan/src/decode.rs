@@ -110,7 +110,15 @@ fn decode_json(bytes: &[u8]) -> Result<DecodedPlan> {
             message: strip_position(&e),
         })?;
     let upgraded_uris = legacy::upgrade_json(&mut value);
-    let plan = if upgraded_uris.is_empty() {
+    let packed = crate::ext::pack_expanded_any(&mut value).map_err(|(path, message)| {
+        PlanError::JsonSchema {
+            path,
+            line: None,
+            column: None,
+            message,
+        }
+    })?;
+    let plan = if upgraded_uris.is_empty() && packed == 0 {
         // Straight from the text, so schema errors carry a line and column.
         let mut de = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize::<_, Plan>(&mut de).map_err(|e| {

@@ -9,6 +9,7 @@ use substrait::proto::extensions::AdvancedExtension;
 /// The generated messages of `substrait-ext/proto/lode/ext/v1/lode.proto`.
 pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/lode.ext.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/lode.ext.v1.serde.rs"));
 }
 
 pub use proto::{ModuleTable, WasmModule, WasmRel};
@@ -92,4 +93,71 @@ pub fn wasm_rel(detail: &pbjson_types::Any, path: &str) -> Result<WasmRel, ExtEr
         path: path.into(),
         source,
     })
+}
+
+/// Rewrites `google.protobuf.Any` values written out in proto3 JSON's expanded form
+/// (`{"@type": "type.googleapis.com/lode.ext.v1.WasmRel", "name": ...}`) into the packed form
+/// (`{"typeUrl": ..., "value": <base64>}`) the Substrait decoder reads. Returns how many it
+/// packed; an expanded value that does not decode is an error naming its JSON path.
+pub fn pack_expanded_any(value: &mut serde_json::Value) -> Result<usize, (String, String)> {
+    fn walk(
+        value: &mut serde_json::Value,
+        path: &mut String,
+        packed: &mut usize,
+    ) -> Result<(), (String, String)> {
+        match value {
+            serde_json::Value::Object(fields) => {
+                if let Some(serde_json::Value::String(type_url)) = fields.get("@type") {
+                    let type_url = type_url.clone();
+                    let mut body = fields.clone();
+                    body.remove("@type");
+                    let body = serde_json::Value::Object(body);
+                    let bytes = match type_url.as_str() {
+                        WASM_REL_TYPE_URL => serde_json::from_value::<WasmRel>(body)
+                            .map(|m| m.encode_to_vec()),
+                        MODULE_TABLE_TYPE_URL => serde_json::from_value::<ModuleTable>(body)
+                            .map(|m| m.encode_to_vec()),
+                        other => {
+                            return Err((
+                                path.clone(),
+                                format!("`@type` '{other}' is not a message Lode knows ({WASM_REL_TYPE_URL} or {MODULE_TABLE_TYPE_URL})"),
+                            ));
+                        }
+                    }
+                    .map_err(|e| (path.clone(), format!("{type_url}: {e}")))?;
+                    let any = pbjson_types::Any {
+                        type_url,
+                        value: bytes.into(),
+                    };
+                    *value =
+                        serde_json::to_value(any).map_err(|e| (path.clone(), e.to_string()))?;
+                    *packed += 1;
+                    return Ok(());
+                }
+                for (key, child) in fields.iter_mut() {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    walk(child, path, packed)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter_mut().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(child, path, packed)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    let mut packed = 0;
+    walk(value, &mut String::new(), &mut packed)?;
+    Ok(packed)
 }

@@ -67,6 +67,36 @@ fn fail_on_negative(batch: &Batch) -> Result<Column, CallError> {
     Ok(identity(batch))
 }
 
+fn oversized(batch: &Batch) -> Result<Column, CallError> {
+    // 64 MiB per row: a few rows exceed any sensible memory cap.
+    let mut out = VariableBuilder::strings(batch.num_rows);
+    let huge = "x".repeat(64 << 20);
+    for _ in 0..batch.num_rows {
+        out.push_str(Some(&huge));
+    }
+    Ok(out.finish())
+}
+
+/// Binds output (x: i64) but emits a string column.
+struct Mislabeled;
+
+impl Operator for Mislabeled {
+    fn push(&mut self, _input: u32, batch: Batch) -> Result<Vec<Batch>, CallError> {
+        let mut out = VariableBuilder::strings(batch.num_rows);
+        for _ in 0..batch.num_rows {
+            out.push_str(Some("not a number"));
+        }
+        Ok(vec![Batch::new(
+            vec![Field::new("x", DataType::Utf8, true)],
+            vec![out.finish()],
+        )])
+    }
+
+    fn finish(&mut self) -> Result<Vec<Batch>, CallError> {
+        Ok(Vec::new())
+    }
+}
+
 fn module() -> Module {
     Module::new("evil")
         .scalar("spin", "loops forever", i64_sig(), spin)
@@ -105,6 +135,18 @@ fn module() -> Module {
             "returns its argument",
             i64_sig(),
             |b: &Batch| Ok(identity(b)),
+        )
+        .scalar(
+            "oversized",
+            "returns 64 MiB per row",
+            vec![Signature::new(vec![DataType::Int64], DataType::Utf8)],
+            oversized,
+        )
+        .operator(
+            "mislabeled",
+            "binds an i64 output but emits strings",
+            |_, _| Ok(vec![Field::new("x", DataType::Int64, true)]),
+            |_, _, _| Ok(Box::new(Mislabeled) as Box<dyn Operator>),
         )
 }
 

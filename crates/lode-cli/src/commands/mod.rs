@@ -47,11 +47,23 @@ pub fn bind_tables(args: &TableArgs) -> Result<TableBindings, Failure> {
     Ok(tables)
 }
 
+/// The engine, with the user's `--module` files loaded.
 pub async fn engine(
     args: &TableArgs,
     wasm: &WasmArgs,
     partitions: Option<usize>,
 ) -> Result<Engine, Failure> {
+    engine_with_modules(args, wasm, partitions)
+        .await
+        .map(|(engine, _)| engine)
+}
+
+/// The engine and the user's `--module` files, loaded, with their bytes.
+pub async fn engine_with_modules(
+    args: &TableArgs,
+    wasm: &WasmArgs,
+    partitions: Option<usize>,
+) -> Result<(Engine, Vec<LoadedModule>), Failure> {
     let tables = bind_tables(args)?;
     let mut config = EngineConfig::default();
     config
@@ -61,5 +73,18 @@ pub async fn engine(
     if let Some(n) = partitions {
         config.target_partitions = n;
     }
-    Ok(Engine::new(&tables, config).await?)
+    let engine = Engine::new(&tables, config).await?;
+    let mut modules = Vec::new();
+    for path in &wasm.modules {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::io(format!("cannot read module {}: {e}", path.display())))?;
+        let loaded = engine
+            .register_module(bytes)
+            .map_err(|e| Failure::from(e).context(&path.display().to_string()))?;
+        modules.push(loaded);
+    }
+    Ok((engine, modules))
 }
+
+/// A module file's loaded module and its bytes.
+pub type LoadedModule = (std::sync::Arc<lode_wasm::Module>, std::sync::Arc<Vec<u8>>);

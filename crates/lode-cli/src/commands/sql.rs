@@ -9,16 +9,7 @@ use crate::failure::Failure;
 use crate::sink::Destination;
 
 pub async fn run(args: SqlArgs) -> Result<ExitCode, Failure> {
-    let engine = super::engine(&args.tables, &Default::default(), None).await?;
-    let mut modules = Vec::new();
-    for path in &args.modules {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Failure::io(format!("cannot read module {}: {e}", path.display())))?;
-        let loaded = engine
-            .register_module(bytes)
-            .map_err(|e| Failure::from(e).context(&path.display().to_string()))?;
-        modules.push(loaded);
-    }
+    let (engine, modules) = super::engine_with_modules(&args.tables, &args.wasm, None).await?;
     let plan = engine.sql_to_substrait_with(&args.sql, &modules).await?;
     let format = if args.output.as_os_str() == "-" {
         PlanFormat::Json

@@ -2,9 +2,12 @@
 //! Wasm functions become UDFs and UDAFs of that query only.
 
 mod aggregate;
+mod exec;
 mod pool;
 mod produce;
+mod relation;
 mod scalar;
+mod sql;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,8 +25,11 @@ use substrait::proto::Plan;
 use substrait::proto::extensions::simple_extension_declaration::MappingType;
 
 use crate::error::{ExecError, Result};
+pub(crate) use exec::WasmRelPlanner;
 pub(crate) use pool::InstancePool;
 pub use produce::{attach_modules, substrait_type_name};
+pub(crate) use relation::{WasmRelNode, WasmRelation};
+pub(crate) use sql::to_substrait_plan;
 
 /// DataFusion's error for a failure on the Wasm side.
 pub(crate) fn to_datafusion<E: std::error::Error + Send + Sync + 'static>(
@@ -91,13 +97,30 @@ pub(crate) fn signature_of(spec: &FunctionSpec) -> Signature {
 #[derive(Default)]
 pub struct PlanModules {
     pools: HashMap<String, Arc<InstancePool>>,
+    /// Modules the user supplied (`--module`), by their name, for plans that refer to a
+    /// module by name instead of by hash.
+    by_name: HashMap<String, String>,
 }
 
 impl PlanModules {
     /// Loads every module of a plan's module table. Modules without bytes must already be
-    /// loaded in this process (Lode's module store).
-    pub fn load(runtime: &WasmRuntime, table: &proto::ModuleTable) -> Result<Self> {
+    /// loaded in this process (Lode's module store). `supplied` modules (the user's
+    /// `--module` files) join them, with no capabilities, and may be referred to by name.
+    pub fn load(
+        runtime: &WasmRuntime,
+        table: &proto::ModuleTable,
+        supplied: &[Arc<Module>],
+    ) -> Result<Self> {
         let mut pools = HashMap::new();
+        let mut by_name = HashMap::new();
+        for module in supplied {
+            by_name.insert(module.name().name.clone(), module.sha256().to_string());
+            let grant = runtime.grant(module.name(), &[], None, None)?;
+            pools.insert(
+                module.sha256().to_string(),
+                Arc::new(InstancePool::new(Arc::clone(module), grant)),
+            );
+        }
         for (i, entry) in table.modules.iter().enumerate() {
             let where_ = format!("advanced_extensions.enhancement(ModuleTable).modules[{i}]");
             if !ext::is_sha256(&entry.sha256) {
@@ -122,11 +145,42 @@ impl PlanModules {
                 Arc::new(InstancePool::new(module, grant)),
             );
         }
-        Ok(PlanModules { pools })
+        Ok(PlanModules { pools, by_name })
     }
 
     pub fn is_empty(&self) -> bool {
         self.pools.is_empty()
+    }
+
+    /// The instance pool of the module a plan refers to: by hash, or by the name of a module
+    /// the user supplied.
+    pub(crate) fn pool(&self, reference: &str) -> Option<&Arc<InstancePool>> {
+        let sha = if ext::is_sha256(reference) {
+            reference
+        } else {
+            self.by_name.get(reference)?
+        };
+        self.pools.get(sha)
+    }
+
+    /// Why `reference` resolves to no module, and how to fix it.
+    pub(crate) fn unresolved(&self, reference: &str) -> String {
+        if ext::is_sha256(reference) {
+            format!(
+                "module {reference} is neither in the plan's module table nor supplied with --module"
+            )
+        } else {
+            let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            format!(
+                "module '{reference}' is referred to by name, but no module of that name was supplied with --module (supplied: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        }
     }
 
     /// Registers the plan's Wasm functions in `state` and points the plan's declarations at
@@ -154,14 +208,16 @@ impl PlanModules {
             else {
                 continue;
             };
-            let pool = self.pools.get(sha).ok_or_else(|| {
+            let pool = self.pool(sha).ok_or_else(|| {
                 ExecError::Module(format!(
-                    "function '{}' (anchor {}) is declared by {} but the plan's module table has no module {sha}",
+                    "function '{}' (anchor {}) is declared by {}: {}",
                     f.name,
                     f.function_anchor,
-                    ext::module_urn(sha)
+                    ext::module_urn(sha),
+                    self.unresolved(sha)
                 ))
             })?;
+            let sha = pool.module().sha256();
             let name = lode_plan::declarations::function_name(&f.name);
             let spec = pool
                 .module()
@@ -246,8 +302,8 @@ fn grant_for(
     Ok(runtime.grant(module.name(), &requested, memory, timeout)?)
 }
 
-/// Registers a module's scalar and aggregate functions in `ctx` under their own names, for
-/// planning SQL that calls them.
+/// Registers a module's scalar, aggregate and table functions in `ctx` under their own names,
+/// for planning SQL that calls them.
 pub(crate) fn register_for_sql(
     ctx: &datafusion::prelude::SessionContext,
     runtime: &WasmRuntime,
@@ -265,7 +321,16 @@ pub(crate) fn register_for_sql(
             Kind::Aggregate => ctx.register_udaf(AggregateUDF::new_from_impl(
                 aggregate::WasmAggregate::new(spec.name.clone(), spec.clone(), pool.clone()),
             )),
-            Kind::Table | Kind::Operator => {}
+            Kind::Table => ctx.register_udtf(
+                &spec.name,
+                Arc::new(sql::WasmTableFunction {
+                    pool: pool.clone(),
+                    name: spec.name.clone(),
+                }),
+            ),
+            // Operators are relations over inputs, which SQL has no call syntax for; plans
+            // use them through `ExtensionSingleRel` / `ExtensionMultiRel`.
+            Kind::Operator => {}
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Producing plans that use Wasm functions: declarations under the module's URN, and the
 //! module's bytes in the plan's module table.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
@@ -14,8 +15,14 @@ use crate::error::{ExecError, Result};
 
 /// Points the plan's declarations of functions these modules export at the modules' URNs
 /// (with Substrait compound names such as `gcd:i64_i64`) and embeds the modules the plan
-/// uses. Declarations already linked to a URN are left alone. Returns how many were linked.
-pub fn attach_modules(plan: &mut Plan, modules: &[(Arc<Module>, Arc<Vec<u8>>)]) -> Result<usize> {
+/// uses: those its functions come from and those named in `relation_modules` (by the plan's
+/// Wasm relations). Declarations already linked to a URN are left alone. Returns how many
+/// were linked.
+pub fn attach_modules(
+    plan: &mut Plan,
+    modules: &[(Arc<Module>, Arc<Vec<u8>>)],
+    relation_modules: &BTreeSet<String>,
+) -> Result<usize> {
     let mut anchors = UrnAnchors::of(plan);
     let mut used: Vec<usize> = Vec::new();
     let mut linked = 0;
@@ -66,6 +73,11 @@ pub fn attach_modules(plan: &mut Plan, modules: &[(Arc<Module>, Arc<Vec<u8>>)]) 
         linked += 1;
     }
     anchors.declare_new(plan);
+    for (i, (module, _)) in modules.iter().enumerate() {
+        if relation_modules.contains(module.sha256()) && !used.contains(&i) {
+            used.push(i);
+        }
+    }
     if !used.is_empty() {
         let mut table = ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
         for owner in used {
