@@ -4,11 +4,13 @@ CARGO ?= cargo
 LODE_DEBUG := target/debug/lode
 LODE_RELEASE := target/release/lode
 DEMO_DATA := data/tpch-sf0.1
+COMMENTS := data/demo
 
-.PHONY: help bootstrap build guests demo test bench plans fmt lint clean
+.PHONY: help bootstrap build guests demo demo-tpch test bench plans fmt lint clean
 
 help:
-	@echo "make demo   - build Lode, generate TPC-H SF 0.1, run TPC-H plans from plans/tpch"
+	@echo "make demo   - build Lode and the guests, score 1 M comments with the Wasm sentiment module in a plan"
+	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs)"
 	@echo "make bench  - TPC-H SF 1: Substrait path vs DataFusion SQL, written to docs/benchmarks.md"
 	@echo "make guests - build the example Wasm guests into guests/out"
@@ -27,11 +29,24 @@ build: bootstrap
 	@echo "==> Building lode (debug profile)"
 	$(CARGO) build -p lode-cli
 
-demo: build
+demo: build guests
+	@echo "==> Generating 1 M synthetic comments (id, score, text) into $(COMMENTS) (skipped if present)"
+	@test -d $(COMMENTS)/comments || $(LODE_DEBUG) gen comments --rows 1000000 --out $(COMMENTS)
+	@echo "==> SQL -> Substrait: plans/demo/polarization.sql calls the Wasm sentiment function;"
+	@echo "    the plan declares it by URN and embeds the module (out/polarization.json)"
+	$(LODE_DEBUG) sql --file plans/demo/polarization.sql --data $(COMMENTS) --module guests/out/sentiment.wasm -o out/polarization.json
+	$(LODE_DEBUG) validate out/polarization.json
+	@echo "==> Run 1: polarization per vote-score bucket, with its trend line (chart: out/polarization.svg)"
+	$(LODE_DEBUG) run out/polarization.json --data $(COMMENTS) --chart out/polarization.svg --chart-x bucket --chart-y polarization -o out/polarization-run1.txt
+	@cat out/polarization-run1.txt
+	@echo "==> Run 2: the same plan file again (the module comes from the plan and the compile cache)"
+	$(LODE_DEBUG) run out/polarization.json --data $(COMMENTS) -o out/polarization-run2.txt
+	@cat out/polarization-run2.txt
+	@cmp -s out/polarization-run1.txt out/polarization-run2.txt && echo "==> Both runs printed the same numbers"
+
+demo-tpch: build
 	@echo "==> Generating TPC-H at scale factor 0.1 into $(DEMO_DATA) (skipped if present)"
 	@test -f $(DEMO_DATA)/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.1 --out $(DEMO_DATA)
-	@echo "==> Validating plans/tpch/q01.json"
-	$(LODE_DEBUG) validate plans/tpch/q01.json
 	@echo "==> TPC-H Q1 (pricing summary) from its Substrait plan"
 	$(LODE_DEBUG) run plans/tpch/q01.json --data $(DEMO_DATA)
 	@echo "==> TPC-H Q5 (local supplier volume): six-way join"

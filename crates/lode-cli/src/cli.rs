@@ -90,6 +90,15 @@ pub struct RunArgs {
     pub partitions: Option<usize>,
     #[command(flatten)]
     pub wasm: WasmArgs,
+    /// Also draw the result as an SVG line chart with its least-squares trend line
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
+    /// The chart's x column (default: the first numeric column)
+    #[arg(long, value_name = "COLUMN", requires = "chart")]
+    pub chart_x: Option<String>,
+    /// The chart's y column (default: the next numeric column)
+    #[arg(long, value_name = "COLUMN", requires = "chart")]
+    pub chart_y: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -103,7 +112,11 @@ pub enum OutputFormat {
 #[derive(Debug, Args)]
 pub struct SqlArgs {
     /// The SQL query
-    pub sql: String,
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub sql: Option<String>,
+    /// Read the SQL query from this file instead
+    #[arg(short, long, value_name = "FILE.sql")]
+    pub file: Option<PathBuf>,
     #[command(flatten)]
     pub tables: TableArgs,
     #[command(flatten)]
@@ -158,6 +171,18 @@ pub enum Dataset {
         /// Scale factor (1 = about 1 GB of raw data, 6 M lineitem rows)
         #[arg(long, default_value_t = 1.0)]
         sf: f64,
+        /// Output directory
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// A synthetic discussion `comments(id, score, text)` as Parquet files in DIR/comments
+    Comments {
+        /// Number of comments
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Seed: the same seed gives the same comments
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         /// Output directory
         #[arg(long, value_name = "DIR")]
         out: PathBuf,

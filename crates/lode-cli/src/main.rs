@@ -1,5 +1,6 @@
 //! `lode`: validate, explain and run Substrait plans; produce them from SQL; generate data.
 
+mod chart;
 mod cli;
 mod commands;
 mod failure;

@@ -29,6 +29,9 @@ impl Destination {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        // Like `mkdir -p`: writing `out/result.csv` in a fresh checkout just works.
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::io(format!("cannot create directory {}: {e}", dir.display())))?;
         let temp = NamedTempFile::new_in(dir).map_err(|e| {
             Failure::io(format!(
                 "cannot create output file in {}: {e}",

@@ -462,3 +462,75 @@ fn sql_table_functions_embed_their_module() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "n,last\n300000,299999\n");
 }
+
+#[test]
+fn flagship_demo_pipeline_on_a_small_discussion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(lode()
+        .args(["gen", "comments", "--rows", "3000", "--out"])
+        .arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    let plan_path = dir.path().join("plans/polarization.json");
+    let (code, _, err) = run(lode()
+        .args([
+            "sql",
+            "--file",
+            &plan("plans/demo/polarization.sql"),
+            "--data",
+        ])
+        .arg(dir.path())
+        .arg("--module")
+        .arg(guest("sentiment"))
+        .arg("-o")
+        .arg(&plan_path));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(lode().arg("validate").arg(&plan_path));
+    assert_eq!(code, 0, "{out}{err}");
+    let chart = dir.path().join("chart.svg");
+    let (code, first, err) = run(lode()
+        .arg("run")
+        .arg(&plan_path)
+        .arg("--data")
+        .arg(dir.path())
+        .args([
+            "--format",
+            "csv",
+            "--chart-x",
+            "bucket",
+            "--chart-y",
+            "polarization",
+            "--chart",
+        ])
+        .arg(&chart));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("trend: polarization = "), "{err}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<polyline"),
+        "{svg}"
+    );
+    // Polarization rises with the vote score: the trend's slope is positive.
+    assert!(err.contains(" + "), "{err}");
+    let (code, second, err) = run(lode()
+        .arg("run")
+        .arg(&plan_path)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--format", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(first, second, "the same plan gives the same numbers");
+    assert!(
+        first.starts_with("bucket,comments,mean_sentiment,polarization\n0,"),
+        "{first}"
+    );
+
+    let (code, _, err) = run(lode()
+        .arg("run")
+        .arg(&plan_path)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--chart-y", "nope", "--chart"])
+        .arg(dir.path().join("bad.svg")));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no column 'nope'"), "{err}");
+}

@@ -3,14 +3,29 @@
 //! Generators for the data Lode's demos, tests and benchmarks run on. Each writes Parquet
 //! files atomically (a file appears complete or not at all) and reports progress.
 
+pub mod comments;
 pub mod tpch;
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use tracing::info;
+
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenError {
     #[error("scale factor must be a positive number, got {0}")]
     BadScaleFactor(f64),
+    #[error("{0}")]
+    BadArgument(String),
     #[error("cannot write {}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -32,4 +47,52 @@ pub struct Progress {
     /// Rows the table will have, where the generator can tell in advance.
     pub expected_rows: Option<u64>,
     pub done: bool,
+}
+
+/// Writes `batches` to `path` through a `.partial` file renamed when complete.
+fn write_parquet(
+    path: &Path,
+    table: &'static str,
+    schema: SchemaRef,
+    batches: Batches,
+    expected_rows: Option<u64>,
+    progress: &mut impl FnMut(Progress),
+) -> Result<(), GenError> {
+    let partial = path.with_extension("parquet.partial");
+    let io = |source: std::io::Error| GenError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let gen_error = |e: &dyn std::fmt::Display| GenError::Generate {
+        table,
+        message: e.to_string(),
+    };
+    let file = File::create(&partial).map_err(io)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).map_err(|e| gen_error(&e))?;
+    let mut rows = 0u64;
+    for batch in batches {
+        let batch = batch.map_err(|e| gen_error(&e))?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch).map_err(|e| gen_error(&e))?;
+        progress(Progress {
+            table,
+            rows,
+            expected_rows,
+            done: false,
+        });
+    }
+    writer.close().map_err(|e| gen_error(&e))?;
+    std::fs::rename(&partial, path).map_err(io)?;
+    info!(table, rows, path = %path.display(), "table written");
+    progress(Progress {
+        table,
+        rows,
+        expected_rows,
+        done: true,
+    });
+    Ok(())
 }

@@ -1,16 +1,11 @@
 //! TPC-H data at any scale factor, from the `tpchgen` generator (the dbgen algorithm, verified
 //! against dbgen's output by its authors), written as one Parquet file per table.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 use tpchgen::generators::{
     CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
     PartSuppGenerator, RegionGenerator, SupplierGenerator,
@@ -19,7 +14,6 @@ use tpchgen_arrow::{
     CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow,
     SupplierArrow,
 };
-use tracing::info;
 
 use crate::{GenError, Progress};
 
@@ -67,7 +61,7 @@ fn expected_rows(table: &str, sf: f64) -> Option<u64> {
     u64::try_from(n).ok()
 }
 
-type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
+use crate::{Batches, write_parquet};
 
 fn batches(table: &str, sf: f64) -> (SchemaRef, Batches) {
     fn boxed<I: Iterator<Item = Result<RecordBatch, ArrowError>> + 'static>(
@@ -114,53 +108,6 @@ fn batches(table: &str, sf: f64) -> (SchemaRef, Batches) {
 
 /// Writes to `<path>.partial` and renames on success, so an interrupted run leaves no file
 /// that looks complete.
-fn write_parquet(
-    path: &Path,
-    table: &'static str,
-    schema: SchemaRef,
-    batches: Batches,
-    expected_rows: Option<u64>,
-    progress: &mut impl FnMut(Progress),
-) -> Result<(), GenError> {
-    let partial = path.with_extension("parquet.partial");
-    let io = |source: std::io::Error| GenError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let gen_error = |e: &dyn std::fmt::Display| GenError::Generate {
-        table,
-        message: e.to_string(),
-    };
-    let file = File::create(&partial).map_err(io)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut writer =
-        ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).map_err(|e| gen_error(&e))?;
-    let mut rows = 0u64;
-    for batch in batches {
-        let batch = batch.map_err(|e| gen_error(&e))?;
-        rows += batch.num_rows() as u64;
-        writer.write(&batch).map_err(|e| gen_error(&e))?;
-        progress(Progress {
-            table,
-            rows,
-            expected_rows,
-            done: false,
-        });
-    }
-    writer.close().map_err(|e| gen_error(&e))?;
-    std::fs::rename(&partial, path).map_err(io)?;
-    info!(table, rows, path = %path.display(), "table written");
-    progress(Progress {
-        table,
-        rows,
-        expected_rows,
-        done: true,
-    });
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,10 +129,24 @@ impl Engine {
         &self.ctx
     }
 
-    /// Structural validation plus the checks only this executor can make (functions it has).
+    /// Structural validation plus the checks only this executor can make: the functions it
+    /// has, the plan's Wasm modules among them.
     pub fn validate(&self, plan: &DecodedPlan) -> Vec<Diagnostic> {
-        let state = self.ctx.state();
-        lode_plan::validate_decoded(plan, Some(&DataFusionSupport(&state)))
+        let mut extensions = Extensions::try_from(&plan.plan.extensions).unwrap_or_default();
+        match self.query_state(&plan.plan, &mut extensions) {
+            Ok((state, _)) => self.validate_with(plan, &state),
+            Err(e) => {
+                let mut diagnostics = self.validate_with(plan, &self.ctx.state());
+                diagnostics.push(Diagnostic::new(
+                    lode_plan::Code::UnusableModule,
+                    lode_plan::PlanPath::root()
+                        .field("advanced_extensions")
+                        .field("enhancement"),
+                    e.to_string(),
+                ));
+                diagnostics
+            }
+        }
     }
 
     fn validate_with(&self, plan: &DecodedPlan, state: &SessionState) -> Vec<Diagnostic> {

@@ -84,6 +84,7 @@ codes! {
     UnsupportedArgument = "E004", Error, "a function argument kind is not supported";
     UnsupportedFunction = "E005", Error, "the executor has no implementation of this function";
     UnsupportedSort = "E006", Error, "a sort field has no direction, or one the executor does not support";
+    UnusableModule = "E007", Error, "a Wasm module of the plan cannot be loaded, is not granted, or lacks a function the plan declares";
     UnsupportedType = "T001", Error, "the executor does not support this type";
 }
 

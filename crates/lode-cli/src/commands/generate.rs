@@ -26,6 +26,21 @@ pub fn run(args: GenArgs) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Dataset::Comments { rows, seed, out } => {
+            let started = Instant::now();
+            let interactive = std::io::stderr().is_terminal();
+            let mut last_report = Instant::now();
+            let files = lode_datagen::comments::generate(rows, seed, &out, |p| {
+                report(&p, interactive, &mut last_report)
+            })?;
+            eprintln!(
+                "comments: {rows} rows in {} files under {} in {:.1} s",
+                files.len(),
+                out.join("comments").display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -4,8 +4,11 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lode_exec::{ResultFormat, write_results};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::TryStreamExt;
+use lode_exec::{ExecError, ResultFormat, write_results};
 
+use crate::chart;
 use crate::cli::{OutputFormat, RunArgs};
 use crate::failure::Failure;
 use crate::sink::Destination;
@@ -14,10 +17,30 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let plan = super::read_plan(&args.plan)?;
     let engine = super::engine(&args.tables, &args.wasm, args.partitions).await?;
-    let stream = engine
+    let mut stream = engine
         .execute(&plan)
         .await
         .map_err(|e| Failure::from(e).context(&args.plan))?;
+    let mut trend = None;
+    if let Some(path) = &args.chart {
+        // A chart needs the whole result: collect it, draw it, then print it as usual.
+        let schema = stream.schema();
+        let batches: Vec<_> = stream.try_collect().await.map_err(|e| {
+            Failure::from(ExecError::datafusion("running the plan failed")(e)).context(&args.plan)
+        })?;
+        let (svg, _, caption) =
+            chart::render(&batches, args.chart_x.as_deref(), args.chart_y.as_deref())?;
+        let mut file = Destination::open(Some(path))?;
+        file.writer()
+            .write_all(svg.as_bytes())
+            .map_err(|e| Failure::io(format!("cannot write {}: {e}", path.display())))?;
+        file.commit()?;
+        trend = Some(format!("trend: {caption}\nchart: {}", path.display()));
+        stream = Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            futures::stream::iter(batches.into_iter().map(Ok)),
+        ));
+    }
     let mut destination = Destination::open(args.output.as_deref())?;
     let format = match args.format {
         OutputFormat::Table => ResultFormat::Table,
@@ -29,6 +52,9 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         .await
         .map_err(|e| Failure::from(e).context(&args.plan))?;
     destination.commit()?;
+    if let Some(trend) = trend {
+        eprintln!("{trend}");
+    }
     if std::io::stderr().is_terminal() {
         eprintln!(
             "{} rows in {:.3} s",

@@ -10,7 +10,13 @@ use crate::sink::Destination;
 
 pub async fn run(args: SqlArgs) -> Result<ExitCode, Failure> {
     let (engine, modules) = super::engine_with_modules(&args.tables, &args.wasm, None).await?;
-    let plan = engine.sql_to_substrait_with(&args.sql, &modules).await?;
+    let sql = match (&args.sql, &args.file) {
+        (Some(sql), _) => sql.clone(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .map_err(|e| Failure::io(format!("cannot read {}: {e}", file.display())))?,
+        (None, None) => return Err(Failure::io("give the SQL query or --file FILE.sql")),
+    };
+    let plan = engine.sql_to_substrait_with(&sql, &modules).await?;
     let format = if args.output.as_os_str() == "-" {
         PlanFormat::Json
     } else {
