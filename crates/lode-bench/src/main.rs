@@ -15,6 +15,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+
+mod wasm;
 use lode_exec::{Engine, EngineConfig, ResultFormat, TableBindings};
 
 #[derive(Parser)]
@@ -42,6 +44,20 @@ enum Cmd {
         #[arg(long)]
         lode: Option<PathBuf>,
     },
+    /// Wasm functions vs the same Rust compiled natively; call, instance and compile costs
+    Wasm {
+        /// Rows per table
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: usize,
+        /// Directory of the built guests (`make guests`)
+        #[arg(long, default_value = "guests/out")]
+        guests: PathBuf,
+        /// Markdown report to update (the Wasm section is replaced, the rest kept)
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        iterations: usize,
+    },
     /// Run one SQL query file with DataFusion on Lode's session setup; Arrow IPC to stdout
     Sql {
         #[arg(long)]
@@ -61,6 +77,12 @@ fn main() -> ExitCode {
             iterations,
             lode,
         } => tpch(sf, &data, &report, iterations.max(1), lode),
+        Cmd::Wasm {
+            rows,
+            guests,
+            report,
+            iterations,
+        } => wasm::run(rows.max(1), &guests, &report, iterations.max(1)),
         Cmd::Sql { data, query } => sql(&data, &query),
     };
     match result {
@@ -240,20 +262,17 @@ fn tpch(
         rows.push(row);
     }
     let section = render(&rows, sf, iterations);
-    update_report(report, &section)?;
+    update_report(report, "tpch-substrait", &section)?;
     eprintln!("report written to {}", report.display());
     Ok(())
 }
-
-const BEGIN: &str = "<!-- tpch-substrait:begin -->";
-const END: &str = "<!-- tpch-substrait:end -->";
 
 fn render(rows: &[Row], sf: f64, iterations: usize) -> String {
     let time_ratios: Vec<f64> = rows.iter().map(|r| r.substrait.0 / r.sql.0).collect();
     let mem_ratios: Vec<f64> = rows.iter().map(|r| r.substrait.1 / r.sql.1).collect();
     let mut s = String::new();
     s.push_str(&format!(
-        "{BEGIN}\n## TPC-H SF {sf}: Substrait (`lode run`) vs DataFusion SQL\n\n"
+        "## TPC-H SF {sf}: Substrait (`lode run`) vs DataFusion SQL\n\n"
     ));
     let invocation: Vec<String> = std::env::args().collect();
     s.push_str(&format!(
@@ -276,19 +295,24 @@ fn render(rows: &[Row], sf: f64, iterations: usize) -> String {
             r.query, r.substrait.0, r.sql.0, tr, r.substrait.1, r.sql.1, mr
         ));
     }
-    s.push_str(END);
-    s.push('\n');
     s
 }
 
-fn update_report(path: &Path, section: &str) -> Result<()> {
+/// Replaces the report's section `key` (between `<!-- key:begin -->` and `<!-- key:end -->`)
+/// with `body`, or appends it; the rest of the report is kept.
+fn update_report(path: &Path, key: &str, body: &str) -> Result<()> {
+    let (begin, end) = (
+        format!("<!-- {key}:begin -->"),
+        format!("<!-- {key}:end -->"),
+    );
+    let section = format!("{begin}\n{}\n{end}\n", body.trim_end());
     let existing = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".to_string());
-    let updated = match (existing.find(BEGIN), existing.find(END)) {
+    let updated = match (existing.find(&begin), existing.find(&end)) {
         (Some(b), Some(e)) if e > b => format!(
             "{}{}{}",
             &existing[..b],
             section,
-            &existing[e + END.len()..].trim_start_matches('\n')
+            &existing[e + end.len()..].trim_start_matches('\n')
         ),
         _ => format!("{}\n\n{}", existing.trim_end(), section),
     };

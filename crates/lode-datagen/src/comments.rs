@@ -146,7 +146,7 @@ pub fn comment(seed: u64, id: u64) -> (i64, String) {
         }
         text.push_str(word);
     }
-    text.push(if draw(seed, id, 99) % 10 == 0 {
+    text.push(if draw(seed, id, 99).is_multiple_of(10) {
         '!'
     } else {
         '.'

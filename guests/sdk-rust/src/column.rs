@@ -106,7 +106,7 @@ pub struct BitmapBuilder {
 impl BitmapBuilder {
     #[inline]
     pub fn push(&mut self, bit: bool) {
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.bits.push(0);
         }
         if bit {
