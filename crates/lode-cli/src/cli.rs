@@ -150,6 +150,8 @@ pub struct ValidateArgs {
     /// Treat this diagnostic code as an error (repeatable)
     #[arg(long, value_name = "CODE")]
     pub deny: Vec<String>,
+    #[command(flatten)]
+    pub wasm: WasmArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

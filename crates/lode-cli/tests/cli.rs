@@ -441,6 +441,18 @@ fn hand_written_wasm_plans_run_with_supplied_modules() {
         err.contains("module 'top-k' is referred to by name") && err.contains("--module"),
         "{err}"
     );
+
+    // Validation loads supplied modules too, and says when one is missing.
+    let (code, out, _) = run(lode()
+        .args(["validate", &plan("plans/wasm/loan_risk.json"), "--module"])
+        .arg(guest("loan-risk")));
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(lode().args(["validate", &plan("plans/wasm/loan_risk.json")]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[W005]") && out.contains("--module"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -105,7 +105,11 @@ impl Engine {
         let table =
             lode_plan::ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
         let supplied = lock(&self.supplied).clone();
-        if table.modules.is_empty() && supplied.is_empty() {
+        let declares_wasm = plan
+            .extension_urns
+            .iter()
+            .any(|u| lode_plan::ext::module_of_urn(&u.urn).is_some());
+        if table.modules.is_empty() && supplied.is_empty() && !declares_wasm {
             return Ok((state, PlanModules::default()));
         }
         let modules = PlanModules::load(self.wasm()?, &table, &supplied)?;

@@ -84,8 +84,12 @@ codes! {
     UnsupportedArgument = "E004", Error, "a function argument kind is not supported";
     UnsupportedFunction = "E005", Error, "the executor has no implementation of this function";
     UnsupportedSort = "E006", Error, "a sort field has no direction, or one the executor does not support";
-    UnusableModule = "E007", Error, "a Wasm module of the plan cannot be loaded, is not granted, or lacks a function the plan declares";
     UnsupportedType = "T001", Error, "the executor does not support this type";
+    UnknownExtensionDetail = "W001", Error, "an extension relation's detail is missing or is not a Lode WasmRel";
+    BadWasmRel = "W002", Error, "a WasmRel detail does not decode or is incomplete";
+    ModuleNotInPlan = "W003", Warning, "a WasmRel names a module the plan does not carry; the consumer must be supplied it";
+    DistributionOutOfRange = "W004", Error, "a WasmRel's hash distribution names a column its input does not have";
+    UnusableModule = "W005", Error, "a Wasm module of the plan cannot be loaded, is not granted, or lacks a function the plan declares";
 }
 
 impl fmt::Display for Code {

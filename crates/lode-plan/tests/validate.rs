@@ -268,3 +268,81 @@ fn severities_default_by_code() {
     assert_eq!(Code::NonStandardUrn.default_severity(), Severity::Warning);
     assert_eq!(Code::LegacyExtensionUri.default_severity(), Severity::Info);
 }
+
+fn wasm_rel(detail: Value) -> Value {
+    let mut detail = detail;
+    detail["@type"] = json!("type.googleapis.com/lode.ext.v1.WasmRel");
+    detail
+}
+
+#[test]
+fn extension_relations_need_a_wasm_rel_detail() {
+    let plan = with_root(json!({"extensionLeaf": {}}));
+    expect(
+        plan,
+        Code::UnknownExtensionDetail,
+        "relations[0].root.input.extension_leaf.detail",
+    );
+    let plan = with_root(
+        json!({"extensionLeaf": {"detail": {"typeUrl": "type.googleapis.com/x.Y", "value": ""}}}),
+    );
+    expect(
+        plan,
+        Code::UnknownExtensionDetail,
+        "relations[0].root.input.extension_leaf.detail.type_url",
+    );
+    let plan = with_root(json!({"extensionLeaf": {"detail": wasm_rel(json!({"name": "f"}))}}));
+    expect(
+        plan,
+        Code::BadWasmRel,
+        "relations[0].root.input.extension_leaf.detail.module",
+    );
+}
+
+#[test]
+fn wasm_rel_module_hash_must_be_carried_and_distribution_in_range() {
+    let sha = "ab".repeat(32);
+    let detail = wasm_rel(json!({
+        "module": sha, "name": "top_k",
+        "distribution": {"kind": "KIND_HASH", "fields": [0, 5]},
+    }));
+    let plan =
+        with_root(json!({"extensionSingle": {"input": read(&["a", "b"]), "detail": detail}}));
+    let diagnostics = diagnose(&plan);
+    let at = |code: Code| {
+        diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .map(|d| d.path.as_str().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        at(Code::ModuleNotInPlan),
+        ["relations[0].root.input.extension_single.detail.module"]
+    );
+    assert_eq!(
+        at(Code::DistributionOutOfRange),
+        ["relations[0].root.input.extension_single.detail.distribution.fields[1]"]
+    );
+    // A name (hand-written plans) is resolved by the consumer, not reported.
+    let detail = wasm_rel(json!({"module": "top-k", "name": "top_k"}));
+    let plan = with_root(json!({"extensionSingle": {"input": read(&["a"]), "detail": detail}}));
+    assert_eq!(diagnose(&plan), vec![]);
+}
+
+#[test]
+fn declared_wasm_output_types_the_fields_downstream() {
+    let detail = wasm_rel(json!({
+        "module": "word-count", "name": "split_words",
+        "output": [{"name": "word", "type": "string"}],
+    }));
+    let ext = json!({"extensionSingle": {"input": read(&["a", "b"]), "detail": detail}});
+    // The operator outputs one field, so field 1 downstream is out of range.
+    let plan = with_root(json!({"filter": {"input": ext, "condition":
+        {"scalarFunction": {"functionReference": 1, "arguments": [{"value": field(0)}, {"value": field(1)}]}}}}));
+    expect(
+        plan,
+        Code::FieldOutOfRange,
+        "relations[0].root.input.filter.condition.scalar_function.arguments[1].value.selection.direct_reference.struct_field.field",
+    );
+}

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use lode_exec::{Engine, EngineConfig, TableBindings};
 use lode_plan::{Code, Diagnostic, Severity, SeverityOverrides};
 use serde::Serialize;
 
@@ -26,7 +25,7 @@ pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
         deny: parse_codes(&args.deny, "--deny")?,
     };
     // No tables: validation checks the plan and the executor's functions, not the data.
-    let engine = Engine::new(&TableBindings::new(), EngineConfig::default()).await?;
+    let engine = super::engine(&Default::default(), &args.wasm, None).await?;
     let mut reports = Vec::new();
     for source in &args.plans {
         let report = match super::read_plan(source) {

@@ -89,6 +89,8 @@ pub(crate) struct Validator<'a> {
     visiting: Vec<usize>,
     /// Arity of the enclosing relations' inputs, innermost last (for outer references).
     outer: Vec<Option<usize>>,
+    /// Hashes of the modules in the plan's module table.
+    module_hashes: std::collections::HashSet<String>,
 }
 
 impl<'a> Validator<'a> {
@@ -101,7 +103,16 @@ impl<'a> Validator<'a> {
             subtree_arity: HashMap::new(),
             visiting: Vec::new(),
             outer: Vec::new(),
+            // An unreadable module table is the engine's error to report (W005), with its cause.
+            module_hashes: crate::ext::module_table(plan)
+                .map(|t| t.modules.into_iter().map(|m| m.sha256).collect())
+                .unwrap_or_default(),
         }
+    }
+
+    /// True when the plan's module table carries a module with this hash.
+    fn module_in_plan(&self, sha256: &str) -> bool {
+        self.module_hashes.contains(sha256)
     }
 
     fn report(&mut self, diagnostic: Diagnostic) {

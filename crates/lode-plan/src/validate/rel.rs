@@ -9,6 +9,7 @@ use substrait::proto::{AggregateRel, Expression, ReadRel, Rel, RelCommon, SortFi
 
 use super::Validator;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ext;
 use crate::path::PlanPath;
 
 impl Validator<'_> {
@@ -117,20 +118,37 @@ impl Validator<'_> {
                 self.input(e.input.as_deref(), &path.field("exchange").field("input")),
                 e.common.as_ref(),
             ),
-            RelType::ExtensionLeaf(e) => (None, e.common.as_ref()),
+            RelType::ExtensionLeaf(e) => {
+                let p = path.field("extension_leaf");
+                (self.wasm_rel(e.detail.as_ref(), &[], &p), e.common.as_ref())
+            }
             RelType::ExtensionSingle(e) => {
-                self.input(
-                    e.input.as_deref(),
-                    &path.field("extension_single").field("input"),
-                );
-                (None, e.common.as_ref())
+                let p = path.field("extension_single");
+                let input = self.input(e.input.as_deref(), &p.field("input"));
+                (
+                    self.wasm_rel(e.detail.as_ref(), &[input], &p),
+                    e.common.as_ref(),
+                )
             }
             RelType::ExtensionMulti(e) => {
                 let p = path.field("extension_multi");
-                for (i, r) in e.inputs.iter().enumerate() {
-                    self.check_rel(r, &p.index("inputs", i));
+                let inputs: Vec<Option<usize>> = e
+                    .inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)))
+                    .collect();
+                if inputs.is_empty() {
+                    self.report(Diagnostic::new(
+                        Code::MissingInput,
+                        p.field("inputs"),
+                        "ExtensionMultiRel has no inputs",
+                    ));
                 }
-                (None, e.common.as_ref())
+                (
+                    self.wasm_rel(e.detail.as_ref(), &inputs, &p),
+                    e.common.as_ref(),
+                )
             }
             other => {
                 let name = rel_kind(other);
@@ -221,6 +239,96 @@ impl Validator<'_> {
             }
         }
         Some(emit.output_mapping.len())
+    }
+
+    /// Checks an extension relation's `WasmRel` detail against the plan and the inputs'
+    /// arities; returns the relation's arity when the plan declares its output.
+    fn wasm_rel(
+        &mut self,
+        detail: Option<&pbjson_types::Any>,
+        inputs: &[Option<usize>],
+        path: &PlanPath,
+    ) -> Option<usize> {
+        let detail_path = path.field("detail");
+        let Some(detail) = detail else {
+            self.report(
+                Diagnostic::new(
+                    Code::UnknownExtensionDetail,
+                    detail_path,
+                    "the extension relation has no detail",
+                )
+                .with_hint(format!(
+                    "Lode runs extension relations whose detail is a {}",
+                    ext::WASM_REL_TYPE_URL
+                )),
+            );
+            return None;
+        };
+        let rel = match ext::wasm_rel(detail, &detail_path.to_string()) {
+            Ok(rel) => rel,
+            Err(ext::ExtError::UnknownDetail { type_url, .. }) => {
+                self.report(
+                    Diagnostic::new(
+                        Code::UnknownExtensionDetail,
+                        detail_path.field("type_url"),
+                        format!("detail type '{type_url}' is not one Lode knows"),
+                    )
+                    .with_hint(format!(
+                        "Lode runs extension relations whose detail is a {}",
+                        ext::WASM_REL_TYPE_URL
+                    )),
+                );
+                return None;
+            }
+            Err(e) => {
+                self.report(Diagnostic::new(
+                    Code::BadWasmRel,
+                    detail_path,
+                    e.to_string(),
+                ));
+                return None;
+            }
+        };
+        if rel.name.is_empty() {
+            self.report(Diagnostic::new(
+                Code::BadWasmRel,
+                detail_path.field("name"),
+                "the WasmRel names no table function or operator",
+            ));
+        }
+        if rel.module.is_empty() {
+            self.report(Diagnostic::new(
+                Code::BadWasmRel,
+                detail_path.field("module"),
+                "the WasmRel names no module",
+            ));
+        } else if ext::is_sha256(&rel.module) && !self.module_in_plan(&rel.module) {
+            self.report(
+                Diagnostic::new(
+                    Code::ModuleNotInPlan,
+                    detail_path.field("module"),
+                    format!("module {} is not in the plan's module table", rel.module),
+                )
+                .with_hint("embed the module (lode sql --module does), or supply it to the consumer (lode run --module FILE)"),
+            );
+        }
+        if let Some(d) = &rel.distribution
+            && d.kind == ext::proto::distribution::Kind::Hash as i32
+        {
+            for (i, input) in inputs.iter().enumerate() {
+                let Some(width) = input else { continue };
+                for (j, field) in d.fields.iter().enumerate() {
+                    if *field as usize >= *width {
+                        self.report(Diagnostic::new(
+                            Code::DistributionOutOfRange,
+                            detail_path.field("distribution").index("fields", j),
+                            format!("hash distribution field {field} is out of range: input {i} has {width} fields"),
+                        ));
+                    }
+                }
+            }
+        }
+        (!rel.output.is_empty()).then_some(rel.output.len())
     }
 
     fn check_read(&mut self, read: &ReadRel, path: &PlanPath) -> Option<usize> {
