@@ -138,7 +138,7 @@ impl ExecutionPlan for WasmTableExec {
                 .open_generator(
                     &relation.name,
                     &relation.arguments,
-                    &relation.config,
+                    relation.config.as_bytes(),
                     partition as u32,
                 )
                 .map_err(to_datafusion)?;
@@ -363,7 +363,7 @@ impl OperatorFeed {
             .open_operator(
                 &relation.name,
                 &schemas,
-                &relation.config,
+                relation.config.as_bytes(),
                 self.partition as u32,
             )
             .map_err(to_datafusion)?;

@@ -37,7 +37,8 @@ pub(crate) struct WasmRelation {
     pub pool: Arc<InstancePool>,
     pub name: String,
     pub kind: Kind,
-    pub config: Vec<u8>,
+    /// Text passed to the guest's bind and open (the plan's `WasmRel.config`).
+    pub config: String,
     /// A table function's literal arguments, one row (no columns for an operator).
     pub arguments: RecordBatch,
     /// How many partitions a table function generates independently.
@@ -61,13 +62,13 @@ impl WasmRelation {
         pool: Arc<InstancePool>,
         name: &str,
         arguments: RecordBatch,
-        config: Vec<u8>,
+        config: String,
     ) -> Result<Self> {
         pool.module()
             .function(name, Kind::Table)
             .map_err(to_datafusion)?;
         let (fields, partitions) = pool
-            .with(|p| p.instance.bind_table(name, &arguments, &config))
+            .with(|p| p.instance.bind_table(name, &arguments, config.as_bytes()))
             .map_err(to_datafusion)?;
         Ok(WasmRelation {
             pool,
@@ -88,7 +89,7 @@ impl WasmRelation {
         pool: Arc<InstancePool>,
         name: &str,
         inputs: &[SchemaRef],
-        config: Vec<u8>,
+        config: String,
         distribution: InputDistribution,
     ) -> Result<Self> {
         pool.module()
@@ -105,7 +106,7 @@ impl WasmRelation {
             }
         }
         let fields = pool
-            .with(|p| p.instance.bind_operator(name, inputs, &config))
+            .with(|p| p.instance.bind_operator(name, inputs, config.as_bytes()))
             .map_err(to_datafusion)?;
         Ok(WasmRelation {
             pool,
@@ -134,8 +135,7 @@ impl WasmRelation {
         };
         let mut relation = if inputs.is_empty() {
             let arguments = arguments_batch(&rel.arguments).map_err(context)?;
-            Self::table(pool, &rel.name, arguments, rel.config.as_bytes().to_vec())
-                .map_err(context)?
+            Self::table(pool, &rel.name, arguments, rel.config.clone()).map_err(context)?
         } else {
             let distribution = match rel.distribution.as_ref() {
                 None => InputDistribution::Any,
@@ -158,14 +158,8 @@ impl WasmRelation {
                     }
                 },
             };
-            Self::operator(
-                pool,
-                &rel.name,
-                inputs,
-                rel.config.as_bytes().to_vec(),
-                distribution,
-            )
-            .map_err(context)?
+            Self::operator(pool, &rel.name, inputs, rel.config.clone(), distribution)
+                .map_err(context)?
         };
         relation.deterministic = rel.deterministic;
         relation.stateful = rel.stateful;
@@ -189,7 +183,7 @@ impl WasmRelation {
         Ok(WasmRel {
             module: self.pool.module().sha256().to_string(),
             name: self.name.clone(),
-            config: String::from_utf8_lossy(&self.config).into_owned(),
+            config: self.config.clone(),
             arguments: argument_values(&self.arguments)?,
             output: self.schema.fields().iter().map(|f| column_of(f)).collect(),
             distribution: (self.kind == Kind::Operator).then_some(proto::Distribution {

@@ -55,7 +55,7 @@ impl TableFunctionImpl for WasmTableFunction {
             Arc::clone(&self.pool),
             &self.name,
             arguments_batch(&values)?,
-            Vec::new(),
+            String::new(),
         )?;
         Ok(Arc::new(WasmTable {
             relation: Arc::new(relation),
