@@ -16,7 +16,7 @@
 //! former and `lode-plan` upgrades the latter while decoding.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::Schema;
@@ -55,6 +55,7 @@ use substrait::proto::{
 
 use lode_plan::ext;
 
+use crate::lock;
 use crate::tables::FileFormat;
 use crate::wasm::{PlanModules, WasmRelNode, WasmRelation};
 
@@ -299,10 +300,6 @@ fn align_column_names(read: &mut ReadRel, table: &Schema) {
             base.names[i] = only.name().clone();
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[async_trait]

@@ -3,7 +3,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use datafusion::execution::SessionState;
 use datafusion::execution::context::QueryPlanner;
@@ -23,6 +23,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::consumer::LodeConsumer;
 use crate::error::{ExecError, Result};
+use crate::lock;
 use crate::support::DataFusionSupport;
 use crate::tables::TableBindings;
 use crate::wasm::{PlanModules, WasmRelPlanner};
@@ -119,10 +120,7 @@ impl Engine {
 
     /// Loads a module file the user supplied (`--module`): its functions become callable in
     /// SQL, and plans may refer to it by hash without embedding it, or by its name.
-    pub fn register_module(
-        &self,
-        bytes: Vec<u8>,
-    ) -> Result<(Arc<lode_wasm::Module>, Arc<Vec<u8>>)> {
+    pub fn register_module(&self, bytes: Vec<u8>) -> Result<crate::LoadedModule> {
         let module = self.wasm()?.load(&bytes, None)?;
         crate::wasm::register_for_sql(&self.ctx, self.wasm()?, &module)?;
         lock(&self.supplied).push(Arc::clone(&module));
@@ -229,7 +227,7 @@ impl Engine {
     pub async fn sql_to_substrait_with(
         &self,
         sql: &str,
-        modules: &[(Arc<lode_wasm::Module>, Arc<Vec<u8>>)],
+        modules: &[crate::LoadedModule],
     ) -> Result<Plan> {
         let frame = self
             .ctx
@@ -328,8 +326,4 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -20,4 +20,10 @@ pub use error::{ExecError, Result};
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use support::DataFusionSupport;
 pub use tables::{FileFormat, TableBinding, TableBindings};
-pub use wasm::{PlanModules, substrait_type_name};
+pub use wasm::{LoadedModule, PlanModules, substrait_type_name};
+
+/// Locks a mutex, taking the data of a poisoned one: every mutex in this crate guards a cache
+/// or a list that stays consistent even if a holder panicked.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

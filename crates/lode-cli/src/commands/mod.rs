@@ -63,7 +63,7 @@ pub async fn engine_with_modules(
     args: &TableArgs,
     wasm: &WasmArgs,
     partitions: Option<usize>,
-) -> Result<(Engine, Vec<LoadedModule>), Failure> {
+) -> Result<(Engine, Vec<lode_exec::LoadedModule>), Failure> {
     let tables = bind_tables(args)?;
     let mut config = EngineConfig::default();
     config
@@ -85,6 +85,3 @@ pub async fn engine_with_modules(
     }
     Ok((engine, modules))
 }
-
-/// A module file's loaded module and its bytes.
-pub type LoadedModule = (std::sync::Arc<lode_wasm::Module>, std::sync::Arc<Vec<u8>>);

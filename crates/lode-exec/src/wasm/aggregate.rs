@@ -49,12 +49,7 @@ impl WasmAggregate {
 
     fn bind(&self, types: &[DataType]) -> Result<Binding> {
         let types: Vec<DataType> = types.iter().map(marshal::guest_type).collect();
-        if let Some(binding) = self
-            .bound
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&types)
-        {
+        if let Some(binding) = crate::lock(&self.bound).get(&types) {
             return Ok(binding.clone());
         }
         let args = argument_fields(&types);
@@ -67,10 +62,7 @@ impl WasmAggregate {
             state,
             result,
         };
-        self.bound
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(types, binding.clone());
+        crate::lock(&self.bound).insert(types, binding.clone());
         Ok(binding)
     }
 

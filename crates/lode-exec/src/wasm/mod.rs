@@ -31,6 +31,9 @@ pub use produce::{attach_modules, substrait_type_name};
 pub(crate) use relation::{WasmRelNode, WasmRelation};
 pub(crate) use sql::to_substrait_plan;
 
+/// A module file the user supplied, loaded, with the bytes a produced plan embeds.
+pub type LoadedModule = (Arc<Module>, Arc<Vec<u8>>);
+
 /// DataFusion's error for a failure on the Wasm side.
 pub(crate) fn to_datafusion<E: std::error::Error + Send + Sync + 'static>(
     error: E,

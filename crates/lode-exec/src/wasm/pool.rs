@@ -2,7 +2,7 @@
 //! never reused.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use lode_wasm::{Grant, Instance, Module, ResourceAny, WasmError};
 
@@ -64,11 +64,7 @@ impl InstancePool {
         &self,
         f: impl FnOnce(&mut Pooled) -> Result<T, WasmError>,
     ) -> Result<T, WasmError> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        let idle = crate::lock(&self.idle).pop();
         let mut pooled = match idle {
             Some(pooled) => pooled,
             None => Pooled {
@@ -78,10 +74,7 @@ impl InstancePool {
         };
         let result = f(&mut pooled);
         if !pooled.instance.is_poisoned() {
-            self.idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(pooled);
+            crate::lock(&self.idle).push(pooled);
         }
         result
     }

@@ -2,12 +2,10 @@
 //! module's bytes in the plan's module table.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use lode_plan::declarations::{UrnAnchors, function_name};
 use lode_plan::ext::{self, WasmModule};
-use lode_wasm::Module;
 use substrait::proto::Plan;
 use substrait::proto::extensions::simple_extension_declaration::MappingType;
 
@@ -20,7 +18,7 @@ use crate::error::{ExecError, Result};
 /// were linked.
 pub fn attach_modules(
     plan: &mut Plan,
-    modules: &[(Arc<Module>, Arc<Vec<u8>>)],
+    modules: &[super::LoadedModule],
     relation_modules: &BTreeSet<String>,
 ) -> Result<usize> {
     let mut anchors = UrnAnchors::of(plan);

@@ -1,7 +1,7 @@
 //! Wasm scalar functions as DataFusion scalar UDFs.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Fields};
@@ -46,12 +46,7 @@ impl WasmScalar {
     }
 
     fn bind(&self, types: &[DataType]) -> Result<Arc<Bound>, WasmError> {
-        if let Some(bound) = self
-            .bound
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(types)
-        {
+        if let Some(bound) = crate::lock(&self.bound).get(types) {
             return Ok(bound.clone());
         }
         let args = argument_fields(types);
@@ -63,10 +58,7 @@ impl WasmScalar {
             result,
             key: format!("{types:?}"),
         });
-        self.bound
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(types.to_vec(), bound.clone());
+        crate::lock(&self.bound).insert(types.to_vec(), bound.clone());
         Ok(bound)
     }
 
