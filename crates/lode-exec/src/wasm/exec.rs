@@ -132,28 +132,29 @@ impl ExecutionPlan for WasmTableExec {
     ) -> Result<SendableRecordBatchStream> {
         let relation = Arc::clone(&self.relation);
         let schema = Arc::clone(&relation.schema);
-        let opened = futures::stream::once(async move {
-            let mut instance = relation.pool.instantiate().map_err(to_datafusion)?;
-            let handle = instance
-                .open_generator(
-                    &relation.name,
-                    &relation.arguments,
-                    relation.config.as_bytes(),
-                    partition as u32,
-                )
+        // The instance opens on the first pull, so an unread partition costs nothing.
+        let state: (Arc<WasmRelation>, Option<(Instance, ResourceAny)>) = (relation, None);
+        let batches = futures::stream::try_unfold(state, move |(relation, opened)| async move {
+            let (mut instance, handle) = match opened {
+                Some(opened) => opened,
+                None => {
+                    let mut instance = relation.pool.instantiate().map_err(to_datafusion)?;
+                    let handle = instance
+                        .open_generator(
+                            &relation.name,
+                            &relation.arguments,
+                            relation.config.as_bytes(),
+                            partition as u32,
+                        )
+                        .map_err(to_datafusion)?;
+                    debug!(function = %relation.name, partition, "table function partition opened");
+                    (instance, handle)
+                }
+            };
+            let next = instance
+                .next_batch(handle, &relation.name, &relation.schema)
                 .map_err(to_datafusion)?;
-            debug!(function = %relation.name, partition, "table function partition opened");
-            Ok::<_, datafusion::error::DataFusionError>((instance, handle, relation))
-        });
-        let batches = opened.flat_map(|opened| match opened {
-            Ok(state) => futures::stream::try_unfold(state, |(mut instance, handle, relation)| {
-                let next = instance
-                    .next_batch(handle, &relation.name, &relation.schema)
-                    .map_err(to_datafusion);
-                async move { Ok(next?.map(|batch| (batch, (instance, handle, relation)))) }
-            })
-            .boxed(),
-            Err(e) => futures::stream::once(async { Err(e) }).boxed(),
+            Ok(next.map(|batch| (batch, (relation, Some((instance, handle))))))
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
     }
