@@ -1,8 +1,14 @@
 //! What DataFusion can run, as the validator asks it ([`ExecutorSupport`]).
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::execution::{FunctionRegistry, SessionState};
-use datafusion_substrait::logical_plan::consumer::{name_to_op, substrait_to_df_name};
+use datafusion_substrait::extensions::Extensions;
+use datafusion_substrait::logical_plan::consumer::{
+    DefaultSubstraitConsumer, SubstraitConsumer, from_substrait_type, name_to_op,
+    substrait_to_df_name,
+};
 use lode_plan::ExecutorSupport;
+use substrait::proto::{Plan, Type};
 
 /// Answers with the same lookups the Substrait consumer makes, so a function the validator
 /// accepts is one the consumer can convert.
@@ -25,6 +31,36 @@ impl ExecutorSupport for DataFusionSupport<'_> {
 
     fn window_function(&self, name: &str) -> bool {
         self.0.udwf(name).is_ok() || self.0.udaf(name).is_ok()
+    }
+
+    /// The consumer's own type conversion, with the plan's type declarations.
+    fn data_type(&self, plan: &Plan, ty: &Type) -> Option<String> {
+        let extensions = Extensions::try_from(&plan.extensions).unwrap_or_default();
+        let consumer = DefaultSubstraitConsumer::new(&extensions, self.0);
+        arrow_type(&consumer, ty).err().map(|e| e.strip_backtrace())
+    }
+}
+
+/// The Arrow type the consumer gives a Substrait type.
+pub(crate) fn arrow_type(
+    consumer: &impl SubstraitConsumer,
+    ty: &Type,
+) -> datafusion::common::Result<DataType> {
+    // Names only matter for struct fields; the type does not depend on them.
+    let names = vec![String::new(); 1 + nested_fields(ty)];
+    from_substrait_type(consumer, ty, &names, &mut 0)
+}
+
+/// How many field names a type consumes below its top level (struct fields, recursively).
+fn nested_fields(ty: &Type) -> usize {
+    use substrait::proto::r#type::Kind;
+    match &ty.kind {
+        Some(Kind::Struct(s)) => s.types.iter().map(|t| 1 + nested_fields(t)).sum(),
+        Some(Kind::List(l)) => l.r#type.as_deref().map_or(0, nested_fields),
+        Some(Kind::Map(m)) => {
+            m.key.as_deref().map_or(0, nested_fields) + m.value.as_deref().map_or(0, nested_fields)
+        }
+        _ => 0,
     }
 }
 

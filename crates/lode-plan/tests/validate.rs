@@ -240,6 +240,15 @@ fn join_semi_output_is_the_left_side() {
 }
 
 #[test]
+fn join_without_condition_is_a_cross_product() {
+    // DataFusion's producer writes CROSS JOIN this way; its consumer reads it back.
+    let plan = with_root(json!({"project": {
+        "input": {"join": {"left": read(&["a"]), "right": read(&["b"]), "type": "JOIN_TYPE_INNER"}},
+        "expressions": [field(1)]}}));
+    assert_eq!(diagnose(&plan), vec![]);
+}
+
+#[test]
 fn sort_without_direction() {
     let sort = |sort_field: Value| {
         with_root(json!({"sort": {"input": read(&["a"]), "sorts": [sort_field]}}))

@@ -27,6 +27,8 @@ pub trait ExecutorSupport {
     fn aggregate_function(&self, name: &str) -> bool;
     /// Is there a window function with this Substrait name (aggregates count as window functions)?
     fn window_function(&self, name: &str) -> bool;
+    /// Why the executor cannot hold values of this type in `plan`, or `None` when it can.
+    fn data_type(&self, plan: &Plan, ty: &substrait::proto::Type) -> Option<String>;
 }
 
 /// Validates a decoded plan, including what its decoding had to upgrade.
