@@ -7,6 +7,7 @@
 //! | `consume_rel` | `ReferenceRel` to a shared subtree in `Plan.relations` | Isthmus, DuckDB |
 //! | `consume_literal` | `var_char` literals | Isthmus, Calcite |
 //! | `consume_scalar_function` | enum-typed arguments (`extract(YEAR, d)`) | Isthmus, spec examples |
+//! | `consume_scalar_function`, `consume_aggregate` | calls whose options or declared output type DataFusion ignores (see the `spec` module) | any producer following the spec |
 //! | `consume_read` | `local_files` URIs (DataFusion only looks up a table named like the file) | DuckDB, hand-written |
 //!
 //! `consume_extension_leaf/single/multi` turn Lode's `WasmRel` relations (table functions and
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::TableProvider;
+use datafusion::common::Column;
 use datafusion::common::TableReference;
 use datafusion::common::{
     DFSchema, Result, ScalarValue, plan_datafusion_err, plan_err, substrait_err,
@@ -32,11 +34,14 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::{FunctionRegistry, SessionState};
-use datafusion::logical_expr::{Expr, Extension, LogicalPlan};
+use datafusion::logical_expr::{
+    Cast, Expr, ExprSchemable, Extension, LogicalPlan, LogicalPlanBuilder,
+};
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::{
-    DefaultSubstraitConsumer, SubstraitConsumer, from_field_reference, from_literal, from_read_rel,
-    from_scalar_function, from_substrait_named_struct, from_substrait_rel,
+    DefaultSubstraitConsumer, SubstraitConsumer, from_aggregate_rel, from_field_reference,
+    from_literal, from_read_rel, from_scalar_function, from_substrait_func_args,
+    from_substrait_named_struct, from_substrait_rel, substrait_fun_name,
 };
 use substrait::proto::expression::field_reference::{ReferenceType, RootType};
 use substrait::proto::expression::literal::LiteralType;
@@ -49,13 +54,15 @@ use substrait::proto::read_rel::local_files::file_or_files::{
 use substrait::proto::read_rel::{LocalFiles, NamedTable, ReadType};
 use substrait::proto::rel::RelType;
 use substrait::proto::{
-    Expression, ExtensionLeafRel, ExtensionMultiRel, ExtensionSingleRel, Plan, ReadRel, Rel, Type,
-    expression::RexType, plan_rel,
+    AggregateRel, Expression, ExtensionLeafRel, ExtensionMultiRel, ExtensionSingleRel, Plan,
+    ReadRel, Rel, Type, expression::RexType, plan_rel,
 };
 
 use lode_plan::ext;
 
 use crate::lock;
+use crate::spec;
+use crate::support::arrow_type;
 use crate::tables::FileFormat;
 use crate::wasm::{PlanModules, WasmRelNode, WasmRelation};
 
@@ -149,6 +156,62 @@ impl<'a> LodeConsumer<'a> {
         let converted = converted?;
         lock(&self.subtrees).insert(index, converted.clone());
         Ok(converted)
+    }
+
+    /// Lode's implementation of a call DataFusion would get wrong (`add` with
+    /// `overflow: ERROR`, `regexp_replace` with an occurrence), or `None` when DataFusion's
+    /// function is the right one.
+    async fn spec_function(&self, f: &ScalarFunction, schema: &DFSchema) -> Result<Option<Expr>> {
+        let Some(declared) = self.get_extensions().functions.get(&f.function_reference) else {
+            return Ok(None);
+        };
+        let name = substrait_fun_name(declared);
+        if f.options.is_empty() && !spec::implements(name) {
+            return Ok(None);
+        }
+        let args = from_substrait_func_args(self, &f.arguments, schema).await?;
+        let types = args
+            .iter()
+            .map(|a| a.get_type(schema))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(spec::implementation(name, &f.options, &types).map(|udf| {
+            Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
+                udf, args,
+            ))
+        }))
+    }
+
+    /// Casts an aggregate's measures to the `output_type`s the plan declares where
+    /// DataFusion's differ (`sum(decimal<P,S>)` is `decimal<38,S>` in the spec). Measures are
+    /// the aggregate's last output columns.
+    fn aggregate_as_declared(&self, plan: LogicalPlan, rel: &AggregateRel) -> Result<LogicalPlan> {
+        let schema = Arc::clone(plan.schema());
+        let first_measure = schema.fields().len().saturating_sub(rel.measures.len());
+        let mut casts = false;
+        let exprs: Vec<Expr> = schema
+            .iter()
+            .enumerate()
+            .map(|(i, (qualifier, field))| {
+                let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+                let declared = i
+                    .checked_sub(first_measure)
+                    .and_then(|m| rel.measures.get(m))
+                    .and_then(|m| m.measure.as_ref())
+                    .and_then(|f| f.output_type.as_ref())
+                    .and_then(|t| arrow_type(self, t).ok());
+                match declared {
+                    Some(t) if spec::needs_cast(field.data_type(), &t) => {
+                        casts = true;
+                        Expr::Cast(Cast::new(Box::new(column), t)).alias(field.name())
+                    }
+                    _ => column,
+                }
+            })
+            .collect();
+        if !casts {
+            return Ok(plan);
+        }
+        LogicalPlanBuilder::from(plan).project(exprs)?.build()
     }
 
     /// A Wasm table function or operator from an extension relation's `WasmRel` detail.
@@ -402,28 +465,22 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         f: &ScalarFunction,
         input_schema: &DFSchema,
     ) -> Result<Expr> {
-        if !f
-            .arguments
-            .iter()
-            .any(|a| matches!(a.arg_type, Some(ArgType::Enum(_))))
-        {
-            return from_scalar_function(self, f, input_schema).await;
-        }
-        // Enum arguments (`extract(YEAR, …)`) become string literals, which is how DataFusion's
-        // functions take such options (`date_part('YEAR', …)`).
-        let mut f = f.clone();
-        for arg in &mut f.arguments {
-            if let Some(ArgType::Enum(name)) = &arg.arg_type {
-                let literal = Literal {
-                    literal_type: Some(LiteralType::String(name.clone())),
-                    ..Default::default()
-                };
-                arg.arg_type = Some(ArgType::Value(Expression {
-                    rex_type: Some(RexType::Literal(literal)),
-                }));
-            }
-        }
-        from_scalar_function(self, &f, input_schema).await
+        let f = enum_arguments_as_literals(f);
+        let expr = match self.spec_function(&f, input_schema).await? {
+            Some(expr) => expr,
+            None => from_scalar_function(self, &f, input_schema).await?,
+        };
+        // A declared type the consumer cannot read is left to validation to report.
+        let declared = f
+            .output_type
+            .as_ref()
+            .and_then(|t| arrow_type(self, t).ok());
+        spec::to_declared_type(expr, declared, input_schema)
+    }
+
+    async fn consume_aggregate(&self, rel: &AggregateRel) -> Result<LogicalPlan> {
+        let plan = from_aggregate_rel(self, rel).await?;
+        self.aggregate_as_declared(plan, rel)
     }
 
     async fn consume_extension_leaf(&self, rel: &ExtensionLeafRel) -> Result<LogicalPlan> {
@@ -476,4 +533,29 @@ impl SubstraitConsumer for LodeConsumer<'_> {
     fn lambda_variable(&self, steps_out: usize, field_idx: usize) -> Result<Expr> {
         self.inner.lambda_variable(steps_out, field_idx)
     }
+}
+
+/// Enum arguments (`extract(YEAR, …)`) as string literals, which is how DataFusion's functions
+/// take such options (`date_part('YEAR', …)`).
+fn enum_arguments_as_literals(f: &ScalarFunction) -> std::borrow::Cow<'_, ScalarFunction> {
+    if !f
+        .arguments
+        .iter()
+        .any(|a| matches!(a.arg_type, Some(ArgType::Enum(_))))
+    {
+        return std::borrow::Cow::Borrowed(f);
+    }
+    let mut f = f.clone();
+    for arg in &mut f.arguments {
+        if let Some(ArgType::Enum(name)) = &arg.arg_type {
+            let literal = Literal {
+                literal_type: Some(LiteralType::String(name.clone())),
+                ..Default::default()
+            };
+            arg.arg_type = Some(ArgType::Value(Expression {
+                rex_type: Some(RexType::Literal(literal)),
+            }));
+        }
+    }
+    std::borrow::Cow::Owned(f)
 }

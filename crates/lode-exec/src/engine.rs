@@ -9,7 +9,7 @@ use datafusion::execution::SessionState;
 use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::context::SessionConfig;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::{ExecutionPlanProperties, SendableRecordBatchStream, displayable};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
@@ -73,7 +73,7 @@ impl Engine {
             .with_query_planner(Arc::new(LodeQueryPlanner))
             .build();
         let ctx = SessionContext::new_with_state(state);
-        register_substrait_aliases(&ctx);
+        crate::spec::register(&ctx);
         tables.register(&ctx).await?;
         Ok(Engine {
             ctx,
@@ -157,6 +157,14 @@ impl Engine {
 
     /// Validates the plan and converts it to a DataFusion logical plan.
     pub async fn logical_plan(&self, plan: &DecodedPlan) -> Result<LogicalPlan> {
+        // Standard aggregates DataFusion knows by other names are renamed before anything
+        // looks the plan's functions up.
+        let normalized = crate::spec::normalize_aggregates(&plan.plan).map(|p| DecodedPlan {
+            plan: p,
+            format: plan.format,
+            upgraded_uris: plan.upgraded_uris.clone(),
+        });
+        let plan = normalized.as_ref().unwrap_or(plan);
         let mut extensions = Extensions::try_from(&plan.plan.extensions).map_err(
             ExecError::datafusion("reading the plan's extensions failed"),
         )?;
@@ -261,14 +269,6 @@ impl QueryPlanner for LodeQueryPlanner {
             .create_physical_plan(logical_plan, session)
             .await
     }
-}
-
-/// Names the Substrait function extensions use where DataFusion's differ.
-fn register_substrait_aliases(ctx: &SessionContext) {
-    // functions_datetime.yaml: extract(component enum, x); DataFusion: date_part('component', x).
-    let date_part = datafusion::functions::datetime::date_part();
-    let aliased = ScalarUDF::clone(&date_part).with_aliases(["extract"]);
-    ctx.register_udf(aliased);
 }
 
 /// Converts the output relation of `plan` (its root, or its only relation) with Lode's consumer.

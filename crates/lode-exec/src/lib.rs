@@ -11,6 +11,7 @@ mod consumer;
 mod engine;
 mod error;
 mod output;
+mod spec;
 mod support;
 mod tables;
 mod wasm;

@@ -1,0 +1,259 @@
+//! Substrait function semantics on DataFusion: where DataFusion lacks a standard function, names
+//! it differently, or behaves differently from the spec, this module supplies Lode's own.
+//!
+//! | spec | DataFusion alone | Lode |
+//! |---|---|---|
+//! | `add`/`subtract`/`multiply` with `overflow: ERROR` or `SATURATE` on integers | wraps | [`integer::OverflowArithmetic`] fails or saturates |
+//! | `shift_left`, `shift_right`, `shift_right_unsigned`, `bitwise_not` | missing | [`integer`] |
+//! | `is_finite`, `is_infinite` | missing | [`float`] |
+//! | `regexp_count_substring`, `regexp_match_substring`, `regexp_string_split`, `string_split`; `regexp_replace` with position and occurrence; their `case_sensitivity`/`multiline`/`dotall` options | missing | [`regex`] |
+//! | `extract(component, x)` | `date_part('component', x)` | alias |
+//! | `variance(SAMPLE\|POPULATION, x)`, `std_dev(…)` | `var_samp`, `var_pop`, `stddev`, `stddev_pop` | [`normalize_aggregates`] renames the call |
+//! | `approx_count_distinct(x)` | `approx_distinct(x)` | [`normalize_aggregates`] renames the call |
+//! | a call whose declared `output_type` differs from DataFusion's (`char_length` is `i64`, DataFusion's `Int32`; `sum(decimal<P,S>)` is `decimal<38,S>`) | DataFusion's type | [`to_declared_type`] casts to the declared type (within the same family: integers, floats, decimals, strings) |
+//!
+//! The spec's function test corpus (`lode conformance functions`) measures the result.
+
+mod float;
+mod integer;
+mod regex;
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{DFSchema, Result};
+use datafusion::execution::context::SessionContext;
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, ScalarUDF};
+use substrait::proto::extensions::SimpleExtensionDeclaration;
+use substrait::proto::extensions::simple_extension_declaration::{ExtensionFunction, MappingType};
+use substrait::proto::{FunctionOption, Plan};
+
+use integer::{Arithmetic, BitwiseNot, Overflow, OverflowArithmetic, Shift};
+
+/// Registers the standard functions DataFusion lacks, under their Substrait names.
+pub(crate) fn register(ctx: &SessionContext) {
+    // functions_datetime.yaml: extract(component enum, x); DataFusion: date_part('component', x).
+    let date_part = datafusion::functions::datetime::date_part();
+    ctx.register_udf(ScalarUDF::clone(&date_part).with_aliases(["extract"]));
+    for udf in Shift::udfs() {
+        ctx.register_udf(udf);
+    }
+    ctx.register_udf(BitwiseNot::udf());
+    for udf in float::FloatPredicate::udfs() {
+        ctx.register_udf(udf);
+    }
+    for udf in regex::RegexFunction::missing_from_datafusion() {
+        ctx.register_udf(udf);
+    }
+}
+
+/// Whether Lode may implement calls of this name itself (see [`implementation`]) even without
+/// options: the regular-expression functions.
+pub(crate) fn implements(name: &str) -> bool {
+    regex::Kind::from_name(name).is_some()
+}
+
+/// The value a call gives an option (`overflow` -> `ERROR`): its first preference.
+fn option<'a>(options: &'a [FunctionOption], name: &str) -> Option<&'a str> {
+    options
+        .iter()
+        .find(|o| o.name.eq_ignore_ascii_case(name))
+        .and_then(|o| o.preference.first())
+        .map(String::as_str)
+}
+
+/// Lode's implementation of a call DataFusion would get wrong (options it ignores, a form it
+/// lacks), if it has one for these argument types. `None`: DataFusion's own function is right.
+pub(crate) fn implementation(
+    name: &str,
+    options: &[FunctionOption],
+    arg_types: &[DataType],
+) -> Option<Arc<ScalarUDF>> {
+    if let Some(kind) = regex::Kind::from_name(name) {
+        // DataFusion's regexp_replace(input, pattern, replacement) replaces the first match, as
+        // the spec's corpus does; the five-argument form and the options are Lode's.
+        let datafusion_fits =
+            kind == regex::Kind::Replace && arg_types.len() == 3 && options.is_empty();
+        return (!datafusion_fits)
+            .then(|| regex::RegexFunction::udf(kind, regex::Flags::from_options(options)));
+    }
+    let op = Arithmetic::from_name(name)?;
+    let overflow = match option(options, "overflow")? {
+        "ERROR" => Overflow::Error,
+        "SATURATE" => Overflow::Saturate,
+        _ => return None,
+    };
+    let integers = arg_types.len() == 2
+        && arg_types[0] == arg_types[1]
+        && matches!(
+            arg_types[0],
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+        );
+    integers.then(|| OverflowArithmetic::udf(op, overflow))
+}
+
+/// Types one cast may move between without changing what kind of value it is.
+fn family(t: &DataType) -> Option<u8> {
+    Some(match t {
+        t if t.is_integer() => 1,
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => 2,
+        DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => 3,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => 4,
+        _ => return None,
+    })
+}
+
+/// Whether a value of type `actual` should be cast to the plan's `declared` type: the types
+/// differ but are of one family (or the value is an untyped null). Strings are not cast: the
+/// flavours (`Utf8`, `Utf8View`) all hold a Substrait `string`. A cast that does not fit fails
+/// the query rather than wrapping or truncating.
+pub(crate) fn needs_cast(actual: &DataType, declared: &DataType) -> bool {
+    const STRINGS: u8 = 4;
+    actual != declared
+        && (actual == &DataType::Null
+            || family(actual).is_some_and(|f| f != STRINGS && family(declared) == Some(f)))
+}
+
+/// `expr` with the type its Substrait call declares.
+pub(crate) fn to_declared_type(
+    expr: Expr,
+    declared: Option<DataType>,
+    schema: &DFSchema,
+) -> Result<Expr> {
+    let Some(declared) = declared else {
+        return Ok(expr);
+    };
+    let actual = expr.get_type(schema)?;
+    Ok(if needs_cast(&actual, &declared) {
+        Expr::Cast(Cast::new(Box::new(expr), declared))
+    } else {
+        expr
+    })
+}
+
+/// Standard aggregates DataFusion has under another name: (spec name, enum argument or "" for
+/// none) -> DataFusion's name.
+const AGGREGATE_RENAMES: &[(&str, &str, &str)] = &[
+    ("variance", "SAMPLE", "var_samp"),
+    ("variance", "POPULATION", "var_pop"),
+    ("std_dev", "SAMPLE", "stddev"),
+    ("std_dev", "POPULATION", "stddev_pop"),
+    ("approx_count_distinct", "", "approx_distinct"),
+];
+
+/// The plan with its calls to the aggregates of [`AGGREGATE_RENAMES`] renamed to DataFusion's
+/// names (the enum argument the new name carries dropped); `None` when it has none.
+pub(crate) fn normalize_aggregates(plan: &Plan) -> Option<Plan> {
+    let renamed: Vec<(u32, &str)> = plan
+        .extensions
+        .iter()
+        .filter_map(|d| match &d.mapping_type {
+            Some(MappingType::ExtensionFunction(f)) => {
+                let name = f.name.split(':').next().unwrap_or_default();
+                AGGREGATE_RENAMES
+                    .iter()
+                    .any(|(spec, _, _)| *spec == name)
+                    .then_some((f.function_anchor, name))
+            }
+            _ => None,
+        })
+        .collect();
+    if renamed.is_empty() {
+        return None;
+    }
+    let mut json = serde_json::to_value(plan).ok()?;
+    let mut next_anchor = plan
+        .extensions
+        .iter()
+        .filter_map(|d| match &d.mapping_type {
+            Some(MappingType::ExtensionFunction(f)) => Some(f.function_anchor),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut added: Vec<(u32, &'static str, u32)> = Vec::new();
+    rename_calls(&mut json, &renamed, &mut |anchor, df_name| {
+        if let Some((new, _, _)) = added.iter().find(|(_, n, a)| *n == df_name && *a == anchor) {
+            return *new;
+        }
+        let new = next_anchor;
+        next_anchor += 1;
+        added.push((new, df_name, anchor));
+        new
+    });
+    if added.is_empty() {
+        return None;
+    }
+    let mut rewritten = serde_json::from_value::<Plan>(json).ok()?;
+    for (new, df_name, old) in &added {
+        let urn = plan.extensions.iter().find_map(|d| match &d.mapping_type {
+            Some(MappingType::ExtensionFunction(f)) if f.function_anchor == *old => {
+                Some(f.extension_urn_reference)
+            }
+            _ => None,
+        });
+        rewritten.extensions.push(SimpleExtensionDeclaration {
+            mapping_type: Some(MappingType::ExtensionFunction(ExtensionFunction {
+                extension_urn_reference: urn.unwrap_or_default(),
+                function_anchor: *new,
+                name: df_name.to_string(),
+                ..Default::default()
+            })),
+        });
+    }
+    Some(rewritten)
+}
+
+/// Walks a plan's JSON for aggregate calls (`phase` marks them) to renamed functions.
+fn rename_calls(
+    v: &mut serde_json::Value,
+    renamed: &[(u32, &str)],
+    anchor_for: &mut dyn FnMut(u32, &'static str) -> u32,
+) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let anchor = map
+                .get("functionReference")
+                .map_or(Some(0), serde_json::Value::as_u64)
+                .and_then(|a| u32::try_from(a).ok());
+            let spec = anchor.and_then(|a| renamed.iter().find(|(r, _)| *r == a));
+            if let (Some((anchor, name)), true) = (spec, map.contains_key("phase")) {
+                let enum_arg = map
+                    .get("arguments")
+                    .and_then(|a| a.get(0))
+                    .and_then(|a| a.get("enum"))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string);
+                let rename = AGGREGATE_RENAMES.iter().find(|(spec, e, _)| {
+                    spec == name
+                        && match &enum_arg {
+                            Some(value) => value.eq_ignore_ascii_case(e),
+                            None => e.is_empty(),
+                        }
+                });
+                if let Some((_, e, df_name)) = rename {
+                    if !e.is_empty()
+                        && let Some(serde_json::Value::Array(args)) = map.get_mut("arguments")
+                    {
+                        args.remove(0);
+                    }
+                    let new = anchor_for(*anchor, df_name);
+                    map.insert("functionReference".into(), new.into());
+                }
+            }
+            for child in map.values_mut() {
+                rename_calls(child, renamed, anchor_for);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                rename_calls(item, renamed, anchor_for);
+            }
+        }
+        _ => {}
+    }
+}
