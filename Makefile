@@ -5,13 +5,14 @@ LODE_DEBUG := target/debug/lode
 LODE_RELEASE := target/release/lode
 DEMO_DATA := data/tpch-sf0.1
 COMMENTS := data/demo
+FUNCTION_CORPUS := ../shared/substrait/function-tests
 
 .PHONY: help bootstrap build guests demo demo-tpch test bench plans fmt lint clean
 
 help:
 	@echo "make demo   - build Lode and the guests, score 1 M comments with the Wasm sentiment module in a plan"
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
-	@echo "make test   - run the whole test suite (what CI runs)"
+	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
 	@echo "make bench  - TPC-H SF 1: Substrait path vs DataFusion SQL, written to docs/benchmarks.md"
 	@echo "make guests - build the example Wasm guests into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
@@ -59,6 +60,15 @@ test: guests
 	cd guests && $(CARGO) test --quiet
 	@echo "==> Running the test suite (unit, TPC-H equality, foreign-producer plans, Wasm guests, CLI, fuzz)"
 	$(CARGO) test --workspace
+	$(CARGO) build --quiet -p lode-cli
+	@echo "==> Plan-level conformance cases (conformance/cases): every case must pass"
+	$(LODE_DEBUG) conformance plans conformance/cases
+	@echo "==> Substrait function corpus ($(FUNCTION_CORPUS)): must not fall below conformance/functions-baseline.json"
+	@if [ -d $(FUNCTION_CORPUS) ]; then \
+		$(LODE_DEBUG) conformance functions --corpus $(FUNCTION_CORPUS) --summary --baseline conformance/functions-baseline.json; \
+	else \
+		echo "    skipped: $(FUNCTION_CORPUS) is not here (it comes with the project's shared reference data)"; \
+	fi
 
 bench: guests
 	@echo "==> Building lode-bench (release profile)"

@@ -33,6 +33,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Work with Wasm modules
     Module(ModuleArgs),
+    /// Measure spec conformance: the Substrait function test corpus
+    Conformance(ConformanceArgs),
 }
 
 /// What Wasm guests may use beyond computation.
@@ -152,6 +154,50 @@ pub struct ValidateArgs {
     pub deny: Vec<String>,
     #[command(flatten)]
     pub wasm: WasmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    #[command(subcommand)]
+    pub command: ConformanceCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConformanceCommand {
+    /// Run every case of the spec's function test corpus as a Substrait plan through Lode
+    Functions(FunctionsArgs),
+    /// Run Lode's plan-level cases (a plan, its tables, the expected rows or diagnostic code)
+    Plans(PlansArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlansArgs {
+    /// Directory of `*.json` cases (see conformance/README.md)
+    #[arg(default_value = "conformance/cases")]
+    pub dir: PathBuf,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct FunctionsArgs {
+    /// The corpus: a directory of `.test` files (the spec's `tests/cases`, e.g.
+    /// ../shared/substrait/function-tests); YAMLs in its sibling `extensions/` are read too
+    #[arg(long, value_name = "DIR")]
+    pub corpus: PathBuf,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Fail (exit 1) when fewer cases pass than this baseline file records
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write this run's figures to the --baseline file instead of checking against it
+    #[arg(long, requires = "baseline")]
+    pub update_baseline: bool,
+    /// Text report: only the per-group and per-file counts, not every case that did not pass
+    #[arg(long)]
+    pub summary: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

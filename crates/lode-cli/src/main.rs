@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(args).await,
             Command::Gen(args) => commands::generate::run(args),
             Command::Module(args) => commands::module::run(args),
+            Command::Conformance(args) => commands::conformance::run(args).await,
         }
     });
     match result {

@@ -1,5 +1,6 @@
 //! One module per subcommand, and what they share: reading plans and binding tables.
 
+pub mod conformance;
 pub mod explain;
 pub mod generate;
 pub mod module;
