@@ -134,11 +134,13 @@ impl Engine {
     /// Structural validation plus the checks only this executor can make: the functions it
     /// has, the plan's Wasm modules among them.
     pub fn validate(&self, plan: &DecodedPlan) -> Vec<Diagnostic> {
+        let plan = &normalized(plan);
         let mut extensions = Extensions::try_from(&plan.plan.extensions).unwrap_or_default();
         match self.query_state(&plan.plan, &mut extensions) {
-            Ok((state, _)) => self.validate_with(plan, &state),
+            Ok((state, modules)) => self.validate_with(plan, &state, &modules),
             Err(e) => {
-                let mut diagnostics = self.validate_with(plan, &self.ctx.state());
+                let mut diagnostics =
+                    self.validate_with(plan, &self.ctx.state(), &PlanModules::default());
                 diagnostics.push(Diagnostic::new(
                     lode_plan::Code::UnusableModule,
                     lode_plan::PlanPath::root()
@@ -151,25 +153,23 @@ impl Engine {
         }
     }
 
-    fn validate_with(&self, plan: &DecodedPlan, state: &SessionState) -> Vec<Diagnostic> {
-        lode_plan::validate_decoded(plan, Some(&DataFusionSupport(state)))
+    fn validate_with(
+        &self,
+        plan: &DecodedPlan,
+        state: &SessionState,
+        modules: &PlanModules,
+    ) -> Vec<Diagnostic> {
+        lode_plan::validate_decoded(plan, Some(&DataFusionSupport { state, modules }))
     }
 
     /// Validates the plan and converts it to a DataFusion logical plan.
     pub async fn logical_plan(&self, plan: &DecodedPlan) -> Result<LogicalPlan> {
-        // Standard aggregates DataFusion knows by other names are renamed before anything
-        // looks the plan's functions up.
-        let normalized = crate::spec::normalize_aggregates(&plan.plan).map(|p| DecodedPlan {
-            plan: p,
-            format: plan.format,
-            upgraded_uris: plan.upgraded_uris.clone(),
-        });
-        let plan = normalized.as_ref().unwrap_or(plan);
+        let plan = &normalized(plan);
         let mut extensions = Extensions::try_from(&plan.plan.extensions).map_err(
             ExecError::datafusion("reading the plan's extensions failed"),
         )?;
         let (state, modules) = self.query_state(&plan.plan, &mut extensions)?;
-        let diagnostics = self.validate_with(plan, &state);
+        let diagnostics = self.validate_with(plan, &state, &modules);
         let (errors, others): (Vec<_>, Vec<_>) = diagnostics
             .into_iter()
             .partition(|d| d.severity == Severity::Error);
@@ -251,6 +251,19 @@ impl Engine {
         crate::wasm::attach_modules(&mut plan, modules, &relation_modules)?;
         lode_plan::standard::link_standard_extensions(&mut plan);
         Ok(plan)
+    }
+}
+
+/// The plan with standard aggregates DataFusion knows by other names renamed, before anything
+/// looks its functions up (see `spec::normalize_aggregates`).
+fn normalized(plan: &DecodedPlan) -> std::borrow::Cow<'_, DecodedPlan> {
+    match crate::spec::normalize_aggregates(&plan.plan) {
+        Some(renamed) => std::borrow::Cow::Owned(DecodedPlan {
+            plan: renamed,
+            format: plan.format,
+            upgraded_uris: plan.upgraded_uris.clone(),
+        }),
+        None => std::borrow::Cow::Borrowed(plan),
     }
 }
 

@@ -8,15 +8,21 @@ use datafusion_substrait::logical_plan::consumer::{
     substrait_to_df_name,
 };
 use lode_plan::ExecutorSupport;
+
+use crate::wasm::PlanModules;
 use substrait::proto::{Plan, Type};
 
 /// Answers with the same lookups the Substrait consumer makes, so a function the validator
 /// accepts is one the consumer can convert.
-pub struct DataFusionSupport<'a>(pub &'a SessionState);
+pub struct DataFusionSupport<'a> {
+    pub state: &'a SessionState,
+    /// The modules this query can use: the plan's and those supplied with `--module`.
+    pub modules: &'a PlanModules,
+}
 
 impl ExecutorSupport for DataFusionSupport<'_> {
     fn scalar_function(&self, name: &str) -> bool {
-        let registry = self.0;
+        let registry = self.state;
         let registered =
             |n: &str| registry.udf(n).is_ok() || registry.higher_order_function(n).is_ok();
         registered(name)
@@ -26,18 +32,22 @@ impl ExecutorSupport for DataFusionSupport<'_> {
     }
 
     fn aggregate_function(&self, name: &str) -> bool {
-        self.0.udaf(name).is_ok()
+        self.state.udaf(name).is_ok()
     }
 
     fn window_function(&self, name: &str) -> bool {
-        self.0.udwf(name).is_ok() || self.0.udaf(name).is_ok()
+        self.state.udwf(name).is_ok() || self.state.udaf(name).is_ok()
     }
 
     /// The consumer's own type conversion, with the plan's type declarations.
     fn data_type(&self, plan: &Plan, ty: &Type) -> Option<String> {
         let extensions = Extensions::try_from(&plan.extensions).unwrap_or_default();
-        let consumer = DefaultSubstraitConsumer::new(&extensions, self.0);
+        let consumer = DefaultSubstraitConsumer::new(&extensions, self.state);
         arrow_type(&consumer, ty).err().map(|e| e.strip_backtrace())
+    }
+
+    fn supplies_module(&self, sha256: &str) -> bool {
+        self.modules.pool(sha256).is_some()
     }
 }
 

@@ -29,6 +29,10 @@ pub trait ExecutorSupport {
     fn window_function(&self, name: &str) -> bool;
     /// Why the executor cannot hold values of this type in `plan`, or `None` when it can.
     fn data_type(&self, plan: &Plan, ty: &substrait::proto::Type) -> Option<String>;
+    /// Was the executor given the Wasm module with this sha256 outside the plan?
+    fn supplies_module(&self, _sha256: &str) -> bool {
+        false
+    }
 }
 
 /// Validates a decoded plan, including what its decoding had to upgrade.

@@ -306,7 +306,10 @@ impl Validator<'_> {
                 detail_path.field("module"),
                 "the WasmRel names no module",
             ));
-        } else if ext::is_sha256(&rel.module) && !self.module_in_plan(&rel.module) {
+        } else if ext::is_sha256(&rel.module)
+            && !self.module_in_plan(&rel.module)
+            && !self.support.is_some_and(|s| s.supplies_module(&rel.module))
+        {
             self.report(
                 Diagnostic::new(
                     Code::ModuleNotInPlan,
