@@ -9,10 +9,11 @@ use serde::Deserialize;
 use crate::error::{ConformanceError, Result};
 use crate::testfile::TestFile;
 
-/// Function names by extension URN.
+/// Function and type names by extension URN.
 #[derive(Debug, Default, Clone)]
 pub struct ExtensionIndex {
     functions: HashMap<String, HashSet<String>>,
+    types: HashMap<String, HashSet<String>>,
 }
 
 /// The parts of a simple-extension YAML file the index reads.
@@ -25,6 +26,8 @@ struct ExtensionFile {
     aggregate_functions: Vec<Named>,
     #[serde(default)]
     window_functions: Vec<Named>,
+    #[serde(default)]
+    types: Vec<Named>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +89,10 @@ impl ExtensionIndex {
                 .chain(&file.window_functions)
                 .map(|f| f.name.to_lowercase())
                 .collect();
+            self.types.insert(
+                urn.clone(),
+                file.types.iter().map(|t| t.name.clone()).collect(),
+            );
             self.functions.insert(urn, names);
             added += 1;
         }
@@ -102,5 +109,15 @@ impl ExtensionIndex {
             .chain(&file.dependencies)
             .find(|urn| self.functions.get(*urn).is_some_and(|f| f.contains(&lower)))
             .unwrap_or(&file.includes[0])
+    }
+
+    /// The URN of the extension (the file's includes, then its dependencies) that defines the
+    /// user-defined type `name` (`u8` of `u!u8`), if any does.
+    pub fn resolve_type<'f>(&self, name: &str, file: &'f TestFile) -> Option<&'f str> {
+        file.includes
+            .iter()
+            .chain(&file.dependencies)
+            .find(|urn| self.types.get(*urn).is_some_and(|t| t.contains(name)))
+            .map(String::as_str)
     }
 }

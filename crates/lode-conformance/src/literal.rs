@@ -18,11 +18,14 @@ fn invalid(message: impl Into<String>) -> LiteralError {
     LiteralError::Invalid(message.into())
 }
 
+/// Anchors of user-defined types by name (declaring them in the plan being built).
+pub type TypeAnchors<'a> = dyn FnMut(&str) -> Option<u32> + 'a;
+
 /// Reads `text` as a value of type `ty`.
-pub fn literal(text: &str, ty: &TestType) -> Result<Literal> {
+pub fn literal(text: &str, ty: &TestType, udt: &mut TypeAnchors) -> Result<Literal> {
     let text = text.trim();
     if text.eq_ignore_ascii_case("null") {
-        return null(ty);
+        return null(ty, udt);
     }
     let literal_type = match &ty.kind {
         Kind::Bool => match text.to_ascii_lowercase().as_str() {
@@ -93,7 +96,7 @@ pub fn literal(text: &str, ty: &TestType) -> Result<Literal> {
             if items.is_empty() {
                 let Some(substrait::proto::Type {
                     kind: Some(substrait::proto::r#type::Kind::List(list)),
-                }) = ty.to_proto()
+                }) = ty.to_proto(udt)
                 else {
                     return Err(unsupported_type(ty));
                 };
@@ -106,7 +109,7 @@ pub fn literal(text: &str, ty: &TestType) -> Result<Literal> {
             LiteralType::List(plit::List {
                 values: items
                     .iter()
-                    .map(|item| literal(item, element))
+                    .map(|item| literal(item, element, udt))
                     .collect::<Result<_>>()?,
             })
         }
@@ -123,7 +126,7 @@ pub fn literal(text: &str, ty: &TestType) -> Result<Literal> {
                 fields: items
                     .iter()
                     .zip(fields)
-                    .map(|(item, field)| literal(item, field))
+                    .map(|(item, field)| literal(item, field, udt))
                     .collect::<Result<_>>()?,
             })
         }
@@ -132,7 +135,7 @@ pub fn literal(text: &str, ty: &TestType) -> Result<Literal> {
             if items.is_empty() {
                 let Some(substrait::proto::Type {
                     kind: Some(substrait::proto::r#type::Kind::Map(map)),
-                }) = ty.to_proto()
+                }) = ty.to_proto(udt)
                 else {
                     return Err(unsupported_type(ty));
                 };
@@ -146,16 +149,25 @@ pub fn literal(text: &str, ty: &TestType) -> Result<Literal> {
             for item in &items {
                 let (key, value) = split_key_value(item)?;
                 key_values.push(plit::map::KeyValue {
-                    key: Some(literal(key, key_type)?),
-                    value: Some(literal(value, value_type)?),
+                    key: Some(literal(key, key_type, udt)?),
+                    value: Some(literal(value, value_type, udt)?),
                 });
             }
             LiteralType::Map(plit::Map { key_values })
         }
+        Kind::UserDefined(name) => {
+            let anchor = udt(name).ok_or_else(|| unsupported_type(ty))?;
+            LiteralType::UserDefined(plit::UserDefined {
+                type_anchor_type: Some(plit::user_defined::TypeAnchorType::TypeReference(anchor)),
+                val: Some(plit::user_defined::Val::Struct(plit::Struct {
+                    fields: structure_fields(text)?,
+                })),
+                ..Default::default()
+            })
+        }
         Kind::Binary
         | Kind::FixedBinary(_)
         | Kind::IntervalCompound(_)
-        | Kind::UserDefined(_)
         | Kind::Function
         | Kind::Enum => return Err(unsupported_type(ty)),
     };
@@ -164,6 +176,32 @@ pub fn literal(text: &str, ty: &TestType) -> Result<Literal> {
         type_variation_reference: 0,
         literal_type: Some(literal_type),
     })
+}
+
+/// The fields of a user-defined type's structure, `('250')` or `(4, 2)`: quoted text is a
+/// string, anything else an `i64`.
+fn structure_fields(text: &str) -> Result<Vec<Literal>> {
+    // A one-field structure may be written bare, as in a column of values: `'250'`.
+    let fields = if text.starts_with('(') {
+        enclosed(text, '(', ')')?
+    } else {
+        text
+    };
+    split_top_level(fields)?
+        .into_iter()
+        .map(|field| {
+            let literal_type = if field.starts_with('\'') {
+                LiteralType::String(quoted(field)?)
+            } else {
+                LiteralType::I64(integer(field, i64::MIN, i64::MAX, "i64")?)
+            };
+            Ok(Literal {
+                nullable: false,
+                type_variation_reference: 0,
+                literal_type: Some(literal_type),
+            })
+        })
+        .collect()
 }
 
 fn unsupported_type(ty: &TestType) -> LiteralError {
@@ -175,12 +213,12 @@ fn unsupported_type(ty: &TestType) -> LiteralError {
 
 /// A typed null. The format writes `null::i8?`; a null of a type written without `?` is read
 /// as that type made nullable rather than refused.
-fn null(ty: &TestType) -> Result<Literal> {
+fn null(ty: &TestType, udt: &mut TypeAnchors) -> Result<Literal> {
     let nullable = TestType {
         kind: ty.kind.clone(),
         nullable: true,
     };
-    let proto = nullable.to_proto().ok_or_else(|| unsupported_type(ty))?;
+    let proto = nullable.to_proto(udt).ok_or_else(|| unsupported_type(ty))?;
     Ok(Literal {
         nullable: true,
         type_variation_reference: 0,
@@ -557,7 +595,7 @@ mod tests {
     use super::*;
 
     fn lit(text: &str, ty: &str) -> Result<LiteralType> {
-        Ok(literal(text, &TestType::parse(ty).unwrap())?
+        Ok(literal(text, &TestType::parse(ty).unwrap(), &mut |_| None)?
             .literal_type
             .unwrap())
     }
@@ -669,5 +707,16 @@ mod tests {
             lit("(1, 2)", "u!point"),
             Err(LiteralError::Unsupported(_))
         ));
+        let declared = literal("('250')", &TestType::parse("u!u8").unwrap(), &mut |n| {
+            (n == "u8").then_some(7)
+        })
+        .unwrap();
+        let Some(LiteralType::UserDefined(u)) = declared.literal_type else {
+            panic!()
+        };
+        assert_eq!(
+            u.type_anchor_type,
+            Some(plit::user_defined::TypeAnchorType::TypeReference(7))
+        );
     }
 }

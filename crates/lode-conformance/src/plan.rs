@@ -17,7 +17,9 @@ use substrait::proto::expression::reference_segment::{self, StructField};
 use substrait::proto::expression::{
     FieldReference, Literal, ReferenceSegment, RexType, ScalarFunction, nested,
 };
-use substrait::proto::extensions::simple_extension_declaration::{ExtensionFunction, MappingType};
+use substrait::proto::extensions::simple_extension_declaration::{
+    ExtensionFunction, ExtensionType, MappingType,
+};
 use substrait::proto::extensions::{SimpleExtensionDeclaration, SimpleExtensionUrn};
 use substrait::proto::function_argument::ArgType;
 use substrait::proto::read_rel::{ReadType, VirtualTable};
@@ -59,6 +61,7 @@ pub fn build(
         index,
         urns: Vec::new(),
         declarations: Vec::new(),
+        types: Vec::new(),
     };
     let expected = match &case.expected {
         Expected::Value(expr) => Some(expr),
@@ -67,7 +70,7 @@ pub fn build(
     // What a producer following the extension YAML declares as the call's output type: the
     // case's expected type (the corpus writes it from the YAML's return type).
     let output_type = match expected {
-        Some(Expr::Literal { ty, .. }) => ty.to_proto(),
+        Some(Expr::Literal { ty, .. }) => ty.to_proto(&mut |n| builder.type_anchor(n)),
         _ => None,
     };
     let root_input = match file.kind {
@@ -84,14 +87,14 @@ pub fn build(
             project(one_row(), expressions)
         }
         TestKind::Aggregate => {
-            let table = table_of(case, tables)?;
+            let table = table_of(case, tables, &mut builder)?;
             let columns = Columns {
                 types: table.columns.clone(),
             };
             let measure = builder.aggregate(&case.call, &case.options, output_type, &columns)?;
             let aggregate = Rel {
                 rel_type: Some(RelType::Aggregate(Box::new(AggregateRel {
-                    input: Some(Box::new(table.read()?)),
+                    input: Some(Box::new(table.read(&mut builder)?)),
                     measures: vec![Measure {
                         measure: Some(measure),
                         filter: None,
@@ -152,12 +155,12 @@ struct Table {
 }
 
 impl Table {
-    fn read(&self) -> Result<Rel, BuildError> {
+    fn read(&self, builder: &mut Builder) -> Result<Rel, BuildError> {
         let types = self
             .columns
             .iter()
             .map(|t| {
-                t.to_proto()
+                t.to_proto(&mut |n| builder.type_anchor(n))
                     .ok_or_else(|| unsupported(format!("columns of type `{}`", t.signature_name())))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -196,6 +199,7 @@ impl Table {
 fn table_of(
     case: &CaseSyntax,
     tables: &HashMap<String, TableDefinition>,
+    builder: &mut Builder,
 ) -> Result<Table, BuildError> {
     let mut column_types: Vec<Option<TestType>> = Vec::new();
     let mut table_name = None;
@@ -262,7 +266,10 @@ fn table_of(
                     types.len()
                 )));
             }
-            row.iter().zip(&types).map(|(v, t)| literal(v, t)).collect()
+            row.iter()
+                .zip(&types)
+                .map(|(v, t)| literal(v, t, &mut |n| builder.type_anchor(n)))
+                .collect()
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Table {
@@ -277,18 +284,37 @@ struct Builder<'a> {
     urns: Vec<String>,
     /// (URN anchor, compound name); a function's anchor is its position + 1.
     declarations: Vec<(u32, String)>,
+    /// (URN anchor, type name) of user-defined types; a type's anchor is its position + 1.
+    types: Vec<(u32, String)>,
 }
 
 impl Builder<'_> {
-    fn function_anchor(&mut self, name: &str, arg_types: &[Option<TestType>]) -> u32 {
-        let urn = self.index.resolve(name, self.file).to_string();
-        let urn_anchor = match self.urns.iter().position(|u| *u == urn) {
+    fn urn_anchor(&mut self, urn: &str) -> u32 {
+        match self.urns.iter().position(|u| u == urn) {
             Some(i) => i as u32 + 1,
             None => {
-                self.urns.push(urn);
+                self.urns.push(urn.to_string());
                 self.urns.len() as u32
             }
-        };
+        }
+    }
+
+    /// The anchor of user-defined type `name`, declared from the extension defining it.
+    fn type_anchor(&mut self, name: &str) -> Option<u32> {
+        let urn = self.index.resolve_type(name, self.file)?;
+        let declaration = (self.urn_anchor(urn), name.to_string());
+        Some(match self.types.iter().position(|t| *t == declaration) {
+            Some(i) => i as u32 + 1,
+            None => {
+                self.types.push(declaration);
+                self.types.len() as u32
+            }
+        })
+    }
+
+    fn function_anchor(&mut self, name: &str, arg_types: &[Option<TestType>]) -> u32 {
+        let urn = self.index.resolve(name, self.file);
+        let urn_anchor = self.urn_anchor(urn);
         let signature: Vec<String> = arg_types
             .iter()
             .map(|t| {
@@ -312,16 +338,34 @@ impl Builder<'_> {
     }
 
     fn declarations_proto(&self) -> Vec<SimpleExtensionDeclaration> {
-        self.declarations
+        let types = self
+            .types
             .iter()
             .enumerate()
-            .map(|(i, (urn_anchor, name))| SimpleExtensionDeclaration {
-                mapping_type: Some(MappingType::ExtensionFunction(ExtensionFunction {
+            .map(|(i, (urn_anchor, name))| {
+                MappingType::ExtensionType(ExtensionType {
+                    extension_urn_reference: *urn_anchor,
+                    type_anchor: i as u32 + 1,
+                    name: name.clone(),
+                    ..Default::default()
+                })
+            });
+        let functions = self
+            .declarations
+            .iter()
+            .enumerate()
+            .map(|(i, (urn_anchor, name))| {
+                MappingType::ExtensionFunction(ExtensionFunction {
                     extension_urn_reference: *urn_anchor,
                     function_anchor: i as u32 + 1,
                     name: name.clone(),
                     ..Default::default()
-                })),
+                })
+            });
+        types
+            .chain(functions)
+            .map(|m| SimpleExtensionDeclaration {
+                mapping_type: Some(m),
             })
             .collect()
     }
@@ -405,7 +449,9 @@ impl Builder<'_> {
         match expr {
             Expr::Literal { text, ty } => Ok((
                 Expression {
-                    rex_type: Some(RexType::Literal(literal(text, ty)?)),
+                    rex_type: Some(RexType::Literal(literal(text, ty, &mut |n| {
+                        self.type_anchor(n)
+                    })?)),
                 },
                 Some(ty.clone()),
             )),

@@ -159,8 +159,12 @@ pub fn parse_definition(line: &str) -> Result<TableDefinition, SyntaxError> {
     })
 }
 
-/// `(20, 20), (-3, -3)` (inside the outer parentheses) -> rows of value texts.
+/// `(20, 20), (-3, -3)` (inside the outer parentheses) -> rows of value texts. `()` alone is
+/// no rows: the corpus writes an empty table as `(())`.
 fn parse_rows(text: &str) -> Result<Vec<Vec<String>>, SyntaxError> {
+    if text.trim() == "()" {
+        return Ok(Vec::new());
+    }
     let rows =
         crate::literal::split_top_level(text).map_err(|e| SyntaxError::new(e.to_string(), 0))?;
     rows.into_iter()
@@ -347,7 +351,7 @@ impl<'a> Parser<'a> {
         Ok(match ty.kind {
             Kind::Enum => Expr::Enum(value.to_string()),
             Kind::Function => Expr::Lambda(value.to_string()),
-            Kind::Struct(_) | Kind::UserDefined(_) => Expr::Literal {
+            Kind::Struct(_) => Expr::Literal {
                 text: value.to_string(),
                 ty,
             },
@@ -458,7 +462,11 @@ impl<'a> Parser<'a> {
                 return Ok(expected);
             }
         }
-        Ok(Expected::Value(self.argument()?))
+        // The expected result is a value, never a column: `('20')::u!u8` is one unsigned integer.
+        let aggregate = std::mem::replace(&mut self.aggregate, false);
+        let value = self.argument();
+        self.aggregate = aggregate;
+        Ok(Expected::Value(value?))
     }
 }
 

@@ -112,9 +112,10 @@ impl TestType {
         }
     }
 
-    /// The Substrait type. `None` for the kinds a plan cannot carry as a column or literal type
-    /// here: enums, lambdas, and user-defined types (which need a type declaration).
-    pub fn to_proto(&self) -> Option<Type> {
+    /// The Substrait type; `udt` gives the plan's anchor for a user-defined type (declaring it).
+    /// `None` for what a plan cannot carry as a column or literal type here: enums, lambdas,
+    /// and user-defined types `udt` does not know.
+    pub fn to_proto(&self, udt: &mut dyn FnMut(&str) -> Option<u32>) -> Option<Type> {
         let n = if self.nullable {
             Nullability::Nullable
         } else {
@@ -218,25 +219,30 @@ impl TestType {
                 })
             }
             Kind::List(element) => ProtoKind::List(Box::new(ptype::List {
-                r#type: Some(Box::new(element.to_proto()?)),
+                r#type: Some(Box::new(element.to_proto(udt)?)),
                 type_variation_reference: 0,
                 nullability: n,
             })),
             Kind::Struct(fields) => ProtoKind::Struct(ptype::Struct {
                 types: fields
                     .iter()
-                    .map(TestType::to_proto)
+                    .map(|f| f.to_proto(udt))
                     .collect::<Option<_>>()?,
                 type_variation_reference: 0,
                 nullability: n,
             }),
             Kind::Map(key, value) => ProtoKind::Map(Box::new(ptype::Map {
-                key: Some(Box::new(key.to_proto()?)),
-                value: Some(Box::new(value.to_proto()?)),
+                key: Some(Box::new(key.to_proto(udt)?)),
+                value: Some(Box::new(value.to_proto(udt)?)),
                 type_variation_reference: 0,
                 nullability: n,
             })),
-            Kind::UserDefined(_) | Kind::Function | Kind::Enum => return None,
+            Kind::UserDefined(name) => ProtoKind::UserDefined(ptype::UserDefined {
+                type_reference: udt(name)?,
+                nullability: n,
+                ..Default::default()
+            }),
+            Kind::Function | Kind::Enum => return None,
         };
         Some(Type { kind: Some(kind) })
     }

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `resolve_table_ref`, `consume_read` | table and column names in another case | Isthmus/Calcite (`LINEITEM`, `L_ORDERKEY`) |
 //! | `consume_rel` | `ReferenceRel` to a shared subtree in `Plan.relations` | Isthmus, DuckDB |
-//! | `consume_literal` | `var_char` literals | Isthmus, Calcite |
+//! | `consume_literal` | `var_char` literals; `precision_time` without DataFusion's type variation | Isthmus, Calcite; the spec's corpus |
 //! | `consume_scalar_function` | enum-typed arguments (`extract(YEAR, d)`) | Isthmus, spec examples |
 //! | `consume_scalar_function`, `consume_aggregate` | calls whose options or declared output type DataFusion ignores (see the `spec` module) | any producer following the spec |
 //! | `consume_read` | `local_files` URIs (DataFusion only looks up a table named like the file) | DuckDB, hand-written |
@@ -20,12 +20,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Column;
 use datafusion::common::TableReference;
 use datafusion::common::{
-    DFSchema, Result, ScalarValue, plan_datafusion_err, plan_err, substrait_err,
+    DFSchema, Result, ScalarValue, plan_datafusion_err, plan_err, substrait_datafusion_err,
+    substrait_err,
 };
 use datafusion::datasource::file_format::arrow::ArrowFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
@@ -212,6 +213,12 @@ impl<'a> LodeConsumer<'a> {
             return Ok(plan);
         }
         LogicalPlanBuilder::from(plan).project(exprs)?.build()
+    }
+
+    /// The Arrow type of a user-defined type the plan declares from a standard extension Lode
+    /// maps (the unsigned integers).
+    fn standard_type(&self, anchor: u32) -> Option<DataType> {
+        spec::declared_type(self.plan, anchor)
     }
 
     /// A Wasm table function or operator from an extension relation's `WasmRel` detail.
@@ -426,6 +433,11 @@ impl SubstraitConsumer for LodeConsumer<'_> {
                 ScalarValue::Utf8(Some(v.value.clone())),
                 None,
             )),
+            // DataFusion reads precision_time only with its own type variations; a standard
+            // literal has none.
+            Some(LiteralType::PrecisionTime(t)) if literal.type_variation_reference == 0 => {
+                Ok(Expr::Literal(time_of_day(t.precision, t.value)?, None))
+            }
             _ => from_literal(self, literal).await,
         }
     }
@@ -481,6 +493,52 @@ impl SubstraitConsumer for LodeConsumer<'_> {
     async fn consume_aggregate(&self, rel: &AggregateRel) -> Result<LogicalPlan> {
         let plan = from_aggregate_rel(self, rel).await?;
         self.aggregate_as_declared(plan, rel)
+    }
+
+    fn consume_user_defined_type(
+        &self,
+        ty: &substrait::proto::r#type::UserDefined,
+    ) -> Result<DataType> {
+        match self.standard_type(ty.type_reference) {
+            Some(t) => Ok(t),
+            None => substrait_err!(
+                "user-defined type {} is not one Lode knows (it knows the unsigned integers of {})",
+                ty.type_reference,
+                spec::UNSIGNED_INTEGERS_URN
+            ),
+        }
+    }
+
+    fn consume_user_defined_literal(
+        &self,
+        literal: &substrait::proto::expression::literal::UserDefined,
+    ) -> Result<ScalarValue> {
+        use substrait::proto::expression::literal::user_defined::{TypeAnchorType, Val};
+        let Some(TypeAnchorType::TypeReference(anchor)) = literal.type_anchor_type else {
+            return substrait_err!("user-defined literal without a type reference");
+        };
+        let Some(data_type) = self.standard_type(anchor) else {
+            return substrait_err!(
+                "user-defined literal of type {anchor}, which Lode does not know"
+            );
+        };
+        // unsigned_integers.yaml: the value is a struct of one decimal string.
+        let text = match &literal.val {
+            Some(Val::Struct(s)) => match s.fields.as_slice() {
+                [
+                    Literal {
+                        literal_type: Some(LiteralType::String(text)),
+                        ..
+                    },
+                ] => text.as_str(),
+                _ => {
+                    return substrait_err!("an unsigned integer literal is a struct of one string");
+                }
+            },
+            _ => return substrait_err!("an unsigned integer literal is a struct of one string"),
+        };
+        ScalarValue::try_from_string(text.to_string(), &data_type)
+            .map_err(|e| substrait_datafusion_err!("`{text}` is not a {data_type} value: {e}"))
     }
 
     async fn consume_extension_leaf(&self, rel: &ExtensionLeafRel) -> Result<LogicalPlan> {
@@ -558,4 +616,19 @@ fn enum_arguments_as_literals(f: &ScalarFunction) -> std::borrow::Cow<'_, Scalar
         }
     }
     std::borrow::Cow::Owned(f)
+}
+
+/// A `precision_time` value (units of 10^-precision seconds since midnight) as the Arrow time
+/// type of the nearest unit that holds it exactly.
+fn time_of_day(precision: i32, value: i64) -> Result<ScalarValue> {
+    let scaled = |unit_digits: i32| value * 10i64.pow((unit_digits - precision) as u32);
+    Ok(match precision {
+        0 => ScalarValue::Time32Second(Some(value as i32)),
+        1..=3 => ScalarValue::Time32Millisecond(Some(scaled(3) as i32)),
+        4..=6 => ScalarValue::Time64Microsecond(Some(scaled(6))),
+        7..=9 => ScalarValue::Time64Nanosecond(Some(scaled(9))),
+        p => {
+            return substrait_err!("precision_time with precision {p}: Lode holds at most 9 digits");
+        }
+    })
 }

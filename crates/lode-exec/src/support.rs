@@ -29,6 +29,7 @@ impl ExecutorSupport for DataFusionSupport<'_> {
             || substrait_to_df_name(name).is_some_and(registered)
             || name_to_op(name).is_some()
             || CONSUMER_BUILTINS.contains(&name)
+            || crate::spec::implements(name)
     }
 
     fn aggregate_function(&self, name: &str) -> bool {
@@ -41,6 +42,11 @@ impl ExecutorSupport for DataFusionSupport<'_> {
 
     /// The consumer's own type conversion, with the plan's type declarations.
     fn data_type(&self, plan: &Plan, ty: &Type) -> Option<String> {
+        if let Some(substrait::proto::r#type::Kind::UserDefined(u)) = &ty.kind
+            && crate::spec::declared_type(plan, u.type_reference).is_some()
+        {
+            return None;
+        }
         let extensions = Extensions::try_from(&plan.extensions).unwrap_or_default();
         let consumer = DefaultSubstraitConsumer::new(&extensions, self.state);
         arrow_type(&consumer, ty).err().map(|e| e.strip_backtrace())

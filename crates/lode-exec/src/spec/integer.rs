@@ -1,35 +1,46 @@
-//! Integer functions of `functions_arithmetic.yaml` as the spec defines them: `add`,
-//! `subtract` and `multiply` under `overflow: ERROR | SATURATE` (DataFusion wraps), and the
-//! bit shifts and `bitwise_not` DataFusion lacks.
+//! Integer functions of `functions_arithmetic.yaml` (and `unsigned_integers.yaml`) as the spec
+//! defines them: arithmetic under `overflow`, `on_division_by_zero`, `on_domain_error` and
+//! `division_type` (DataFusion ignores the options), `power` of integers as an integer
+//! (DataFusion's is a float), and the bit shifts and `bitwise_not` DataFusion lacks.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
-use datafusion::arrow::compute::kernels::numeric;
 use datafusion::arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Int8Type, Int16Type, Int32Type, Int64Type,
+    ArrowPrimitiveType, DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-/// The arithmetic operations with an `overflow` option.
+/// The integer operations of `functions_arithmetic.yaml` whose options DataFusion ignores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Arithmetic {
     Add,
     Subtract,
     Multiply,
+    Divide,
+    Modulus,
+    Power,
+    Negate,
+    Abs,
 }
 
 impl Arithmetic {
     pub(crate) fn from_name(name: &str) -> Option<Arithmetic> {
-        match name {
-            "add" => Some(Arithmetic::Add),
-            "subtract" => Some(Arithmetic::Subtract),
-            "multiply" => Some(Arithmetic::Multiply),
-            _ => None,
-        }
+        Some(match name {
+            "add" => Arithmetic::Add,
+            "subtract" => Arithmetic::Subtract,
+            "multiply" => Arithmetic::Multiply,
+            "divide" => Arithmetic::Divide,
+            "modulus" => Arithmetic::Modulus,
+            "power" => Arithmetic::Power,
+            "negate" => Arithmetic::Negate,
+            "abs" => Arithmetic::Abs,
+            _ => return None,
+        })
     }
 
     fn name(self) -> &'static str {
@@ -37,31 +48,107 @@ impl Arithmetic {
             Arithmetic::Add => "add",
             Arithmetic::Subtract => "subtract",
             Arithmetic::Multiply => "multiply",
+            Arithmetic::Divide => "divide",
+            Arithmetic::Modulus => "modulus",
+            Arithmetic::Power => "power",
+            Arithmetic::Negate => "negate",
+            Arithmetic::Abs => "abs",
+        }
+    }
+
+    pub(crate) fn arity(self) -> usize {
+        match self {
+            Arithmetic::Negate | Arithmetic::Abs => 1,
+            _ => 2,
         }
     }
 }
 
-/// What `overflow` asks for when a result does not fit (SILENT is DataFusion's wrapping).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// `overflow`: what a result that does not fit its type becomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) enum Overflow {
+    /// Wraps (two's complement), the spec's `SILENT`.
+    #[default]
+    Silent,
     Error,
     Saturate,
 }
 
-/// Integer `add`/`subtract`/`multiply` that fail or saturate on overflow.
+/// The options of one call, as the spec spells them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub(crate) struct IntegerOptions {
+    pub overflow: Overflow,
+    /// `on_division_by_zero` (divide) or `on_domain_error` (modulus): `NULL`/`NAN` give null
+    /// (an integer has no NaN); otherwise a zero divisor is an error.
+    pub zero_divisor_is_null: bool,
+    /// `division_type: FLOOR` for modulus (the sign of the divisor); `TRUNCATE` otherwise.
+    pub floor: bool,
+}
+
+/// Integer arithmetic computed exactly (in `i128`) and then fitted to the argument type as
+/// `overflow` says.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct OverflowArithmetic {
+pub(crate) struct IntegerArithmetic {
     op: Arithmetic,
-    overflow: Overflow,
+    options: IntegerOptions,
     signature: Signature,
 }
 
-impl OverflowArithmetic {
-    pub(crate) fn udf(op: Arithmetic, overflow: Overflow) -> Arc<ScalarUDF> {
-        Arc::new(ScalarUDF::new_from_impl(OverflowArithmetic {
+impl IntegerArithmetic {
+    pub(crate) fn udf(op: Arithmetic, options: IntegerOptions) -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(IntegerArithmetic {
             op,
-            overflow,
-            signature: Signature::any(2, Volatility::Immutable),
+            options,
+            signature: Signature::any(op.arity(), Volatility::Immutable),
+        }))
+    }
+
+    /// The exact result, or `None` for a null one (a zero divisor under `NULL`).
+    fn exact(&self, a: i128, b: i128) -> Result<Option<i128>> {
+        let name = self.op.name();
+        let zero_divisor = || {
+            if self.options.zero_divisor_is_null {
+                Ok(None)
+            } else {
+                exec_err!("{name}: division by zero")
+            }
+        };
+        Ok(Some(match self.op {
+            Arithmetic::Add => a + b,
+            Arithmetic::Subtract => a - b,
+            Arithmetic::Multiply => a * b,
+            Arithmetic::Divide if b == 0 => return zero_divisor(),
+            Arithmetic::Divide => a / b,
+            Arithmetic::Modulus if b == 0 => return zero_divisor(),
+            // FLOOR: the result takes the divisor's sign.
+            Arithmetic::Modulus if self.options.floor => {
+                let r = a % b;
+                if r != 0 && (r < 0) != (b < 0) {
+                    r + b
+                } else {
+                    r
+                }
+            }
+            Arithmetic::Modulus => a % b,
+            Arithmetic::Power => {
+                let Ok(exponent) = u32::try_from(b) else {
+                    return exec_err!("power: an integer exponent must be 0 or more, not {b}");
+                };
+                match a.checked_pow(exponent) {
+                    Some(v) => v,
+                    // Past i128 it is past every integer type: an overflow however it is handled.
+                    None if self.options.overflow == Overflow::Saturate => {
+                        if a < 0 && exponent % 2 == 1 {
+                            i128::MIN
+                        } else {
+                            i128::MAX
+                        }
+                    }
+                    None => return exec_err!("power: {a}^{b} overflowed"),
+                }
+            }
+            Arithmetic::Negate => -a,
+            Arithmetic::Abs => a.abs(),
         }))
     }
 }
@@ -73,41 +160,94 @@ fn is_signed_integer(t: &DataType) -> bool {
     )
 }
 
-/// Both arguments of one signed integer type: the spec's `i8_i8` … `i64_i64` signatures.
-fn same_integer_type<'a>(name: &str, types: &'a [DataType]) -> Result<&'a DataType> {
-    match types {
-        [a, b] if a == b && is_signed_integer(a) => Ok(a),
-        _ => plan_err!(
-            "{name} with an overflow option takes two integers of one type (i8, i16, i32 or i64), not {types:?}"
-        ),
+/// The value range of an integer type, and how a wrapped value is computed.
+fn bounds(t: &DataType) -> Option<(i128, i128, u32, bool)> {
+    Some(match t {
+        DataType::Int8 => (i8::MIN.into(), i8::MAX.into(), 8, true),
+        DataType::Int16 => (i16::MIN.into(), i16::MAX.into(), 16, true),
+        DataType::Int32 => (i32::MIN.into(), i32::MAX.into(), 32, true),
+        DataType::Int64 => (i64::MIN.into(), i64::MAX.into(), 64, true),
+        DataType::UInt8 => (0, u8::MAX.into(), 8, false),
+        DataType::UInt16 => (0, u16::MAX.into(), 16, false),
+        DataType::UInt32 => (0, u32::MAX.into(), 32, false),
+        DataType::UInt64 => (0, u64::MAX.into(), 64, false),
+        _ => return None,
+    })
+}
+
+/// Two's-complement wrapping of `v` into `bits` (signed or not).
+fn wrap(v: i128, bits: u32, signed: bool) -> i128 {
+    let modulus = 1i128 << bits;
+    let low = v.rem_euclid(modulus);
+    if signed && low >= modulus / 2 {
+        low - modulus
+    } else {
+        low
     }
 }
 
-/// Saturating `op` over two arrays of one primitive type.
-fn saturating<T: ArrowPrimitiveType>(
-    a: &ArrayRef,
-    b: &ArrayRef,
-    op: impl Fn(T::Native, T::Native) -> T::Native,
-) -> Result<ArrayRef> {
-    let result: PrimitiveArray<T> =
-        datafusion::arrow::compute::binary(a.as_primitive::<T>(), b.as_primitive::<T>(), op)?;
-    Ok(Arc::new(result))
-}
-
-macro_rules! saturate {
-    ($a:expr, $b:expr, $op:expr, $( $t:ty ),*) => {
-        match $a.data_type() {
-            $( dt if dt == &<$t>::DATA_TYPE => match $op {
-                Arithmetic::Add => saturating::<$t>($a, $b, |x, y| x.saturating_add(y)),
-                Arithmetic::Subtract => saturating::<$t>($a, $b, |x, y| x.saturating_sub(y)),
-                Arithmetic::Multiply => saturating::<$t>($a, $b, |x, y| x.saturating_mul(y)),
-            }, )*
-            other => exec_err!("saturating arithmetic on {other}"),
+macro_rules! integer_arrays {
+    ($t:expr, $values:expr, $( $dt:ident => $arrow:ty ),*) => {
+        match $t {
+            $( DataType::$dt => {
+                let result: PrimitiveArray<$arrow> = $values
+                    .map(|v| v.map(|v| v as <$arrow as ArrowPrimitiveType>::Native))
+                    .collect();
+                Arc::new(result) as ArrayRef
+            } )*
+            other => return exec_err!("integer arithmetic on {other}"),
         }
     };
 }
 
-impl ScalarUDFImpl for OverflowArithmetic {
+/// Reads an integer array as `i128`s.
+fn widen(array: &ArrayRef) -> Result<Vec<Option<i128>>> {
+    Ok(match array.data_type() {
+        DataType::Int8 => array
+            .as_primitive::<Int8Type>()
+            .iter()
+            .map(|v| v.map(i128::from))
+            .collect(),
+        DataType::Int16 => array
+            .as_primitive::<Int16Type>()
+            .iter()
+            .map(|v| v.map(i128::from))
+            .collect(),
+        DataType::Int32 => array
+            .as_primitive::<Int32Type>()
+            .iter()
+            .map(|v| v.map(i128::from))
+            .collect(),
+        DataType::Int64 => array
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|v| v.map(i128::from))
+            .collect(),
+        DataType::UInt8 => array
+            .as_primitive::<UInt8Type>()
+            .iter()
+            .map(|v| v.map(i128::from))
+            .collect(),
+        DataType::UInt16 => array
+            .as_primitive::<UInt16Type>()
+            .iter()
+            .map(|v| v.map(i128::from))
+            .collect(),
+        DataType::UInt32 => array
+            .as_primitive::<UInt32Type>()
+            .iter()
+            .map(|v| v.map(i128::from))
+            .collect(),
+        DataType::UInt64 => array
+            .as_primitive::<UInt64Type>()
+            .iter()
+            .map(|v| v.map(i128::from))
+            .collect(),
+        other => return exec_err!("integer arithmetic on {other}"),
+    })
+}
+
+impl ScalarUDFImpl for IntegerArithmetic {
     fn name(&self) -> &str {
         self.op.name()
     }
@@ -117,32 +257,57 @@ impl ScalarUDFImpl for OverflowArithmetic {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        same_integer_type(self.op.name(), arg_types).cloned()
+        match arg_types {
+            [a, rest @ ..] if a.is_integer() && rest.iter().all(|t| t == a) => Ok(a.clone()),
+            _ => plan_err!(
+                "{} takes integers of one type here, not {arg_types:?}",
+                self.op.name()
+            ),
+        }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let [a, b] = arrays.as_slice() else {
-            return exec_err!("{} takes two arguments", self.op.name());
+        let Some(first) = arrays.first() else {
+            return exec_err!("{} takes arguments", self.op.name());
         };
-        let result = match self.overflow {
-            // Arrow's plain kernels are the checked ones: they fail on overflow.
-            Overflow::Error => match self.op {
-                Arithmetic::Add => numeric::add(a, b),
-                Arithmetic::Subtract => numeric::sub(a, b),
-                Arithmetic::Multiply => numeric::mul(a, b),
-            }
-            .map_err(|e| {
-                datafusion::common::DataFusionError::Execution(format!(
-                    "{} overflowed {} (overflow: ERROR): {e}",
-                    self.op.name(),
-                    a.data_type()
-                ))
-            })?,
-            Overflow::Saturate => {
-                saturate!(a, b, self.op, Int8Type, Int16Type, Int32Type, Int64Type)?
-            }
+        let data_type = first.data_type().clone();
+        let Some((min, max, bits, signed)) = bounds(&data_type) else {
+            return exec_err!("{} of {data_type}", self.op.name());
         };
+        let a = widen(first)?;
+        let b = match arrays.get(1) {
+            Some(array) => widen(array)?,
+            None => vec![Some(0); a.len()],
+        };
+        let mut values = Vec::with_capacity(a.len());
+        for (x, y) in a.into_iter().zip(b) {
+            let (Some(x), Some(y)) = (x, y) else {
+                values.push(None);
+                continue;
+            };
+            let Some(v) = self.exact(x, y)? else {
+                values.push(None);
+                continue;
+            };
+            values.push(Some(if (min..=max).contains(&v) {
+                v
+            } else {
+                match self.options.overflow {
+                    Overflow::Error => {
+                        return exec_err!(
+                            "{} overflowed {data_type} (overflow: ERROR): the result {v} is outside {min}..={max}",
+                            self.op.name()
+                        );
+                    }
+                    Overflow::Saturate => v.clamp(min, max),
+                    Overflow::Silent => wrap(v, bits, signed),
+                }
+            }));
+        }
+        let result = integer_arrays!(&data_type, values.into_iter(),
+            Int8 => Int8Type, Int16 => Int16Type, Int32 => Int32Type, Int64 => Int64Type,
+            UInt8 => UInt8Type, UInt16 => UInt16Type, UInt32 => UInt32Type, UInt64 => UInt64Type);
         Ok(ColumnarValue::Array(result))
     }
 }
@@ -267,5 +432,59 @@ impl ScalarUDFImpl for BitwiseNot {
         };
         let result = not_values!(values, Int8Type, Int16Type, Int32Type, Int64Type)?;
         Ok(ColumnarValue::Array(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(op: Arithmetic, options: IntegerOptions, a: i128, b: i128) -> Result<Option<i128>> {
+        IntegerArithmetic {
+            op,
+            options,
+            signature: Signature::any(op.arity(), Volatility::Immutable),
+        }
+        .exact(a, b)
+    }
+
+    #[test]
+    fn wrapping_is_twos_complement() {
+        assert_eq!(wrap(130, 8, true), -126);
+        assert_eq!(wrap(-129, 8, true), 127);
+        assert_eq!(wrap(256 + 5, 8, false), 5);
+        assert_eq!(wrap(-1, 16, false), 65535);
+    }
+
+    #[test]
+    fn modulus_truncates_or_floors() {
+        let floor = IntegerOptions {
+            floor: true,
+            ..Default::default()
+        };
+        let modulus = |options, a, b| exact(Arithmetic::Modulus, options, a, b).unwrap();
+        assert_eq!(modulus(IntegerOptions::default(), 8, -3), Some(2));
+        assert_eq!(modulus(floor, 8, -3), Some(-1));
+        assert_eq!(modulus(floor, -8, 3), Some(1));
+        assert_eq!(modulus(floor, 9, -3), Some(0));
+    }
+
+    #[test]
+    fn zero_divisors_fail_or_give_null() {
+        let null = IntegerOptions {
+            zero_divisor_is_null: true,
+            ..Default::default()
+        };
+        assert!(exact(Arithmetic::Divide, IntegerOptions::default(), 5, 0).is_err());
+        assert_eq!(exact(Arithmetic::Divide, null, 5, 0).unwrap(), None);
+        assert_eq!(exact(Arithmetic::Modulus, null, 5, 0).unwrap(), None);
+    }
+
+    #[test]
+    fn integer_power_is_exact_or_an_error() {
+        let power = |a, b| exact(Arithmetic::Power, IntegerOptions::default(), a, b);
+        assert_eq!(power(13, 10).unwrap(), Some(137_858_491_849));
+        assert!(power(2, -1).is_err());
+        assert!(power(10, 100).is_err());
     }
 }

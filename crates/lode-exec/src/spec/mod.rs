@@ -3,20 +3,26 @@
 //!
 //! | spec | DataFusion alone | Lode |
 //! |---|---|---|
-//! | `add`/`subtract`/`multiply` with `overflow: ERROR` or `SATURATE` on integers | wraps | [`integer::OverflowArithmetic`] fails or saturates |
+//! | integer `add`/`subtract`/`multiply`/`divide`/`modulus`/`negate`/`abs` with `overflow`, `on_division_by_zero`, `on_domain_error`, `division_type` | options ignored (wraps, fails on a zero divisor) | [`integer::IntegerArithmetic`] |
+//! | `power` of integers | a float | [`integer::IntegerArithmetic`]: an integer, failing on overflow |
 //! | `shift_left`, `shift_right`, `shift_right_unsigned`, `bitwise_not` | missing | [`integer`] |
 //! | `is_finite`, `is_infinite` | missing | [`float`] |
+//! | `contains`/`starts_with`/`ends_with` with `case_sensitivity: CASE_INSENSITIVE`; `concat` with `null_handling: ACCEPT_NULLS` | options ignored | [`strings`] |
+//! | `sort(list)` with `direction`; `bitwise_and/or/xor` and `factorial` of `decimal<P,0>`; `add_intervals` | missing | [`misc`] |
 //! | `regexp_count_substring`, `regexp_match_substring`, `regexp_string_split`, `string_split`; `regexp_replace` with position and occurrence; their `case_sensitivity`/`multiline`/`dotall` options | missing | [`regex`] |
 //! | `extract(component, x)` | `date_part('component', x)` | alias |
 //! | `variance(SAMPLE\|POPULATION, x)`, `std_dev(…)` | `var_samp`, `var_pop`, `stddev`, `stddev_pop` | [`normalize_aggregates`] renames the call |
 //! | `approx_count_distinct(x)` | `approx_distinct(x)` | [`normalize_aggregates`] renames the call |
+//! | `u!u8` … `u!u64` of `unsigned_integers.yaml` | unknown user-defined types | Arrow's unsigned integers ([`standard_type`]) |
 //! | a call whose declared `output_type` differs from DataFusion's (`char_length` is `i64`, DataFusion's `Int32`; `sum(decimal<P,S>)` is `decimal<38,S>`) | DataFusion's type | [`to_declared_type`] casts to the declared type (within the same family: integers, floats, decimals, strings) |
 //!
 //! The spec's function test corpus (`lode conformance functions`) measures the result.
 
 mod float;
 mod integer;
+mod misc;
 mod regex;
+mod strings;
 
 use std::sync::Arc;
 
@@ -28,7 +34,38 @@ use substrait::proto::extensions::SimpleExtensionDeclaration;
 use substrait::proto::extensions::simple_extension_declaration::{ExtensionFunction, MappingType};
 use substrait::proto::{FunctionOption, Plan};
 
-use integer::{Arithmetic, BitwiseNot, Overflow, OverflowArithmetic, Shift};
+use integer::{Arithmetic, BitwiseNot, IntegerArithmetic, IntegerOptions, Overflow, Shift};
+
+/// The extension defining unsigned integers as user-defined types (`u!u8` … `u!u64`).
+pub(crate) const UNSIGNED_INTEGERS_URN: &str = "extension:io.substrait:unsigned_integers";
+
+/// The Arrow type of a user-defined type of a standard extension, for those Lode maps.
+pub(crate) fn standard_type(urn: &str, name: &str) -> Option<DataType> {
+    if urn != UNSIGNED_INTEGERS_URN {
+        return None;
+    }
+    Some(match name {
+        "u8" => DataType::UInt8,
+        "u16" => DataType::UInt16,
+        "u32" => DataType::UInt32,
+        "u64" => DataType::UInt64,
+        _ => return None,
+    })
+}
+
+/// The Arrow type of the user-defined type `plan` declares under `anchor`, when it is one of a
+/// standard extension Lode maps.
+pub(crate) fn declared_type(plan: &Plan, anchor: u32) -> Option<DataType> {
+    let declared = plan.extensions.iter().find_map(|d| match &d.mapping_type {
+        Some(MappingType::ExtensionType(t)) if t.type_anchor == anchor => Some(t),
+        _ => None,
+    })?;
+    let urn = plan
+        .extension_urns
+        .iter()
+        .find(|u| u.extension_urn_anchor == declared.extension_urn_reference)?;
+    standard_type(&urn.urn, &declared.name)
+}
 
 /// Registers the standard functions DataFusion lacks, under their Substrait names.
 pub(crate) fn register(ctx: &SessionContext) {
@@ -48,9 +85,11 @@ pub(crate) fn register(ctx: &SessionContext) {
 }
 
 /// Whether Lode may implement calls of this name itself (see [`implementation`]) even without
-/// options: the regular-expression functions.
+/// options. The validator counts these as functions the executor has.
 pub(crate) fn implements(name: &str) -> bool {
     regex::Kind::from_name(name).is_some()
+        || misc::Bitwise::from_name(name).is_some()
+        || matches!(name, "sort" | "add_intervals" | "factorial" | "power")
 }
 
 /// The value a call gives an option (`overflow` -> `ERROR`): its first preference.
@@ -70,26 +109,60 @@ pub(crate) fn implementation(
     arg_types: &[DataType],
 ) -> Option<Arc<ScalarUDF>> {
     if let Some(kind) = regex::Kind::from_name(name) {
-        // DataFusion's regexp_replace(input, pattern, replacement) replaces the first match, as
-        // the spec's corpus does; the five-argument form and the options are Lode's.
-        let datafusion_fits =
-            kind == regex::Kind::Replace && arg_types.len() == 3 && options.is_empty();
-        return (!datafusion_fits)
-            .then(|| regex::RegexFunction::udf(kind, regex::Flags::from_options(options)));
+        return Some(regex::RegexFunction::udf(
+            kind,
+            regex::Flags::from_options(options),
+        ));
+    }
+    if let Some(test) = strings::Test::from_name(name) {
+        let insensitive =
+            option(options, "case_sensitivity").is_some_and(|v| v.starts_with("CASE_INSENSITIVE"));
+        return insensitive.then(|| strings::CaseInsensitive::udf(test));
+    }
+    let decimals = !arg_types.is_empty()
+        && arg_types
+            .iter()
+            .all(|t| misc::integral_decimal(t).is_some());
+    match name {
+        "concat" => {
+            return (option(options, "null_handling") == Some("ACCEPT_NULLS"))
+                .then(strings::ConcatAcceptingNulls::udf);
+        }
+        // A direction that is not one of the four is left to DataFusion to reject.
+        "sort" => return misc::SortList::udf(option(options, "direction")).ok(),
+        "add_intervals" => return Some(misc::AddIntervals::udf()),
+        "factorial" if decimals => return Some(misc::DecimalFactorial::udf()),
+        _ => {}
+    }
+    if let Some(op) = misc::Bitwise::from_name(name) {
+        return decimals.then(|| misc::DecimalBitwise::udf(op));
     }
     let op = Arithmetic::from_name(name)?;
-    let overflow = match option(options, "overflow")? {
-        "ERROR" => Overflow::Error,
-        "SATURATE" => Overflow::Saturate,
-        _ => return None,
+    let integers = arg_types.len() == op.arity()
+        && arg_types[0].is_integer()
+        && arg_types.iter().all(|t| t == &arg_types[0]);
+    // DataFusion's integer power is a float; every other operation is DataFusion's unless the
+    // call asks for what it ignores.
+    if !integers || (options.is_empty() && op != Arithmetic::Power) {
+        return None;
+    }
+    let overflow = match option(options, "overflow") {
+        Some("ERROR") => Overflow::Error,
+        Some("SATURATE") => Overflow::Saturate,
+        Some("SILENT") => Overflow::Silent,
+        // Unspecified: the consumer chooses; failing is the one that loses nothing.
+        _ => Overflow::Error,
     };
-    let integers = arg_types.len() == 2
-        && arg_types[0] == arg_types[1]
-        && matches!(
-            arg_types[0],
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
-        );
-    integers.then(|| OverflowArithmetic::udf(op, overflow))
+    let zero =
+        option(options, "on_division_by_zero").or_else(|| option(options, "on_domain_error"));
+    Some(IntegerArithmetic::udf(
+        op,
+        IntegerOptions {
+            overflow,
+            zero_divisor_is_null: matches!(zero, Some("NULL" | "NAN")),
+            floor: option(options, "division_type") == Some("FLOOR"),
+        },
+    ))
 }
 
 /// Types one cast may move between without changing what kind of value it is.

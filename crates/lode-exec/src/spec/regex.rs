@@ -5,8 +5,10 @@
 //!
 //! The spec names ICU's dialect; Lode uses Rust's `regex`, which agrees on what the corpus
 //! uses except look-around, which it rejects with an error rather than matching differently.
-//! Positions are 1-based characters. `regexp_replace` replaces the `occurrence`-th match
-//! (0 and 1 both mean the first, as the spec's test corpus has it) and takes `\1` for a group.
+//! Positions are 1-based characters. `regexp_replace` replaces every match, or with an
+//! `occurrence` n > 0 only the n-th, as the YAML defines (the corpus expects only the first
+//! match replaced, against its own YAML; DataFusion's `regexp_replace` does that too, so Lode
+//! always uses its own), and takes `\1` for a group.
 
 use std::sync::Arc;
 
@@ -261,7 +263,7 @@ impl ScalarUDFImpl for RegexFunction {
                 let mut out = StringBuilder::new();
                 for row in 0..rows {
                     let (position, occurrence) = if numbers.is_empty() {
-                        (Some(1), Some(1))
+                        (Some(1), Some(0))
                     } else {
                         (number(0, row), number(1, row))
                     };
@@ -285,23 +287,29 @@ impl ScalarUDFImpl for RegexFunction {
                                 );
                             }
                             let re = regex_for(pattern)?;
-                            let target =
-                                char_offset(self.kind, input, position)?.and_then(|from| {
-                                    re.captures_iter(input)
-                                        .filter(|c| c.get(0).is_some_and(|m| m.start() >= from))
-                                        .nth((occurrence.max(1) - 1) as usize)
-                                });
-                            match target {
-                                Some(captures) => {
-                                    let whole = captures.get(0).expect("group 0 is the match");
-                                    let mut replaced = String::with_capacity(input.len());
-                                    replaced.push_str(&input[..whole.start()]);
-                                    captures.expand(&backreferences(replacement), &mut replaced);
-                                    replaced.push_str(&input[whole.end()..]);
-                                    out.append_value(replaced);
-                                }
-                                None => out.append_value(input),
+                            let replacement = backreferences(replacement);
+                            let from = char_offset(self.kind, input, position)?;
+                            let mut replaced = String::with_capacity(input.len());
+                            let mut kept_up_to = 0;
+                            let targets = from.into_iter().flat_map(|from| {
+                                re.captures_iter(input)
+                                    .filter(move |c| c.get(0).is_some_and(|m| m.start() >= from))
+                            });
+                            // 0 replaces every match; n only the n-th.
+                            let chosen: Box<dyn Iterator<Item = regex::Captures>> =
+                                if occurrence == 0 {
+                                    Box::new(targets)
+                                } else {
+                                    Box::new(targets.skip(occurrence as usize - 1).take(1))
+                                };
+                            for captures in chosen {
+                                let whole = captures.get(0).expect("group 0 is the match");
+                                replaced.push_str(&input[kept_up_to..whole.start()]);
+                                captures.expand(&replacement, &mut replaced);
+                                kept_up_to = whole.end();
                             }
+                            replaced.push_str(&input[kept_up_to..]);
+                            out.append_value(replaced);
                         }
                         _ => out.append_null(),
                     }
