@@ -628,7 +628,9 @@ fn time_of_day(precision: i32, value: i64) -> Result<ScalarValue> {
         4..=6 => ScalarValue::Time64Microsecond(Some(scaled(6))),
         7..=9 => ScalarValue::Time64Nanosecond(Some(scaled(9))),
         p => {
-            return substrait_err!("precision_time with precision {p}: Lode holds at most 9 digits");
+            return substrait_err!(
+                "precision_time with precision {p}: Lode holds at most 9 digits"
+            );
         }
     })
 }

@@ -20,6 +20,7 @@
 
 mod float;
 mod integer;
+mod matcher;
 mod misc;
 mod regex;
 mod strings;
@@ -109,10 +110,7 @@ pub(crate) fn implementation(
     arg_types: &[DataType],
 ) -> Option<Arc<ScalarUDF>> {
     if let Some(kind) = regex::Kind::from_name(name) {
-        return Some(regex::RegexFunction::udf(
-            kind,
-            regex::Flags::from_options(options),
-        ));
+        return Some(regex::RegexFunction::udf(kind, regex::flags(options)));
     }
     if let Some(test) = strings::Test::from_name(name) {
         let insensitive =

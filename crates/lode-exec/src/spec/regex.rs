@@ -3,8 +3,8 @@
 //! `regexp_string_split`) and `string_split`, with the `case_sensitivity`, `multiline` and
 //! `dotall` options.
 //!
-//! The spec names ICU's dialect; Lode uses Rust's `regex`, which agrees on what the corpus
-//! uses except look-around, which it rejects with an error rather than matching differently.
+//! The spec names ICU's dialect; patterns run on Rust's `regex`, or on a backtracking engine
+//! where they need look-around or backreferences (see `matcher`).
 //! Positions are 1-based characters. `regexp_replace` replaces every match, or with an
 //! `occurrence` n > 0 only the n-th, as the YAML defines (the corpus expects only the first
 //! match replaced, against its own YAML; DataFusion's `regexp_replace` does that too, so Lode
@@ -21,8 +21,9 @@ use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use regex::{Regex, RegexBuilder};
 use substrait::proto::FunctionOption;
+
+use super::matcher::{Flags, Matcher, expand};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
@@ -68,21 +69,12 @@ impl Kind {
 }
 
 /// The matching options a call asks for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub(crate) struct Flags {
-    case_insensitive: bool,
-    multiline: bool,
-    dotall: bool,
-}
-
-impl Flags {
-    pub(crate) fn from_options(options: &[FunctionOption]) -> Flags {
-        let value = |name: &str| super::option(options, name).unwrap_or_default();
-        Flags {
-            case_insensitive: value("case_sensitivity").starts_with("CASE_INSENSITIVE"),
-            multiline: value("multiline") == "MULTILINE_ENABLED",
-            dotall: value("dotall") == "DOTALL_ENABLED",
-        }
+pub(crate) fn flags(options: &[FunctionOption]) -> Flags {
+    let value = |name: &str| super::option(options, name).unwrap_or_default();
+    Flags {
+        case_insensitive: value("case_sensitivity").starts_with("CASE_INSENSITIVE"),
+        multiline: value("multiline") == "MULTILINE_ENABLED",
+        dotall: value("dotall") == "DOTALL_ENABLED",
     }
 }
 
@@ -115,18 +107,32 @@ impl RegexFunction {
         .collect()
     }
 
-    fn compile(&self, pattern: &str) -> Result<Regex> {
-        RegexBuilder::new(pattern)
-            .case_insensitive(self.flags.case_insensitive)
-            .multi_line(self.flags.multiline)
-            .dot_matches_new_line(self.flags.dotall)
-            .build()
-            .map_err(|e| {
-                DataFusionError::Execution(format!(
-                    "{}: pattern `{pattern}` is not a regular expression Lode supports: {e}",
-                    self.kind.name()
-                ))
-            })
+    fn compile(&self, pattern: &str) -> Result<Matcher> {
+        Matcher::new(pattern, self.flags).map_err(|e| {
+            DataFusionError::Execution(format!(
+                "{}: pattern `{pattern}` is not a regular expression Lode supports: {e}",
+                self.kind.name()
+            ))
+        })
+    }
+
+    /// The matches of `re` in `input` from 1-based character `position` on.
+    fn matches(
+        &self,
+        re: &Matcher,
+        pattern: &str,
+        input: &str,
+        position: i64,
+    ) -> Result<Vec<super::matcher::Groups>> {
+        let Some(from) = char_offset(self.kind, input, position)? else {
+            return Ok(Vec::new());
+        };
+        re.matches_from(input, from).map_err(|e| {
+            DataFusionError::Execution(format!(
+                "{}: matching `{pattern}` failed: {e}",
+                self.kind.name()
+            ))
+        })
     }
 }
 
@@ -183,8 +189,8 @@ impl ScalarUDFImpl for RegexFunction {
             .map(|a| cast(a, &DataType::Int64).map(|a| a.as_primitive::<Int64Type>().clone()))
             .collect::<Result<Vec<Int64Array>, _>>()?;
         let rows = texts.first().map_or(0, Array::len);
-        let mut cache: Option<(String, Regex)> = None;
-        let mut regex_for = |pattern: &str| -> Result<Regex> {
+        let mut cache: Option<(String, Matcher)> = None;
+        let mut regex_for = |pattern: &str| -> Result<Matcher> {
             if let Some((p, r)) = &cache
                 && p == pattern
             {
@@ -208,11 +214,9 @@ impl ScalarUDFImpl for RegexFunction {
                     };
                     match (text(0, row), text(1, row), position) {
                         (Some(input), Some(pattern), Some(position)) => {
-                            let from = char_offset(self.kind, input, position)?;
                             let re = regex_for(pattern)?;
-                            out.append_value(from.map_or(0, |f| {
-                                re.find_iter(input).filter(|m| m.start() >= f).count()
-                            }) as i64);
+                            let count = self.matches(&re, pattern, input, position)?.len();
+                            out.append_value(count as i64);
                         }
                         _ => out.append_null(),
                     }
@@ -241,17 +245,16 @@ impl ScalarUDFImpl for RegexFunction {
                                 );
                             }
                             let re = regex_for(pattern)?;
-                            if group as usize >= re.captures_len() {
+                            if group as usize >= re.group_count() {
                                 return exec_err!(
                                     "regexp_match_substring: group {group} does not exist in `{pattern}`"
                                 );
                             }
-                            let found = char_offset(self.kind, input, position)?.and_then(|from| {
-                                re.captures_iter(input)
-                                    .filter(|c| c.get(0).is_some_and(|m| m.start() >= from))
-                                    .nth(occurrence as usize - 1)
-                                    .and_then(|c| c.get(group as usize).map(|m| m.as_str()))
-                            });
+                            let matches = self.matches(&re, pattern, input, position)?;
+                            let found = matches
+                                .get(occurrence as usize - 1)
+                                .and_then(|groups| groups.get(group as usize).copied().flatten())
+                                .map(|(start, end)| &input[start..end]);
                             out.append_option(found);
                         }
                         _ => out.append_null(),
@@ -287,26 +290,24 @@ impl ScalarUDFImpl for RegexFunction {
                                 );
                             }
                             let re = regex_for(pattern)?;
-                            let replacement = backreferences(replacement);
-                            let from = char_offset(self.kind, input, position)?;
+                            let mut targets = self.matches(&re, pattern, input, position)?;
+                            // 0 replaces every match; n only the n-th.
+                            if occurrence > 0 {
+                                targets = targets
+                                    .into_iter()
+                                    .skip(occurrence as usize - 1)
+                                    .take(1)
+                                    .collect();
+                            }
                             let mut replaced = String::with_capacity(input.len());
                             let mut kept_up_to = 0;
-                            let targets = from.into_iter().flat_map(|from| {
-                                re.captures_iter(input)
-                                    .filter(move |c| c.get(0).is_some_and(|m| m.start() >= from))
-                            });
-                            // 0 replaces every match; n only the n-th.
-                            let chosen: Box<dyn Iterator<Item = regex::Captures>> =
-                                if occurrence == 0 {
-                                    Box::new(targets)
-                                } else {
-                                    Box::new(targets.skip(occurrence as usize - 1).take(1))
+                            for groups in &targets {
+                                let Some((start, end)) = groups[0] else {
+                                    continue;
                                 };
-                            for captures in chosen {
-                                let whole = captures.get(0).expect("group 0 is the match");
-                                replaced.push_str(&input[kept_up_to..whole.start()]);
-                                captures.expand(&replacement, &mut replaced);
-                                kept_up_to = whole.end();
+                                replaced.push_str(&input[kept_up_to..start]);
+                                expand(replacement, input, groups, &mut replaced);
+                                kept_up_to = end;
                             }
                             replaced.push_str(&input[kept_up_to..]);
                             out.append_value(replaced);
@@ -322,7 +323,15 @@ impl ScalarUDFImpl for RegexFunction {
                     match (text(0, row), text(1, row), self.kind) {
                         (Some(input), Some(pattern), Kind::RegexSplit) => {
                             let re = regex_for(pattern)?;
-                            out.values().extend(re.split(input).map(Some));
+                            let mut kept_up_to = 0;
+                            for groups in self.matches(&re, pattern, input, 1)? {
+                                let Some((start, end)) = groups[0] else {
+                                    continue;
+                                };
+                                out.values().append_value(&input[kept_up_to..start]);
+                                kept_up_to = end;
+                            }
+                            out.values().append_value(&input[kept_up_to..]);
                             out.append(true);
                         }
                         (Some(input), Some(separator), _) if !separator.is_empty() => {
@@ -360,36 +369,9 @@ fn char_offset(kind: Kind, input: &str, position: i64) -> Result<Option<usize>> 
         .nth(skip))
 }
 
-/// ICU/POSIX `\1` group references as the `regex` crate's `${1}`; a literal `$` stays literal.
-fn backreferences(replacement: &str) -> String {
-    let mut out = String::with_capacity(replacement.len());
-    let mut chars = replacement.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek().is_some_and(char::is_ascii_digit) => {
-                let mut digits = String::new();
-                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                    digits.push(*d);
-                    chars.next();
-                }
-                out.push_str(&format!("${{{digits}}}"));
-            }
-            '$' => out.push_str("$$"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backreferences_become_regex_groups() {
-        assert_eq!(backreferences(r"\1e"), "${1}e");
-        assert_eq!(backreferences("$5 off"), "$$5 off");
-    }
 
     #[test]
     fn positions_are_characters() {
