@@ -477,7 +477,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         f: &ScalarFunction,
         input_schema: &DFSchema,
     ) -> Result<Expr> {
-        let f = enum_arguments_as_literals(f);
+        let f = enum_arguments_as_literals(f, |value| spec::datafusion_enum(value));
         let expr = match self.spec_function(&f, input_schema).await? {
             Some(expr) => expr,
             None => from_scalar_function(self, &f, input_schema).await?,
@@ -594,8 +594,11 @@ impl SubstraitConsumer for LodeConsumer<'_> {
 }
 
 /// Enum arguments (`extract(YEAR, …)`) as string literals, which is how DataFusion's functions
-/// take such options (`date_part('YEAR', …)`).
-fn enum_arguments_as_literals(f: &ScalarFunction) -> std::borrow::Cow<'_, ScalarFunction> {
+/// take such options (`date_part('YEAR', …)`), spelled as `rename` says DataFusion spells them.
+fn enum_arguments_as_literals(
+    f: &ScalarFunction,
+    rename: impl Fn(&str) -> &str,
+) -> std::borrow::Cow<'_, ScalarFunction> {
     if !f
         .arguments
         .iter()
@@ -607,7 +610,7 @@ fn enum_arguments_as_literals(f: &ScalarFunction) -> std::borrow::Cow<'_, Scalar
     for arg in &mut f.arguments {
         if let Some(ArgType::Enum(name)) = &arg.arg_type {
             let literal = Literal {
-                literal_type: Some(LiteralType::String(name.clone())),
+                literal_type: Some(LiteralType::String(rename(name).to_string())),
                 ..Default::default()
             };
             arg.arg_type = Some(ArgType::Value(Expression {

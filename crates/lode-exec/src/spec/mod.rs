@@ -7,10 +7,11 @@
 //! | `power` of integers | a float | [`integer::IntegerArithmetic`]: an integer, failing on overflow |
 //! | `shift_left`, `shift_right`, `shift_right_unsigned`, `bitwise_not` | missing | [`integer`] |
 //! | `is_finite`, `is_infinite` | missing | [`float`] |
+//! | `ln`, `log10`, `log2`, `sqrt`, `acosh` with `on_domain_error`, `on_log_zero` | options ignored | [`float::PartialFunction`] |
 //! | `contains`/`starts_with`/`ends_with` with `case_sensitivity: CASE_INSENSITIVE`; `concat` with `null_handling: ACCEPT_NULLS` | options ignored | [`strings`] |
 //! | `sort(list)` with `direction`; `bitwise_and/or/xor` and `factorial` of `decimal<P,0>`; `add_intervals` | missing | [`misc`] |
 //! | `regexp_count_substring`, `regexp_match_substring`, `regexp_string_split`, `string_split`; `regexp_replace` with position and occurrence; their `case_sensitivity`/`multiline`/`dotall` options | missing | [`regex`] |
-//! | `extract(component, x)` | `date_part('component', x)` | alias |
+//! | `extract(component, x)` | `date_part('component', x)` | alias; `ISO_YEAR`, `ISO_WEEK`, `DAY_OF_YEAR` spelled as `date_part` knows them ([`datafusion_enum`]) |
 //! | `variance(SAMPLE\|POPULATION, x)`, `std_dev(…)` | `var_samp`, `var_pop`, `stddev`, `stddev_pop` | [`normalize_aggregates`] renames the call |
 //! | `approx_count_distinct(x)` | `approx_distinct(x)` | [`normalize_aggregates`] renames the call |
 //! | `u!u8` … `u!u64` of `unsigned_integers.yaml` | unknown user-defined types | Arrow's unsigned integers ([`standard_type`]) |
@@ -93,6 +94,17 @@ pub(crate) fn implements(name: &str) -> bool {
         || matches!(name, "sort" | "add_intervals" | "factorial" | "power")
 }
 
+/// An enum argument as DataFusion's function spells it: `extract`'s components that
+/// `date_part` knows under Postgres names.
+pub(crate) fn datafusion_enum(value: &str) -> &str {
+    match value {
+        "ISO_YEAR" => "isoyear",
+        "ISO_WEEK" => "week",
+        "DAY_OF_YEAR" => "doy",
+        other => other,
+    }
+}
+
 /// The value a call gives an option (`overflow` -> `ERROR`): its first preference.
 fn option<'a>(options: &'a [FunctionOption], name: &str) -> Option<&'a str> {
     options
@@ -116,6 +128,12 @@ pub(crate) fn implementation(
         let insensitive =
             option(options, "case_sensitivity").is_some_and(|v| v.starts_with("CASE_INSENSITIVE"));
         return insensitive.then(|| strings::CaseInsensitive::udf(test));
+    }
+    if let Some(function) = float::Partial::from_name(name) {
+        let domain = option(options, "on_domain_error").and_then(float::Undefined::from_option);
+        let zero = option(options, "on_log_zero").and_then(float::Undefined::from_option);
+        return (domain.is_some() || zero.is_some())
+            .then(|| float::PartialFunction::udf(function, domain, zero));
     }
     let decimals = !arg_types.is_empty()
         && arg_types
