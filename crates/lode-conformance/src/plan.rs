@@ -347,7 +347,6 @@ impl Builder<'_> {
                     extension_urn_reference: *urn_anchor,
                     type_anchor: i as u32 + 1,
                     name: name.clone(),
-                    ..Default::default()
                 })
             });
         let functions = self
@@ -359,7 +358,6 @@ impl Builder<'_> {
                     extension_urn_reference: *urn_anchor,
                     function_anchor: i as u32 + 1,
                     name: name.clone(),
-                    ..Default::default()
                 })
             });
         types

@@ -290,7 +290,6 @@ pub(crate) fn normalize_aggregates(plan: &Plan) -> Option<Plan> {
                 extension_urn_reference: urn.unwrap_or_default(),
                 function_anchor: *new,
                 name: df_name.to_string(),
-                ..Default::default()
             })),
         });
     }
