@@ -38,21 +38,12 @@ struct Named {
 impl ExtensionIndex {
     /// The standard extensions bundled with the `substrait` crate.
     pub fn standard() -> Self {
-        let mut index = ExtensionIndex::default();
-        for (urn, ext) in substrait::extensions::EXTENSIONS.iter() {
-            let names = ext
-                .scalar_functions
-                .iter()
-                .map(|f| &f.name)
-                .chain(ext.aggregate_functions.iter().map(|f| &f.name))
-                .chain(ext.window_functions.iter().map(|f| &f.name));
-            index
-                .functions
-                .entry(urn.to_string())
-                .or_default()
-                .extend(names.map(|n| n.to_lowercase()));
+        ExtensionIndex {
+            functions: lode_plan::standard::standard_functions()
+                .map(|(urn, names)| (urn, names.into_iter().collect()))
+                .collect(),
+            types: HashMap::new(),
         }
-        index
     }
 
     /// Adds every `*.yaml` extension file in `dir` (a corpus may test a newer spec than the

@@ -94,17 +94,7 @@ pub fn literal(text: &str, ty: &TestType, udt: &mut TypeAnchors) -> Result<Liter
             let inner = enclosed(text, '[', ']')?;
             let items = split_top_level(inner)?;
             if items.is_empty() {
-                let Some(substrait::proto::Type {
-                    kind: Some(substrait::proto::r#type::Kind::List(list)),
-                }) = ty.to_proto(udt)
-                else {
-                    return Err(unsupported_type(ty));
-                };
-                return Ok(Literal {
-                    nullable: ty.nullable,
-                    type_variation_reference: 0,
-                    literal_type: Some(LiteralType::EmptyList(*list)),
-                });
+                return empty_collection(ty, udt);
             }
             LiteralType::List(plit::List {
                 values: items
@@ -133,17 +123,7 @@ pub fn literal(text: &str, ty: &TestType, udt: &mut TypeAnchors) -> Result<Liter
         Kind::Map(key_type, value_type) => {
             let items = split_top_level(enclosed(text, '{', '}')?)?;
             if items.is_empty() {
-                let Some(substrait::proto::Type {
-                    kind: Some(substrait::proto::r#type::Kind::Map(map)),
-                }) = ty.to_proto(udt)
-                else {
-                    return Err(unsupported_type(ty));
-                };
-                return Ok(Literal {
-                    nullable: ty.nullable,
-                    type_variation_reference: 0,
-                    literal_type: Some(LiteralType::EmptyMap(*map)),
-                });
+                return empty_collection(ty, udt);
             }
             let mut key_values = Vec::with_capacity(items.len());
             for item in &items {
@@ -202,6 +182,21 @@ fn structure_fields(text: &str) -> Result<Vec<Literal>> {
             })
         })
         .collect()
+}
+
+/// `[]` or `{}`: Substrait writes an empty list or map as its type.
+fn empty_collection(ty: &TestType, udt: &mut TypeAnchors) -> Result<Literal> {
+    use substrait::proto::r#type::Kind as ProtoKind;
+    let literal_type = match ty.to_proto(udt).and_then(|t| t.kind) {
+        Some(ProtoKind::List(list)) => LiteralType::EmptyList(*list),
+        Some(ProtoKind::Map(map)) => LiteralType::EmptyMap(*map),
+        _ => return Err(unsupported_type(ty)),
+    };
+    Ok(Literal {
+        nullable: ty.nullable,
+        type_variation_reference: 0,
+        literal_type: Some(literal_type),
+    })
 }
 
 fn unsupported_type(ty: &TestType) -> LiteralError {

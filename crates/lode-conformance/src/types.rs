@@ -121,39 +121,24 @@ impl TestType {
         } else {
             Nullability::Required
         } as i32;
+        // A kind with no parameters: only its nullability.
+        macro_rules! plain {
+            ($variant:ident, $message:ident) => {
+                ProtoKind::$variant(ptype::$message {
+                    type_variation_reference: 0,
+                    nullability: n,
+                })
+            };
+        }
         let kind = match &self.kind {
-            Kind::Bool => ProtoKind::Bool(ptype::Boolean {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
-            Kind::I8 => ProtoKind::I8(ptype::I8 {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
-            Kind::I16 => ProtoKind::I16(ptype::I16 {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
-            Kind::I32 => ProtoKind::I32(ptype::I32 {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
-            Kind::I64 => ProtoKind::I64(ptype::I64 {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
-            Kind::Fp32 => ProtoKind::Fp32(ptype::Fp32 {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
-            Kind::Fp64 => ProtoKind::Fp64(ptype::Fp64 {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
-            Kind::String => ProtoKind::String(ptype::String {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
+            Kind::Bool => plain!(Bool, Boolean),
+            Kind::I8 => plain!(I8, I8),
+            Kind::I16 => plain!(I16, I16),
+            Kind::I32 => plain!(I32, I32),
+            Kind::I64 => plain!(I64, I64),
+            Kind::Fp32 => plain!(Fp32, Fp32),
+            Kind::Fp64 => plain!(Fp64, Fp64),
+            Kind::String => plain!(String, String),
             Kind::VarChar(length) => ProtoKind::Varchar(ptype::VarChar {
                 length: *length as i32,
                 type_variation_reference: 0,
@@ -164,10 +149,7 @@ impl TestType {
                 type_variation_reference: 0,
                 nullability: n,
             }),
-            Kind::Binary => ProtoKind::Binary(ptype::Binary {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
+            Kind::Binary => plain!(Binary, Binary),
             Kind::FixedBinary(length) => ProtoKind::FixedBinary(ptype::FixedBinary {
                 length: *length as i32,
                 type_variation_reference: 0,
@@ -179,10 +161,7 @@ impl TestType {
                 type_variation_reference: 0,
                 nullability: n,
             }),
-            Kind::Date => ProtoKind::Date(ptype::Date {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
+            Kind::Date => plain!(Date, Date),
             Kind::Time(precision) => ProtoKind::PrecisionTime(ptype::PrecisionTime {
                 precision: i32::from(*precision),
                 type_variation_reference: 0,
@@ -202,10 +181,7 @@ impl TestType {
                     nullability: n,
                 })
             }
-            Kind::IntervalYear => ProtoKind::IntervalYear(ptype::IntervalYear {
-                type_variation_reference: 0,
-                nullability: n,
-            }),
+            Kind::IntervalYear => plain!(IntervalYear, IntervalYear),
             Kind::IntervalDay(precision) => ProtoKind::IntervalDay(ptype::IntervalDay {
                 type_variation_reference: 0,
                 nullability: n,

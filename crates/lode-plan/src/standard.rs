@@ -27,21 +27,28 @@ pub enum FunctionKind {
     Window,
 }
 
-/// Function name -> the standard URNs defining it (sorted, so choices are deterministic).
-static STANDARD: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
-    let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
-    for (urn, ext) in substrait::extensions::EXTENSIONS.iter() {
+/// The standard extensions bundled with the `substrait` crate: each URN with the (lower-case)
+/// names of the scalar, aggregate and window functions it defines.
+pub fn standard_functions() -> impl Iterator<Item = (String, Vec<String>)> {
+    substrait::extensions::EXTENSIONS.iter().map(|(urn, ext)| {
         let names = ext
             .scalar_functions
             .iter()
             .map(|f| &f.name)
             .chain(ext.aggregate_functions.iter().map(|f| &f.name))
-            .chain(ext.window_functions.iter().map(|f| &f.name));
+            .chain(ext.window_functions.iter().map(|f| &f.name))
+            .map(|n| n.to_lowercase())
+            .collect();
+        (urn.to_string(), names)
+    })
+}
+
+/// Function name -> the standard URNs defining it (sorted, so choices are deterministic).
+static STANDARD: LazyLock<HashMap<String, Vec<String>>> = LazyLock::new(|| {
+    let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+    for (urn, names) in standard_functions() {
         for name in names {
-            by_name
-                .entry(name.to_lowercase())
-                .or_default()
-                .push(urn.to_string());
+            by_name.entry(name).or_default().push(urn.clone());
         }
     }
     for urns in by_name.values_mut() {

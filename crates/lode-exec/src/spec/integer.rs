@@ -202,49 +202,22 @@ macro_rules! integer_arrays {
 
 /// Reads an integer array as `i128`s.
 fn widen(array: &ArrayRef) -> Result<Vec<Option<i128>>> {
-    Ok(match array.data_type() {
-        DataType::Int8 => array
-            .as_primitive::<Int8Type>()
-            .iter()
-            .map(|v| v.map(i128::from))
-            .collect(),
-        DataType::Int16 => array
-            .as_primitive::<Int16Type>()
-            .iter()
-            .map(|v| v.map(i128::from))
-            .collect(),
-        DataType::Int32 => array
-            .as_primitive::<Int32Type>()
-            .iter()
-            .map(|v| v.map(i128::from))
-            .collect(),
-        DataType::Int64 => array
-            .as_primitive::<Int64Type>()
-            .iter()
-            .map(|v| v.map(i128::from))
-            .collect(),
-        DataType::UInt8 => array
-            .as_primitive::<UInt8Type>()
-            .iter()
-            .map(|v| v.map(i128::from))
-            .collect(),
-        DataType::UInt16 => array
-            .as_primitive::<UInt16Type>()
-            .iter()
-            .map(|v| v.map(i128::from))
-            .collect(),
-        DataType::UInt32 => array
-            .as_primitive::<UInt32Type>()
-            .iter()
-            .map(|v| v.map(i128::from))
-            .collect(),
-        DataType::UInt64 => array
-            .as_primitive::<UInt64Type>()
-            .iter()
-            .map(|v| v.map(i128::from))
-            .collect(),
-        other => return exec_err!("integer arithmetic on {other}"),
-    })
+    macro_rules! widened {
+        ($( $dt:ident => $arrow:ty ),*) => {
+            match array.data_type() {
+                $( DataType::$dt => array
+                    .as_primitive::<$arrow>()
+                    .iter()
+                    .map(|v| v.map(i128::from))
+                    .collect(), )*
+                other => return exec_err!("integer arithmetic on {other}"),
+            }
+        };
+    }
+    Ok(widened!(
+        Int8 => Int8Type, Int16 => Int16Type, Int32 => Int32Type, Int64 => Int64Type,
+        UInt8 => UInt8Type, UInt16 => UInt16Type, UInt32 => UInt32Type, UInt64 => UInt64Type
+    ))
 }
 
 impl ScalarUDFImpl for IntegerArithmetic {
