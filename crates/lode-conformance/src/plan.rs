@@ -12,10 +12,12 @@
 use std::collections::HashMap;
 
 use substrait::proto::aggregate_rel::Measure;
-use substrait::proto::expression::field_reference::{ReferenceType, RootType};
+use substrait::proto::expression::field_reference::{
+    LambdaParameterReference, ReferenceType, RootType,
+};
 use substrait::proto::expression::reference_segment::{self, StructField};
 use substrait::proto::expression::{
-    FieldReference, Literal, ReferenceSegment, RexType, ScalarFunction, nested,
+    FieldReference, Lambda, Literal, ReferenceSegment, RexType, ScalarFunction, nested,
 };
 use substrait::proto::extensions::simple_extension_declaration::{
     ExtensionFunction, ExtensionType, MappingType,
@@ -90,6 +92,7 @@ pub fn build(
             let table = table_of(case, tables, &mut builder)?;
             let columns = Columns {
                 types: table.columns.clone(),
+                lambda: Vec::new(),
             };
             let measure = builder.aggregate(&case.call, &case.options, output_type, &columns)?;
             let aggregate = Rel {
@@ -142,10 +145,11 @@ pub fn build(
     })
 }
 
-/// The columns expressions may refer to.
+/// The columns expressions may refer to, and the parameters of the lambda being built.
 #[derive(Default)]
 struct Columns {
     types: Vec<TestType>,
+    lambda: Vec<TestType>,
 }
 
 /// A case's input table: typed columns and rows of literals.
@@ -465,9 +469,45 @@ impl Builder<'_> {
             Expr::Enum(value) => Err(invalid(format!(
                 "enum `{value}` is only allowed as a function argument"
             ))),
-            Expr::Lambda(text) => Err(unsupported(format!(
-                "lambda arguments (`{text}`) are not supported by the harness"
-            ))),
+            Expr::Lambda { parameters, body } => {
+                let types = parameters
+                    .iter()
+                    .map(|t| {
+                        t.to_proto(&mut |n| self.type_anchor(n)).ok_or_else(|| {
+                            unsupported(format!(
+                                "lambda parameters of type `{}`",
+                                t.signature_name()
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let lambda_columns = Columns {
+                    types: columns.types.clone(),
+                    lambda: parameters.clone(),
+                };
+                let (body, _) = self.expr(body, &lambda_columns)?;
+                let ty = TestType::new(Kind::Function(parameters.clone()));
+                Ok((
+                    Expression {
+                        rex_type: Some(RexType::Lambda(Box::new(Lambda {
+                            parameters: Some(substrait::proto::r#type::Struct {
+                                types,
+                                type_variation_reference: 0,
+                                nullability: substrait::proto::r#type::Nullability::Required as i32,
+                            }),
+                            body: Some(Box::new(body)),
+                        }))),
+                    },
+                    Some(ty),
+                ))
+            }
+            Expr::LambdaParameter(index) => {
+                let ty =
+                    columns.lambda.get(*index).cloned().ok_or_else(|| {
+                        invalid(format!("lambda parameter {index} is not in scope"))
+                    })?;
+                Ok((lambda_parameter(*index), Some(ty)))
+            }
         }
     }
 }
@@ -482,7 +522,20 @@ fn function_options(options: &[(String, String)]) -> Vec<FunctionOption> {
         .collect()
 }
 
+/// Field `index` of the input row.
 fn field(index: usize) -> Expression {
+    reference(index, RootType::RootReference(Default::default()))
+}
+
+/// Parameter `index` of the innermost lambda.
+fn lambda_parameter(index: usize) -> Expression {
+    reference(
+        index,
+        RootType::LambdaParameterReference(LambdaParameterReference { steps_out: 0 }),
+    )
+}
+
+fn reference(index: usize, root: RootType) -> Expression {
     Expression {
         rex_type: Some(RexType::Selection(Box::new(FieldReference {
             reference_type: Some(ReferenceType::DirectReference(ReferenceSegment {
@@ -493,7 +546,7 @@ fn field(index: usize) -> Expression {
                     },
                 ))),
             })),
-            root_type: Some(RootType::RootReference(Default::default())),
+            root_type: Some(root),
         }))),
     }
 }

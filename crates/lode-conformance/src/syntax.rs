@@ -34,8 +34,14 @@ pub enum Expr {
         values: Vec<String>,
         ty: TestType,
     },
-    /// `(x -> gt(x, 0::i32))::func<i32 -> bool?>`.
-    Lambda(String),
+    /// `(x -> gt(x, 0::i32))::func<i32 -> bool?>`: parameter types and the body, in which
+    /// the parameters are [`Expr::LambdaParameter`]s.
+    Lambda {
+        parameters: Vec<TestType>,
+        body: Box<Expr>,
+    },
+    /// A parameter of the enclosing lambda, by position.
+    LambdaParameter(usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +86,7 @@ pub fn parse_case(line: &str, aggregate: bool) -> Result<CaseSyntax, SyntaxError
         text: line,
         at: 0,
         aggregate,
+        lambda_parameters: Vec::new(),
     };
     p.skip_spaces();
     let rows = if p.peek() == Some(b'(') {
@@ -124,6 +131,7 @@ pub fn parse_definition(line: &str) -> Result<TableDefinition, SyntaxError> {
         text: line,
         at: 0,
         aggregate: true,
+        lambda_parameters: Vec::new(),
     };
     p.skip_spaces();
     if !p.text[p.at..].starts_with("DEFINE") {
@@ -189,6 +197,8 @@ struct Parser<'a> {
     /// Byte offset; the parser only stops at ASCII delimiters, which are char boundaries.
     at: usize,
     aggregate: bool,
+    /// Parameter names of the lambda whose body is being read.
+    lambda_parameters: Vec<String>,
 }
 
 impl<'a> Parser<'a> {
@@ -323,6 +333,11 @@ impl<'a> Parser<'a> {
         ty: Option<TestType>,
         start: usize,
     ) -> Result<Expr, SyntaxError> {
+        if ty.is_none()
+            && let Some(index) = self.lambda_parameters.iter().position(|p| p == value)
+        {
+            return Ok(Expr::LambdaParameter(index));
+        }
         if let Some(index) = column_index(value) {
             return Ok(Expr::Column {
                 table: None,
@@ -350,7 +365,9 @@ impl<'a> Parser<'a> {
         };
         Ok(match ty.kind {
             Kind::Enum => Expr::Enum(value.to_string()),
-            Kind::Function => Expr::Lambda(value.to_string()),
+            Kind::Function(parameters) if !value.eq_ignore_ascii_case("null") => {
+                self.lambda(value, parameters, start)?
+            }
             Kind::Struct(_) => Expr::Literal {
                 text: value.to_string(),
                 ty,
@@ -373,6 +390,55 @@ impl<'a> Parser<'a> {
                 text: value.to_string(),
                 ty,
             },
+        })
+    }
+
+    /// `(x -> body)` or `((x, y) -> body)`, typed by its `func<…>`.
+    fn lambda(
+        &self,
+        value: &str,
+        parameters: Vec<TestType>,
+        start: usize,
+    ) -> Result<Expr, SyntaxError> {
+        let error = |message: &str| SyntaxError::new(format!("lambda `{value}`: {message}"), start);
+        let inner = value
+            .strip_prefix('(')
+            .and_then(|v| v.strip_suffix(')'))
+            .ok_or_else(|| error("should be `(x -> body)`"))?;
+        let (names, body) = inner.split_once("->").ok_or_else(|| error("has no `->`"))?;
+        let names: Vec<String> = names
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .split(',')
+            .map(|n| n.trim().to_string())
+            .collect();
+        if names.len() != parameters.len() || names.iter().any(String::is_empty) {
+            return Err(error(&format!(
+                "names {} parameters, its type {}",
+                names.len(),
+                parameters.len()
+            )));
+        }
+        if !self.lambda_parameters.is_empty() {
+            return Err(error(
+                "lambdas inside lambdas are not supported by the harness",
+            ));
+        }
+        let mut body_parser = Parser {
+            text: body.trim(),
+            at: 0,
+            aggregate: false,
+            lambda_parameters: names,
+        };
+        let body = body_parser.argument().map_err(|e| e.shifted(start))?;
+        body_parser.skip_spaces();
+        if body_parser.at < body_parser.text.len() {
+            return Err(error("unexpected text after the body"));
+        }
+        Ok(Expr::Lambda {
+            parameters,
+            body: Box::new(body),
         })
     }
 
@@ -578,7 +644,14 @@ mod tests {
             false,
         )
         .unwrap();
-        assert!(matches!(case.call.args[1], Expr::Lambda(_)));
+        let Expr::Lambda { parameters, body } = &case.call.args[1] else {
+            panic!("{:?}", case.call.args[1])
+        };
+        assert_eq!(parameters, &vec![TestType::new(Kind::I32)]);
+        let Expr::Call(gt) = body.as_ref() else {
+            panic!()
+        };
+        assert_eq!(gt.args[0], Expr::LambdaParameter(0));
     }
 
     #[test]

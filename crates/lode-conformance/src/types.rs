@@ -46,8 +46,8 @@ pub enum Kind {
     Map(Box<TestType>, Box<TestType>),
     /// `u!name`: a type defined by an extension (e.g. `u!u8` in `unsigned_integers`).
     UserDefined(String),
-    /// `func<...>`: a lambda's type.
-    Function,
+    /// `func<P -> R>` or `func<(P1, P2) -> R>`: a lambda's type, by its parameter types.
+    Function(Vec<TestType>),
     /// `enum`: an enum argument (`YEAR::enum`).
     Enum,
 }
@@ -107,7 +107,7 @@ impl TestType {
             Kind::Struct(_) => "struct".into(),
             Kind::Map(..) => "map".into(),
             Kind::UserDefined(name) => format!("u!{name}"),
-            Kind::Function => "func".into(),
+            Kind::Function(_) => "func".into(),
             Kind::Enum => "req".into(),
         }
     }
@@ -218,7 +218,7 @@ impl TestType {
                 nullability: n,
                 ..Default::default()
             }),
-            Kind::Function | Kind::Enum => return None,
+            Kind::Function(_) | Kind::Enum => return None,
         };
         Some(Type { kind: Some(kind) })
     }
@@ -377,10 +377,7 @@ impl TypeCursor<'_> {
                 self.expect('>')?;
                 Kind::Map(Box::new(key), Box::new(value))
             }
-            "func" => {
-                self.skip_lambda_signature()?;
-                Kind::Function
-            }
+            "func" => Kind::Function(self.lambda_signature()?),
             other => match other.strip_prefix("u!") {
                 Some(udt) if !udt.is_empty() => Kind::UserDefined(udt.to_string()),
                 _ => return Err(self.error(&format!("unknown type `{name}`"))),
@@ -422,26 +419,25 @@ impl TypeCursor<'_> {
         }
     }
 
-    /// `func<i32 -> bool?>`: skipped to its closing `>` (the `>` of `->` does not close it).
-    fn skip_lambda_signature(&mut self) -> Result<(), SyntaxError> {
+    /// `<i32 -> bool?>` or `<(i32, str) -> i32>` after `func`: the parameter types (the
+    /// result type is read and dropped: the consumer derives it).
+    fn lambda_signature(&mut self) -> Result<Vec<TestType>, SyntaxError> {
         self.expect('<')?;
-        let mut depth = 1;
-        let mut previous = ' ';
-        while let Some(c) = self.peek() {
-            self.at += 1;
-            match c {
-                '<' => depth += 1,
-                '>' if previous != '-' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Ok(());
-                    }
-                }
-                _ => {}
+        let mut params = Vec::new();
+        if self.eat('(') {
+            params.push(self.parse_type()?);
+            while self.eat(',') {
+                params.push(self.parse_type()?);
             }
-            previous = c;
+            self.expect(')')?;
+        } else {
+            params.push(self.parse_type()?);
         }
-        Err(self.error("unclosed `func<`"))
+        self.expect('-')?;
+        self.expect('>')?;
+        self.parse_type()?;
+        self.expect('>')?;
+        Ok(params)
     }
 }
 
@@ -470,7 +466,11 @@ mod tests {
         assert_eq!(t.signature_name(), "struct");
         assert_eq!(
             TestType::parse("func<(i32, i32) -> i32?>").unwrap().kind,
-            Kind::Function
+            Kind::Function(vec![TestType::new(Kind::I32), TestType::new(Kind::I32)])
+        );
+        assert_eq!(
+            TestType::parse("func?<i32? -> bool?>").unwrap(),
+            TestType::new(Kind::Function(vec![TestType::new(Kind::I32).nullable()])).nullable()
         );
         assert_eq!(TestType::parse("pts<6>").unwrap().kind, Kind::Timestamp(6));
         assert_eq!(

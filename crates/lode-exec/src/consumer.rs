@@ -182,6 +182,40 @@ impl<'a> LodeConsumer<'a> {
         }))
     }
 
+    /// A call of `functions_list.yaml` that takes a lambda, as DataFusion's higher-order
+    /// function: `all_match(l, x -> p)` is `NOT any_match(l, x -> NOT p)`, which keeps the
+    /// spec's nulls (null when no element fails and some is null).
+    async fn higher_order(&self, f: &ScalarFunction, schema: &DFSchema) -> Result<Option<Expr>> {
+        use datafusion::logical_expr::expr::{HigherOrderFunction, Lambda};
+        let Some(declared) = self.get_extensions().functions.get(&f.function_reference) else {
+            return Ok(None);
+        };
+        let name = substrait_fun_name(declared);
+        let Some((function, negated)) = spec::higher_order(name) else {
+            return Ok(None);
+        };
+        let mut args = from_substrait_func_args(self, &f.arguments, schema).await?;
+        if negated {
+            match args.get_mut(1) {
+                Some(Expr::Lambda(lambda)) => {
+                    let body = std::mem::replace(
+                        &mut *lambda.body,
+                        Expr::Literal(ScalarValue::Null, None),
+                    );
+                    *lambda = Lambda::new(lambda.params.clone(), Expr::Not(Box::new(body)));
+                }
+                _ => return plan_err!("{name} takes a list and a lambda"),
+            }
+        }
+        let func = self.state.higher_order_function(function)?;
+        let call = Expr::HigherOrderFunction(HigherOrderFunction::new(func, args));
+        Ok(Some(if negated {
+            Expr::Not(Box::new(call))
+        } else {
+            call
+        }))
+    }
+
     /// Casts an aggregate's measures to the `output_type`s the plan declares where
     /// DataFusion's differ (`sum(decimal<P,S>)` is `decimal<38,S>` in the spec). Measures are
     /// the aggregate's last output columns.
@@ -453,6 +487,10 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             && let Some(SegmentType::StructField(field)) = &segment.reference_type
         {
             let (scope, width) = match &reference.root_type {
+                // Lambda parameters are checked where DataFusion resolves them.
+                Some(RootType::LambdaParameterReference(_)) => {
+                    return from_field_reference(self, reference, input_schema).await;
+                }
                 Some(RootType::OuterReference(outer)) => {
                     let steps = usize::try_from(outer.steps_out).unwrap_or(usize::MAX);
                     (
@@ -478,6 +516,9 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         input_schema: &DFSchema,
     ) -> Result<Expr> {
         let f = enum_arguments_as_literals(f, |value| spec::datafusion_enum(value));
+        if let Some(expr) = self.higher_order(&f, input_schema).await? {
+            return Ok(expr);
+        }
         let expr = match self.spec_function(&f, input_schema).await? {
             Some(expr) => expr,
             None => from_scalar_function(self, &f, input_schema).await?,

@@ -14,6 +14,7 @@
 //! | `extract(component, x)` | `date_part('component', x)` | alias; `ISO_YEAR`, `ISO_WEEK`, `DAY_OF_YEAR` spelled as `date_part` knows them ([`datafusion_enum`]) |
 //! | `variance(SAMPLE\|POPULATION, x)`, `std_dev(…)` | `var_samp`, `var_pop`, `stddev`, `stddev_pop` | [`normalize_aggregates`] renames the call |
 //! | `approx_count_distinct(x)` | `approx_distinct(x)` | [`normalize_aggregates`] renames the call |
+//! | `transform`, `filter`, `any_match`, `all_match` (lambdas) | `array_transform`, `array_filter`, `array_any_match` | [`higher_order`]; `all_match` as `NOT any_match(NOT …)` |
 //! | `u!u8` … `u!u64` of `unsigned_integers.yaml` | unknown user-defined types | Arrow's unsigned integers ([`standard_type`]) |
 //! | a call whose declared `output_type` differs from DataFusion's (`char_length` is `i64`, DataFusion's `Int32`; `sum(decimal<P,S>)` is `decimal<38,S>`) | DataFusion's type | [`to_declared_type`] casts to the declared type (within the same family: integers, floats, decimals, strings) |
 //!
@@ -86,11 +87,24 @@ pub(crate) fn register(ctx: &SessionContext) {
     }
 }
 
+/// The DataFusion higher-order function for a lambda-taking function of `functions_list.yaml`,
+/// and whether the call is its negation with the lambda's body negated (`all_match`).
+pub(crate) fn higher_order(name: &str) -> Option<(&'static str, bool)> {
+    Some(match name {
+        "transform" => ("array_transform", false),
+        "filter" => ("array_filter", false),
+        "any_match" => ("array_any_match", false),
+        "all_match" => ("array_any_match", true),
+        _ => return None,
+    })
+}
+
 /// Whether Lode may implement calls of this name itself (see [`implementation`]) even without
 /// options. The validator counts these as functions the executor has.
 pub(crate) fn implements(name: &str) -> bool {
     regex::Kind::from_name(name).is_some()
         || misc::Bitwise::from_name(name).is_some()
+        || higher_order(name).is_some()
         || matches!(name, "sort" | "add_intervals" | "factorial" | "power")
 }
 
