@@ -68,6 +68,8 @@ codes! {
     BadSubtreeReference = "L006", Error, "a ReferenceRel names a missing or cyclic subtree";
     NonStandardUrn = "L007", Warning, "an extension URI is not one of the standard Substrait files";
     EmptyDeclaration = "L008", Error, "an extension declaration has no mapping";
+    FunctionNotInExtension = "L009", Warning, "a function is declared from a standard extension that does not define it";
+    NoMatchingOverload = "L010", Warning, "a function's compound signature matches none of its extension's implementations";
     MissingRelType = "R001", Error, "a relation has no type";
     UnsupportedRelation = "R002", Error, "the executor does not support this relation";
     MissingInput = "R003", Error, "a relation is missing a required input";

@@ -17,6 +17,7 @@ mod error;
 pub mod ext;
 pub mod legacy;
 mod path;
+pub mod signature;
 pub mod standard;
 mod validate;
 

@@ -239,6 +239,39 @@ fn join_semi_output_is_the_left_side() {
     );
 }
 
+/// A plan declaring one function of `functions_arithmetic` under `name`, called on a column.
+fn declaring(name: &str) -> Value {
+    json!({
+        "extensionUrns": [{"extensionUrnAnchor": 1, "urn": "extension:io.substrait:functions_arithmetic"}],
+        "extensions": [{"extensionFunction": {"extensionUrnReference": 1, "functionAnchor": 1, "name": name}}],
+        "relations": [{"root": {"input": {"project": {"input": read(&["a"]), "expressions": [
+            {"scalarFunction": {"functionReference": 1, "arguments": [{"value": field(0)}, {"value": field(0)}]}}
+        ]}}, "names": []}}]
+    })
+}
+
+#[test]
+fn declarations_are_checked_against_the_extension_yaml() {
+    const NAME: &str = "extensions[0].extension_function.name";
+    assert_eq!(diagnose(&declaring("add:i64_i64")), vec![]);
+    assert_eq!(
+        diagnose(&declaring("add")),
+        vec![],
+        "no signature, nothing to match"
+    );
+    expect(declaring("add:i64_str"), Code::NoMatchingOverload, NAME);
+    expect(
+        declaring("concat:str_str"),
+        Code::FunctionNotInExtension,
+        NAME,
+    );
+    let hint = diagnose(&declaring("concat:str_str"))[0]
+        .hint
+        .clone()
+        .unwrap_or_default();
+    assert!(hint.contains("functions_string"), "{hint}");
+}
+
 #[test]
 fn join_without_condition_is_a_cross_product() {
     // DataFusion's producer writes CROSS JOIN this way; its consumer reads it back.

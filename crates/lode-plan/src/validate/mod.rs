@@ -165,6 +165,9 @@ impl<'a> Validator<'a> {
                     continue;
                 }
             };
+            if let Some(MappingType::ExtensionFunction(f)) = &decl.mapping_type {
+                self.check_signature(f, &path);
+            }
             if kind != "function"
                 && let Some(previous) = seen.insert((kind, anchor), i)
             {
@@ -182,6 +185,77 @@ impl<'a> Validator<'a> {
                         .with_hint(format!("declared URN anchors: {urns:?}")),
                 );
             }
+        }
+    }
+
+    /// A declaration from a bundled standard extension must name a function it defines, with a
+    /// signature (when it gives one) of one of its implementations.
+    fn check_signature(
+        &mut self,
+        f: &substrait::proto::extensions::simple_extension_declaration::ExtensionFunction,
+        path: &PlanPath,
+    ) {
+        let Some(urn) = self
+            .plan
+            .extension_urns
+            .iter()
+            .find(|u| u.extension_urn_anchor == f.extension_urn_reference)
+        else {
+            return;
+        };
+        let (name, declared) = match f.name.split_once(':') {
+            Some((name, signature)) => (name, Some(signature)),
+            None => (f.name.as_str(), None),
+        };
+        let Some(implementations) = crate::signature::signatures(&urn.urn, name) else {
+            return;
+        };
+        let path = path.field("extension_function").field("name");
+        if implementations.is_empty() {
+            self.report(
+                Diagnostic::new(
+                    Code::FunctionNotInExtension,
+                    path,
+                    format!("`{name}` is not a function of {}", urn.urn),
+                )
+                .with_hint(match crate::standard::standard_urns(name) {
+                    [] => "no standard extension defines it".to_string(),
+                    urns => format!("it is defined by {}", urns.join(", ")),
+                }),
+            );
+            return;
+        }
+        let Some(declared) = declared else { return };
+        let args: Vec<&str> = if declared.is_empty() {
+            Vec::new()
+        } else {
+            declared.split('_').collect()
+        };
+        if !implementations.iter().any(|s| s.accepts(&args)) {
+            let known: Vec<String> = implementations
+                .iter()
+                .take(8)
+                .map(|s| s.render(name))
+                .collect();
+            self.report(
+                Diagnostic::new(
+                    Code::NoMatchingOverload,
+                    path,
+                    format!(
+                        "`{}` matches no implementation of `{name}` in {}",
+                        f.name, urn.urn
+                    ),
+                )
+                .with_hint(format!(
+                    "its implementations: {}{}",
+                    known.join(", "),
+                    if implementations.len() > known.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
+                )),
+            );
         }
     }
 
