@@ -546,3 +546,145 @@ fn flagship_demo_pipeline_on_a_small_discussion() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no column 'nope'"), "{err}");
 }
+
+/// A small corpus in the spec's `.test` format: scalar and aggregate cases, an option, an
+/// expected error, an unsigned UDT, a lambda, a case Lode gets wrong and a line that does not
+/// parse. Its extension YAMLs are the bundled ones, except `unsigned_integers`, written here.
+fn small_corpus() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let tests = root.path().join("function-tests");
+    std::fs::create_dir_all(tests.join("arithmetic")).unwrap();
+    std::fs::create_dir_all(tests.join("list")).unwrap();
+    std::fs::create_dir_all(root.path().join("extensions")).unwrap();
+    std::fs::write(
+        tests.join("arithmetic/add.test"),
+        "### SUBSTRAIT_SCALAR_TEST: v1.0\n\
+         ### SUBSTRAIT_INCLUDE: extension:io.substrait:functions_arithmetic\n\
+         \n\
+         # basic: examples\n\
+         add(120::i8, 5::i8) = 125::i8\n\
+         add(120::i8, 10::i8) [overflow:ERROR] = <!ERROR>\n\
+         add(120::i8, 10::i8) [overflow:SATURATE] = 127::i8\n\
+         # wrong: an expectation no consumer meets\n\
+         add(1::i8, 1::i8) = 3::i8\n\
+         add(1::i8, 1::i8 = 2::i8\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tests.join("arithmetic/sum.test"),
+        "### SUBSTRAIT_AGGREGATE_TEST: v1.0\n\
+         ### SUBSTRAIT_INCLUDE: extension:io.substrait:functions_arithmetic\n\
+         \n\
+         sum((1, 2, Null, 4)::i64) = 7::i64?\n\
+         ((20), (-3)) max(col0::i32) = 20::i32?\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tests.join("arithmetic/unsigned.test"),
+        "### SUBSTRAIT_SCALAR_TEST: v1.0\n\
+         ### SUBSTRAIT_INCLUDE: extension:io.substrait:unsigned_integers\n\
+         \n\
+         add(('200')::u!u8, ('50')::u!u8) = ('250')::u!u8\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("extensions/unsigned_integers.yaml"),
+        "urn: extension:io.substrait:unsigned_integers\n\
+         types:\n  - name: u8\n    structure:\n      value: string\n\
+         scalar_functions:\n  - name: add\n    impls:\n      - args:\n          - value: u!u8\n          - value: u!u8\n        return: u!u8\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tests.join("list/transform.test"),
+        "### SUBSTRAIT_SCALAR_TEST: v1.0\n\
+         ### SUBSTRAIT_INCLUDE: extension:io.substrait:functions_list\n\
+         ### SUBSTRAIT_DEPENDENCY: extension:io.substrait:functions_arithmetic\n\
+         \n\
+         transform([1, 2, Null]::list<i32?>, (x -> multiply(x, 2::i32))::func<i32? -> i32?>) = [2, 4, Null]::list<i32?>\n",
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn conformance_functions_runs_a_corpus_and_holds_a_baseline() {
+    let corpus = small_corpus();
+    let tests = corpus.path().join("function-tests");
+    let (code, stdout, stderr) = run(lode()
+        .args(["conformance", "functions", "--format", "json", "--corpus"])
+        .arg(&tests));
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let totals = &report["totals"];
+    assert_eq!(totals["cases"], 9, "{stdout}");
+    assert_eq!(totals["passed"], 7, "{stdout}");
+    assert_eq!(totals["failed"], 1, "{stdout}");
+    assert_eq!(totals["unsupported"], 1, "{stdout}");
+    let add = &report["groups"][0]["files"][0];
+    assert_eq!(add["path"], "arithmetic/add.test");
+    let wrong = &add["cases"][3];
+    assert_eq!(wrong["line"], 9);
+    assert_eq!(wrong["status"], "fail");
+    assert!(
+        wrong["reason"]
+            .as_str()
+            .unwrap()
+            .contains("got 2, expected 3"),
+        "{wrong}"
+    );
+
+    let baseline = corpus.path().join("baseline.json");
+    let (code, _, stderr) = run(lode()
+        .args([
+            "conformance",
+            "functions",
+            "--summary",
+            "--update-baseline",
+            "--corpus",
+        ])
+        .arg(&tests)
+        .arg("--baseline")
+        .arg(&baseline));
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::write(&baseline, r#"{"passed": 8, "cases": 9}"#).unwrap();
+    let (code, stdout, stderr) = run(lode()
+        .args(["conformance", "functions", "--corpus"])
+        .arg(&tests)
+        .arg("--baseline")
+        .arg(&baseline));
+    assert_eq!(code, 1, "below the baseline fails: {stderr}");
+    assert!(stderr.contains("fewer than the 8 recorded"), "{stderr}");
+    assert!(stdout.contains("arithmetic/add.test:9: FAIL"), "{stdout}");
+
+    let (code, _, stderr) =
+        run(lode().args(["conformance", "functions", "--corpus", "/nonexistent"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent"), "{stderr}");
+}
+
+#[test]
+fn conformance_plans_pass_and_name_what_fails() {
+    let (code, stdout, stderr) = run(lode()
+        .args(["conformance", "plans"])
+        .arg(repo().join("conformance/cases")));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.trim_end().ends_with("passed, 0 failed"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("wrong.json"),
+        r#"{"about": "a wrong expectation", "plan": {"relations": [{"root": {"input":
+            {"read": {"baseSchema": {"names": ["a"], "struct": {"types": [{"i64": {}}]}},
+                      "virtualTable": {"expressions": [{"fields": [{"literal": {"i64": "1"}}]}]}}},
+            "names": ["a"]}}]},
+           "expect": {"csv": "a\n2\n"}}"#,
+    )
+    .unwrap();
+    let (code, stdout, _) = run(lode().args(["conformance", "plans"]).arg(dir.path()));
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("FAIL wrong - a wrong expectation"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--- got\n    a\n    1"), "{stdout}");
+}
