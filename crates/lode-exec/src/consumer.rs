@@ -167,7 +167,7 @@ impl<'a> LodeConsumer<'a> {
             return Ok(None);
         };
         let name = substrait_fun_name(declared);
-        if f.options.is_empty() && !spec::implements(name) {
+        if f.options.is_empty() && !spec::implements(name) && !spec::claims(declared) {
             return Ok(None);
         }
         let args = from_substrait_func_args(self, &f.arguments, schema).await?;

@@ -1,7 +1,7 @@
 //! Standard functions DataFusion lacks for some argument types: `sort` of a list
 //! (`functions_list.yaml`, with its `direction` option), `bitwise_and/or/xor` and `factorial`
-//! of integral decimals (`functions_arithmetic_decimal.yaml`), and `add_intervals`
-//! (`functions_datetime.yaml`).
+//! of integral decimals (`functions_arithmetic_decimal.yaml`), and `add_intervals` and a date
+//! plus or minus a day-time interval (`functions_datetime.yaml`).
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, ListAr
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::compute::kernels::numeric;
 use datafusion::arrow::compute::{SortOptions, concat, sort};
-use datafusion::arrow::datatypes::{DataType, Decimal128Type};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, TimeUnit};
 use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -281,5 +281,72 @@ impl ScalarUDFImpl for AddIntervals {
         let sum = numeric::add(a, b)
             .map_err(|e| DataFusionError::Execution(format!("add_intervals: {e}")))?;
         Ok(ColumnarValue::Array(sum))
+    }
+}
+
+/// `add`/`subtract` of a date and a day-time interval: the YAML's result is a timestamp (the
+/// interval may hold hours), where DataFusion's is a date.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct DateAndInterval {
+    subtract: bool,
+    signature: Signature,
+}
+
+impl DateAndInterval {
+    pub(crate) fn udf(subtract: bool) -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(DateAndInterval {
+            subtract,
+            signature: Signature::any(2, Volatility::Immutable),
+        }))
+    }
+
+    /// A date and an interval of days and time: the arguments this function takes.
+    pub(crate) fn takes(arg_types: &[DataType]) -> bool {
+        use datafusion::arrow::datatypes::IntervalUnit;
+        matches!(
+            arg_types,
+            [
+                DataType::Date32,
+                DataType::Interval(IntervalUnit::DayTime | IntervalUnit::MonthDayNano)
+            ]
+        )
+    }
+}
+
+impl ScalarUDFImpl for DateAndInterval {
+    fn name(&self) -> &str {
+        if self.subtract { "subtract" } else { "add" }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if !Self::takes(arg_types) {
+            return plan_err!(
+                "{} takes a date and a day-time interval, not {arg_types:?}",
+                self.name()
+            );
+        }
+        Ok(DataType::Timestamp(TimeUnit::Microsecond, None))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [date, interval] = arrays.as_slice() else {
+            return exec_err!("{} takes two arguments", self.name());
+        };
+        let timestamp = datafusion::arrow::compute::cast(
+            date,
+            &DataType::Timestamp(TimeUnit::Microsecond, None),
+        )?;
+        let result = if self.subtract {
+            numeric::sub(&timestamp, interval)
+        } else {
+            numeric::add(&timestamp, interval)
+        }
+        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.name())))?;
+        Ok(ColumnarValue::Array(result))
     }
 }

@@ -16,6 +16,8 @@
 //! | `approx_count_distinct(x)` | `approx_distinct(x)` | [`normalize_aggregates`] renames the call |
 //! | `transform`, `filter`, `any_match`, `all_match` (lambdas) | `array_transform`, `array_filter`, `array_any_match` | [`higher_order`]; `all_match` as `NOT any_match(NOT …)` |
 //! | `u!u8` … `u!u64` of `unsigned_integers.yaml` | unknown user-defined types | Arrow's unsigned integers ([`standard_type`]) |
+//! | a date plus or minus an `interval_day` | a date | a timestamp ([`misc::DateAndInterval`]) |
+//! | `substring` with `negative_start: WRAP_FROM_END` | option ignored | [`strings::SubstringFromEnd`] |
 //! | a call whose declared `output_type` differs from DataFusion's (`char_length` is `i64`, DataFusion's `Int32`; `sum(decimal<P,S>)` is `decimal<38,S>`) | DataFusion's type | [`to_declared_type`] casts to the declared type (within the same family: integers, floats, decimals, strings) |
 //!
 //! The spec's function test corpus (`lode conformance functions`) measures the result.
@@ -99,6 +101,16 @@ pub(crate) fn higher_order(name: &str) -> Option<(&'static str, bool)> {
     })
 }
 
+/// Whether a declaration's compound signature (`add:date_iday`) asks for one of Lode's
+/// implementations of a function DataFusion otherwise runs: the signature, not the name,
+/// tells, so ordinary `add` calls stay DataFusion's operator.
+pub(crate) fn claims(compound: &str) -> bool {
+    matches!(
+        compound.split_once(':'),
+        Some(("add" | "subtract", "date_iday"))
+    )
+}
+
 /// Whether Lode may implement calls of this name itself (see [`implementation`]) even without
 /// options. The validator counts these as functions the executor has.
 pub(crate) fn implements(name: &str) -> bool {
@@ -154,6 +166,13 @@ pub(crate) fn implementation(
             .iter()
             .all(|t| misc::integral_decimal(t).is_some());
     match name {
+        "add" | "subtract" if misc::DateAndInterval::takes(arg_types) => {
+            return Some(misc::DateAndInterval::udf(name == "subtract"));
+        }
+        "substring" => {
+            return (option(options, "negative_start") == Some("WRAP_FROM_END"))
+                .then(strings::SubstringFromEnd::udf);
+        }
         "concat" => {
             return (option(options, "null_handling") == Some("ACCEPT_NULLS"))
                 .then(strings::ConcatAcceptingNulls::udf);
@@ -195,7 +214,8 @@ pub(crate) fn implementation(
     ))
 }
 
-/// Types one cast may move between without changing what kind of value it is.
+/// Types one cast may move between without changing what kind of value it is (timestamps
+/// without a zone change only their unit).
 fn family(t: &DataType) -> Option<u8> {
     Some(match t {
         t if t.is_integer() => 1,
@@ -205,6 +225,7 @@ fn family(t: &DataType) -> Option<u8> {
         | DataType::Decimal128(..)
         | DataType::Decimal256(..) => 3,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => 4,
+        DataType::Timestamp(_, None) => 5,
         _ => return None,
     })
 }

@@ -1,7 +1,8 @@
 //! String functions of `functions_string.yaml` whose options DataFusion ignores:
 //! `contains`/`starts_with`/`ends_with` with `case_sensitivity: CASE_INSENSITIVE`, and
 //! `concat` with `null_handling: ACCEPT_NULLS` (a null argument makes the result null;
-//! DataFusion's `concat` skips nulls, which is `IGNORE_NULLS`).
+//! DataFusion's `concat` skips nulls, which is `IGNORE_NULLS`), and `substring` with
+//! `negative_start: WRAP_FROM_END`.
 
 use std::sync::Arc;
 
@@ -152,5 +153,82 @@ impl ScalarUDFImpl for ConcatAcceptingNulls {
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(result)))
+    }
+}
+
+/// `substring(input, start, length)` with `negative_start: WRAP_FROM_END` (a negative start
+/// counts from the end: -1 is the last character). Positions and lengths are characters.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct SubstringFromEnd {
+    signature: Signature,
+}
+
+impl SubstringFromEnd {
+    pub(crate) fn udf() -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(SubstringFromEnd {
+            signature: Signature::any(3, Volatility::Immutable),
+        }))
+    }
+}
+
+impl ScalarUDFImpl for SubstringFromEnd {
+    fn name(&self) -> &str {
+        "substring"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match arg_types {
+            [s, start, length]
+                if all_strings(&[s.clone()]) && start.is_integer() && length.is_integer() =>
+            {
+                Ok(DataType::Utf8)
+            }
+            _ => plan_err!("substring takes (string, integer, integer), not {arg_types:?}"),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [input, start, length] = arrays.as_slice() else {
+            return exec_err!("substring takes three arguments");
+        };
+        let input = strings(std::slice::from_ref(input))?.remove(0);
+        let numbers = |a: &ArrayRef| -> Result<Vec<Option<i64>>> {
+            Ok(cast(a, &DataType::Int64)?
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .iter()
+                .collect())
+        };
+        let (start, length) = (numbers(start)?, numbers(length)?);
+        let mut out = Vec::with_capacity(input.len());
+        for (row, text) in input.iter().enumerate() {
+            let (Some(text), Some(start), Some(length)) = (text, start[row], length[row]) else {
+                out.push(None);
+                continue;
+            };
+            if length < 0 {
+                return exec_err!("substring: length must not be negative (got {length})");
+            }
+            let chars = text.chars().count() as i64;
+            // 1-based from the start, or counted back from the end when negative.
+            let first = if start < 0 {
+                (chars + start).max(0)
+            } else {
+                (start - 1).max(0)
+            };
+            out.push(Some(
+                text.chars()
+                    .skip(first as usize)
+                    .take(length as usize)
+                    .collect::<String>(),
+            ));
+        }
+        Ok(ColumnarValue::Array(Arc::new(
+            out.into_iter().collect::<StringArray>(),
+        )))
     }
 }
