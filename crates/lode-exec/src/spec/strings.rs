@@ -183,7 +183,9 @@ impl ScalarUDFImpl for SubstringFromEnd {
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match arg_types {
             [s, start, length]
-                if all_strings(&[s.clone()]) && start.is_integer() && length.is_integer() =>
+                if all_strings(std::slice::from_ref(s))
+                    && start.is_integer()
+                    && length.is_integer() =>
             {
                 Ok(DataType::Utf8)
             }
