@@ -14,6 +14,7 @@
 //! | `extract(component, x)` | `date_part('component', x)` | alias; `ISO_YEAR`, `ISO_WEEK`, `DAY_OF_YEAR` spelled as `date_part` knows them ([`datafusion_enum`]) |
 //! | `variance(SAMPLE\|POPULATION, x)`, `std_dev(…)` | `var_samp`, `var_pop`, `stddev`, `stddev_pop` | [`normalize_aggregates`] renames the call |
 //! | `approx_count_distinct(x)` | `approx_distinct(x)` | [`normalize_aggregates`] renames the call |
+//! | `sum` with `overflow: ERROR` | wraps (integers), widens (decimals) | [`aggregate::CheckedSum`], by renaming |
 //! | `transform`, `filter`, `any_match`, `all_match` (lambdas) | `array_transform`, `array_filter`, `array_any_match` | [`higher_order`]; `all_match` as `NOT any_match(NOT …)` |
 //! | `u!u8` … `u!u64` of `unsigned_integers.yaml` | unknown user-defined types | Arrow's unsigned integers ([`standard_type`]) |
 //! | a date plus or minus an `interval_day` | a date | a timestamp ([`misc::DateAndInterval`]) |
@@ -22,6 +23,7 @@
 //!
 //! The spec's function test corpus (`lode conformance functions`) measures the result.
 
+mod aggregate;
 mod float;
 mod integer;
 mod matcher;
@@ -87,6 +89,7 @@ pub(crate) fn register(ctx: &SessionContext) {
     for udf in regex::RegexFunction::missing_from_datafusion() {
         ctx.register_udf(udf);
     }
+    ctx.register_udaf(aggregate::CheckedSum::udaf());
 }
 
 /// The DataFusion higher-order function for a lambda-taking function of `functions_list.yaml`,
@@ -258,14 +261,29 @@ pub(crate) fn to_declared_type(
     })
 }
 
-/// Standard aggregates DataFusion has under another name: (spec name, enum argument or "" for
-/// none) -> DataFusion's name.
-const AGGREGATE_RENAMES: &[(&str, &str, &str)] = &[
-    ("variance", "SAMPLE", "var_samp"),
-    ("variance", "POPULATION", "var_pop"),
-    ("std_dev", "SAMPLE", "stddev"),
-    ("std_dev", "POPULATION", "stddev_pop"),
-    ("approx_count_distinct", "", "approx_distinct"),
+/// Which calls of an aggregate a rename applies to.
+enum Calls {
+    /// Those whose first argument is this enum value (which the new name carries).
+    FirstEnum(&'static str),
+    /// All of them.
+    All,
+    /// Those asking for this option value.
+    WithOption(&'static str, &'static str),
+}
+
+/// Standard aggregates DataFusion has under another name, or that Lode implements itself for
+/// some calls: (spec name, which calls, the name they run as).
+const AGGREGATE_RENAMES: &[(&str, Calls, &str)] = &[
+    ("variance", Calls::FirstEnum("SAMPLE"), "var_samp"),
+    ("variance", Calls::FirstEnum("POPULATION"), "var_pop"),
+    ("std_dev", Calls::FirstEnum("SAMPLE"), "stddev"),
+    ("std_dev", Calls::FirstEnum("POPULATION"), "stddev_pop"),
+    ("approx_count_distinct", Calls::All, "approx_distinct"),
+    (
+        "sum",
+        Calls::WithOption("overflow", "ERROR"),
+        aggregate::CHECKED_SUM,
+    ),
 ];
 
 /// The plan with its calls to the aggregates of [`AGGREGATE_RENAMES`] renamed to DataFusion's
@@ -351,15 +369,30 @@ fn rename_calls(
                     .and_then(|a| a.get("enum"))
                     .and_then(serde_json::Value::as_str)
                     .map(str::to_string);
-                let rename = AGGREGATE_RENAMES.iter().find(|(spec, e, _)| {
+                let has_option = |option: &str, value: &str| {
+                    map.get("options")
+                        .and_then(serde_json::Value::as_array)
+                        .is_some_and(|options| {
+                            options.iter().any(|o| {
+                                o.get("name").and_then(serde_json::Value::as_str) == Some(option)
+                                    && o.pointer("/preference/0")
+                                        .and_then(serde_json::Value::as_str)
+                                        == Some(value)
+                            })
+                        })
+                };
+                let rename = AGGREGATE_RENAMES.iter().find(|(spec, calls, _)| {
                     spec == name
-                        && match &enum_arg {
-                            Some(value) => value.eq_ignore_ascii_case(e),
-                            None => e.is_empty(),
+                        && match calls {
+                            Calls::FirstEnum(e) => enum_arg
+                                .as_deref()
+                                .is_some_and(|v| v.eq_ignore_ascii_case(e)),
+                            Calls::All => true,
+                            Calls::WithOption(option, value) => has_option(option, value),
                         }
                 });
-                if let Some((_, e, df_name)) = rename {
-                    if !e.is_empty()
+                if let Some((_, calls, df_name)) = rename {
+                    if let Calls::FirstEnum(_) = calls
                         && let Some(serde_json::Value::Array(args)) = map.get_mut("arguments")
                     {
                         args.remove(0);
