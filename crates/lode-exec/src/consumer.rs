@@ -249,12 +249,6 @@ impl<'a> LodeConsumer<'a> {
         LogicalPlanBuilder::from(plan).project(exprs)?.build()
     }
 
-    /// The Arrow type of a user-defined type the plan declares from a standard extension Lode
-    /// maps (the unsigned integers).
-    fn standard_type(&self, anchor: u32) -> Option<DataType> {
-        spec::declared_type(self.plan, anchor)
-    }
-
     /// A Wasm table function or operator from an extension relation's `WasmRel` detail.
     fn wasm_relation(
         &self,
@@ -515,7 +509,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         f: &ScalarFunction,
         input_schema: &DFSchema,
     ) -> Result<Expr> {
-        let f = enum_arguments_as_literals(f, |value| spec::datafusion_enum(value));
+        let f = enum_arguments_as_literals(f, spec::datafusion_enum);
         if let Some(expr) = self.higher_order(&f, input_schema).await? {
             return Ok(expr);
         }
@@ -540,7 +534,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         &self,
         ty: &substrait::proto::r#type::UserDefined,
     ) -> Result<DataType> {
-        match self.standard_type(ty.type_reference) {
+        match spec::declared_type(self.plan, ty.type_reference) {
             Some(t) => Ok(t),
             None => substrait_err!(
                 "user-defined type {} is not one Lode knows (it knows the unsigned integers of {})",
@@ -558,7 +552,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         let Some(TypeAnchorType::TypeReference(anchor)) = literal.type_anchor_type else {
             return substrait_err!("user-defined literal without a type reference");
         };
-        let Some(data_type) = self.standard_type(anchor) else {
+        let Some(data_type) = spec::declared_type(self.plan, anchor) else {
             return substrait_err!(
                 "user-defined literal of type {anchor}, which Lode does not know"
             );
