@@ -307,6 +307,8 @@ pub(crate) fn normalize_aggregates(plan: &Plan) -> Option<Plan> {
         return None;
     }
     let mut json = serde_json::to_value(plan).ok()?;
+    // New anchors follow the highest one in use; a plan that uses u32::MAX leaves none free, and
+    // its calls stay as they are (the consumer then says the function is unknown).
     let mut next_anchor = plan
         .extensions
         .iter()
@@ -316,14 +318,16 @@ pub(crate) fn normalize_aggregates(plan: &Plan) -> Option<Plan> {
         })
         .max()
         .unwrap_or(0)
-        + 1;
+        .checked_add(1);
     let mut added: Vec<(u32, &'static str, u32)> = Vec::new();
     rename_calls(&mut json, &renamed, &mut |anchor, df_name| {
         if let Some((new, _, _)) = added.iter().find(|(_, n, a)| *n == df_name && *a == anchor) {
             return *new;
         }
-        let new = next_anchor;
-        next_anchor += 1;
+        let Some(new) = next_anchor else {
+            return anchor;
+        };
+        next_anchor = new.checked_add(1);
         added.push((new, df_name, anchor));
         new
     });
@@ -392,13 +396,15 @@ fn rename_calls(
                         }
                 });
                 if let Some((_, calls, df_name)) = rename {
-                    if let Calls::FirstEnum(_) = calls
-                        && let Some(serde_json::Value::Array(args)) = map.get_mut("arguments")
-                    {
-                        args.remove(0);
-                    }
                     let new = anchor_for(*anchor, df_name);
-                    map.insert("functionReference".into(), new.into());
+                    if new != *anchor {
+                        if let Calls::FirstEnum(_) = calls
+                            && let Some(serde_json::Value::Array(args)) = map.get_mut("arguments")
+                        {
+                            args.remove(0);
+                        }
+                        map.insert("functionReference".into(), new.into());
+                    }
                 }
             }
             for child in map.values_mut() {
