@@ -264,7 +264,13 @@ pub(crate) fn decimal(text: &str, precision: u8, scale: u8) -> Result<i128> {
     }
     // The digits as an integer, and the power of ten it must be scaled by to reach `scale`.
     let all_digits = format!("{whole}{fraction}");
-    let shift = i32::from(scale) - (fraction.len() as i32 - exponent);
+    // Past 80 places no 38-digit decimal fits: refuse before scaling (and before overflow).
+    let shift = i64::from(scale) - (fraction.len() as i64 - i64::from(exponent));
+    if shift.abs() > 80 {
+        return Err(invalid(format!(
+            "`{text}` does not fit decimal<{precision}, {scale}>"
+        )));
+    }
     let mut value: i128 = all_digits.trim_start_matches('0').parse().unwrap_or(0);
     if shift >= 0 {
         for _ in 0..shift {
@@ -398,7 +404,11 @@ fn date_parts(text: &str) -> Result<i64> {
     };
     let mut parts = body.splitn(3, '-');
     let mut next = || parts.next().ok_or_else(bad);
-    let year: i64 = next()?.parse().map_err(|_| bad())?;
+    let year: i64 = next()?
+        .parse()
+        .ok()
+        .filter(|y: &i64| *y <= 1_000_000)
+        .ok_or_else(bad)?;
     let month: u32 = next()?.parse().map_err(|_| bad())?;
     let day: u32 = next()?.parse().map_err(|_| bad())?;
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
@@ -497,8 +507,8 @@ fn split_zone(text: &str) -> Option<(&str, i64)> {
             let (hours, minutes) = text[i + 1..]
                 .split_once(':')
                 .unwrap_or((&text[i + 1..], "0"));
-            let hours: i64 = hours.parse().ok()?;
-            let minutes: i64 = minutes.parse().ok()?;
+            let hours: i64 = hours.parse().ok().filter(|h| (0..=24).contains(h))?;
+            let minutes: i64 = minutes.parse().ok().filter(|m| (0..60).contains(m))?;
             let sign = if text.as_bytes()[i] == b'-' { -1 } else { 1 };
             Some((&text[..i], sign * (hours * 3600 + minutes * 60)))
         }
@@ -544,20 +554,29 @@ fn interval_day(text: &str, precision: u8) -> Result<(i32, i32, i64)> {
     let body = body.strip_prefix('P').ok_or_else(bad)?;
     let (date_part, time_part) = body.split_once('T').unwrap_or((body, ""));
     let (mut days, mut seconds, mut subseconds) = (0i64, 0i64, 0i64);
+    // `count` of a unit of `size` added to `total`, refusing what i64 cannot hold.
+    let add = |total: i64, count: &str, size: i64| {
+        count
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(size))
+            .and_then(|n| total.checked_add(n))
+            .ok_or_else(bad)
+    };
     for (number, unit) in designators(date_part).ok_or_else(bad)? {
         match unit {
-            'D' => days = number.parse().map_err(|_| bad())?,
-            'W' => days = 7 * number.parse::<i64>().map_err(|_| bad())?,
+            'D' => days = add(days, number, 1)?,
+            'W' => days = add(days, number, 7)?,
             _ => return Err(bad()),
         }
     }
     for (number, unit) in designators(time_part).ok_or_else(bad)? {
         match unit {
-            'H' => seconds += 3600 * number.parse::<i64>().map_err(|_| bad())?,
-            'M' => seconds += 60 * number.parse::<i64>().map_err(|_| bad())?,
+            'H' => seconds = add(seconds, number, 3600)?,
+            'M' => seconds = add(seconds, number, 60)?,
             'S' => {
                 let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-                seconds += whole.parse::<i64>().map_err(|_| bad())?;
+                seconds = add(seconds, whole, 1)?;
                 subseconds = fraction_units(fraction, precision, text)?;
             }
             _ => return Err(bad()),
@@ -666,6 +685,16 @@ mod tests {
             lit("01:02:03.1234567", "pt<6>").is_err(),
             "no silent truncation"
         );
+    }
+
+    #[test]
+    fn hostile_numbers_are_errors_not_overflows() {
+        assert!(decimal("1e-2147483648", 38, 0).is_err());
+        assert!(decimal("1e2147483647", 38, 0).is_err());
+        assert!(lit("9223372036854775807-01-01", "date").is_err());
+        assert!(lit("P9223372036854775807W", "iday<6>").is_err());
+        assert!(lit("PT9223372036854775807H", "iday<6>").is_err());
+        assert!(lit("2020-01-01T00:00:00+99999999999999:00", "ptstz<6>").is_err());
     }
 
     #[test]

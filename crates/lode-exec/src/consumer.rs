@@ -659,12 +659,23 @@ fn enum_arguments_as_literals(
 /// A `precision_time` value (units of 10^-precision seconds since midnight) as the Arrow time
 /// type of the nearest unit that holds it exactly.
 fn time_of_day(precision: i32, value: i64) -> Result<ScalarValue> {
-    let scaled = |unit_digits: i32| value * 10i64.pow((unit_digits - precision) as u32);
+    let out_of_range = || {
+        substrait_datafusion_err!(
+            "precision_time {value} at precision {precision} is not a time of day"
+        )
+    };
+    let scaled = |unit_digits: i32| {
+        10i64
+            .checked_pow((unit_digits - precision) as u32)
+            .and_then(|f| value.checked_mul(f))
+            .ok_or_else(out_of_range)
+    };
+    let narrow = |v: i64| i32::try_from(v).map_err(|_| out_of_range());
     Ok(match precision {
-        0 => ScalarValue::Time32Second(Some(value as i32)),
-        1..=3 => ScalarValue::Time32Millisecond(Some(scaled(3) as i32)),
-        4..=6 => ScalarValue::Time64Microsecond(Some(scaled(6))),
-        7..=9 => ScalarValue::Time64Nanosecond(Some(scaled(9))),
+        0 => ScalarValue::Time32Second(Some(narrow(value)?)),
+        1..=3 => ScalarValue::Time32Millisecond(Some(narrow(scaled(3)?)?)),
+        4..=6 => ScalarValue::Time64Microsecond(Some(scaled(6)?)),
+        7..=9 => ScalarValue::Time64Nanosecond(Some(scaled(9)?)),
         p => {
             return substrait_err!(
                 "precision_time with precision {p}: Lode holds at most 9 digits"

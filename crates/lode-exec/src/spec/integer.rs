@@ -103,6 +103,17 @@ impl IntegerArithmetic {
         }))
     }
 
+    /// A result past i128, which is past every integer type: wrapped (the low bits of
+    /// `wrapped` are right), saturated by its sign, or an error.
+    fn past_i128(&self, wrapped: i128, negative: bool) -> Result<i128> {
+        match self.options.overflow {
+            Overflow::Silent => Ok(wrapped),
+            Overflow::Saturate if negative => Ok(i128::MIN),
+            Overflow::Saturate => Ok(i128::MAX),
+            Overflow::Error => exec_err!("{} overflowed (overflow: ERROR)", self.op.name()),
+        }
+    }
+
     /// The exact result, or `None` for a null one (a zero divisor under `NULL`).
     fn exact(&self, a: i128, b: i128) -> Result<Option<i128>> {
         let name = self.op.name();
@@ -116,7 +127,11 @@ impl IntegerArithmetic {
         Ok(Some(match self.op {
             Arithmetic::Add => a + b,
             Arithmetic::Subtract => a - b,
-            Arithmetic::Multiply => a * b,
+            // Two 64-bit unsigned operands can pass i128 too.
+            Arithmetic::Multiply => match a.checked_mul(b) {
+                Some(v) => v,
+                None => self.past_i128(a.wrapping_mul(b), (a < 0) != (b < 0))?,
+            },
             Arithmetic::Divide if b == 0 => return zero_divisor(),
             Arithmetic::Divide => a / b,
             Arithmetic::Modulus if b == 0 => return zero_divisor(),
@@ -136,15 +151,7 @@ impl IntegerArithmetic {
                 };
                 match a.checked_pow(exponent) {
                     Some(v) => v,
-                    // Past i128 it is past every integer type: an overflow however it is handled.
-                    None if self.options.overflow == Overflow::Saturate => {
-                        if a < 0 && exponent % 2 == 1 {
-                            i128::MIN
-                        } else {
-                            i128::MAX
-                        }
-                    }
-                    None => return exec_err!("power: {a}^{b} overflowed"),
+                    None => self.past_i128(a.wrapping_pow(exponent), a < 0 && exponent % 2 == 1)?,
                 }
             }
             Arithmetic::Negate => -a,
@@ -454,8 +461,29 @@ mod tests {
     }
 
     #[test]
+    fn products_past_i128_follow_the_overflow_option() {
+        let max = i128::from(u64::MAX);
+        let multiply = |overflow| {
+            let options = IntegerOptions {
+                overflow,
+                ..Default::default()
+            };
+            exact(Arithmetic::Multiply, options, max, max)
+        };
+        assert!(multiply(Overflow::Error).is_err());
+        assert_eq!(multiply(Overflow::Saturate).unwrap(), Some(i128::MAX));
+        // u64::MAX squared is 1 modulo 2^64.
+        let wrapped = multiply(Overflow::Silent).unwrap().unwrap();
+        assert_eq!(wrap(wrapped, 64, false), 1);
+    }
+
+    #[test]
     fn integer_power_is_exact_or_an_error() {
-        let power = |a, b| exact(Arithmetic::Power, IntegerOptions::default(), a, b);
+        let failing = IntegerOptions {
+            overflow: Overflow::Error,
+            ..Default::default()
+        };
+        let power = |a, b| exact(Arithmetic::Power, failing, a, b);
         assert_eq!(power(13, 10).unwrap(), Some(137_858_491_849));
         assert!(power(2, -1).is_err());
         assert!(power(10, 100).is_err());
