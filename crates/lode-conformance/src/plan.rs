@@ -294,26 +294,14 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn urn_anchor(&mut self, urn: &str) -> u32 {
-        match self.urns.iter().position(|u| u == urn) {
-            Some(i) => i as u32 + 1,
-            None => {
-                self.urns.push(urn.to_string());
-                self.urns.len() as u32
-            }
-        }
+        anchor_in(&mut self.urns, urn.to_string())
     }
 
     /// The anchor of user-defined type `name`, declared from the extension defining it.
     fn type_anchor(&mut self, name: &str) -> Option<u32> {
         let urn = self.index.resolve_type(name, self.file)?;
         let declaration = (self.urn_anchor(urn), name.to_string());
-        Some(match self.types.iter().position(|t| *t == declaration) {
-            Some(i) => i as u32 + 1,
-            None => {
-                self.types.push(declaration);
-                self.types.len() as u32
-            }
-        })
+        Some(anchor_in(&mut self.types, declaration))
     }
 
     fn function_anchor(&mut self, name: &str, arg_types: &[Option<TestType>]) -> u32 {
@@ -331,14 +319,7 @@ impl Builder<'_> {
         } else {
             format!("{name}:{}", signature.join("_"))
         };
-        let declaration = (urn_anchor, compound);
-        match self.declarations.iter().position(|d| *d == declaration) {
-            Some(i) => i as u32 + 1,
-            None => {
-                self.declarations.push(declaration);
-                self.declarations.len() as u32
-            }
-        }
+        anchor_in(&mut self.declarations, (urn_anchor, compound))
     }
 
     fn declarations_proto(&self) -> Vec<SimpleExtensionDeclaration> {
@@ -508,6 +489,17 @@ impl Builder<'_> {
                     })?;
                 Ok((lambda_parameter(*index), Some(ty)))
             }
+        }
+    }
+}
+
+/// The anchor of `item` in `list` (its position + 1), appending it when it is new.
+fn anchor_in<T: PartialEq>(list: &mut Vec<T>, item: T) -> u32 {
+    match list.iter().position(|x| *x == item) {
+        Some(i) => i as u32 + 1,
+        None => {
+            list.push(item);
+            list.len() as u32
         }
     }
 }
