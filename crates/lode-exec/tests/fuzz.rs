@@ -3,6 +3,7 @@
 //! A panic hook counts every panic, including ones Lode catches, since a caught panic still
 //! means a check is missing. Mutations are deterministic (fixed seeds) so failures reproduce.
 
+#[path = "engine/common.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! Wasm extensions end to end: plans produced from SQL with real guests (`make guests`),
 //! encoded, decoded and run; hostile guests fail their query and leave the engine healthy.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

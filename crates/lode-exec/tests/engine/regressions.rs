@@ -1,8 +1,7 @@
 //! Plans the fuzzer found that once crashed the consumer. Each must now fail with an error.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use futures::StreamExt;
 
 /// Q18 with a read's projection mask shortened and an emit index changed: a field reference

@@ -1,12 +1,11 @@
 //! Tables in every supported format and layout: CSV with a header, Arrow IPC, Parquet, a
 //! directory of files; names matched case-insensitively; clashing names rejected.
 
-mod common;
 
 use std::fs::File;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv;
 use datafusion::arrow::ipc::writer::FileWriter;

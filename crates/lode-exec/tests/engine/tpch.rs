@@ -1,9 +1,8 @@
 //! All 22 TPC-H plans in `plans/tpch/` return what DataFusion's SQL returns on the same data,
 //! in the same order where the query orders.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tpch_plans_match_datafusion_sql() {

@@ -1,9 +1,8 @@
 //! Plans in `plans/foreign/` reproduce what other producers write; each must run and return
 //! what the equivalent SQL returns on the same data.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use lode_plan::{Code, Severity};
 
 async fn check(plan_file: &str, sql: &str) {
