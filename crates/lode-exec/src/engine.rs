@@ -37,6 +37,10 @@ pub struct EngineConfig {
     pub wasm_policy: lode_wasm::HostPolicy,
     /// Where compiled Wasm modules are cached; `None` keeps them in memory only.
     pub module_cache: Option<PathBuf>,
+    /// Plan for cutting into stages that run as separate tasks (`lode-dist`): no dynamic
+    /// filters, which tie a join to a scan through shared state that does not survive the
+    /// cut (a task holding a stale filter from another task's build side drops rows).
+    pub distributed: bool,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +50,7 @@ impl Default for EngineConfig {
             target_partitions: cores,
             wasm_policy: lode_wasm::HostPolicy::default(),
             module_cache: lode_wasm::default_cache_dir(),
+            distributed: false,
         }
     }
 }
@@ -63,9 +68,16 @@ pub struct Engine {
 impl Engine {
     /// A session with `tables` registered (names lower-cased).
     pub async fn new(tables: &TableBindings, config: EngineConfig) -> Result<Self> {
-        let session = SessionConfig::new()
+        let mut session = SessionConfig::new()
             .with_target_partitions(config.target_partitions.max(1))
             .with_information_schema(false);
+        if config.distributed {
+            let optimizer = &mut session.options_mut().optimizer;
+            optimizer.enable_dynamic_filter_pushdown = false;
+            optimizer.enable_join_dynamic_filter_pushdown = false;
+            optimizer.enable_topk_dynamic_filter_pushdown = false;
+            optimizer.enable_aggregate_dynamic_filter_pushdown = false;
+        }
         // Wasm table functions and operators plan through Lode's extension planner.
         let state = SessionStateBuilder::new()
             .with_config(session)
@@ -204,17 +216,24 @@ impl Engine {
         Ok(stream)
     }
 
+    /// The optimized physical plan of a logical plan, ready to run or to cut into stages.
+    pub async fn physical_plan(&self, logical: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        self.ctx
+            .state()
+            .create_physical_plan(logical)
+            .await
+            .map_err(ExecError::datafusion("physical planning failed"))
+    }
+
     /// The plan as DataFusion sees it: logical, optimized logical and physical.
     pub async fn explain(&self, plan: &DecodedPlan) -> Result<String> {
         let logical = self.logical_plan(plan).await?;
-        let state = self.ctx.state();
-        let optimized = state
+        let optimized = self
+            .ctx
+            .state()
             .optimize(&logical)
             .map_err(ExecError::datafusion("optimizing the plan failed"))?;
-        let physical = state
-            .create_physical_plan(&logical)
-            .await
-            .map_err(ExecError::datafusion("physical planning failed"))?;
+        let physical = self.physical_plan(&logical).await?;
         Ok(format!(
             "== Logical plan ==\n{}\n\n== Optimized logical plan ==\n{}\n\n== Physical plan ({} partitions) ==\n{}",
             logical.display_indent_schema(),

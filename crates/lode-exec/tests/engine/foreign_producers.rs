@@ -1,7 +1,6 @@
 //! Plans in `plans/foreign/` reproduce what other producers write; each must run and return
 //! what the equivalent SQL returns on the same data.
 
-
 use crate::common::*;
 use lode_plan::{Code, Severity};
 

@@ -1,7 +1,6 @@
 //! Tables in every supported format and layout: CSV with a header, Arrow IPC, Parquet, a
 //! directory of files; names matched case-insensitively; clashing names rejected.
 
-
 use std::fs::File;
 use std::path::Path;
 

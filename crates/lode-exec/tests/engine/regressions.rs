@@ -1,6 +1,5 @@
 //! Plans the fuzzer found that once crashed the consumer. Each must now fail with an error.
 
-
 use crate::common::*;
 use futures::StreamExt;
 

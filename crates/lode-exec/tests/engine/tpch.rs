@@ -1,7 +1,6 @@
 //! All 22 TPC-H plans in `plans/tpch/` return what DataFusion's SQL returns on the same data,
 //! in the same order where the query orders.
 
-
 use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

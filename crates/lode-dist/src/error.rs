@@ -1,0 +1,41 @@
+//! The error type of `lode-dist`.
+
+use std::path::PathBuf;
+
+use datafusion::error::DataFusionError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DistError {
+    /// The physical plan has an operator the stage planner cannot cut or keep whole correctly.
+    #[error("cannot distribute this plan: {0}")]
+    Unsupported(String),
+
+    /// A stage task failed inside DataFusion; `context` names the stage and task.
+    #[error("{context}: {source}")]
+    DataFusion {
+        context: String,
+        #[source]
+        source: DataFusionError,
+    },
+
+    /// Reading or writing a shuffle piece failed.
+    #[error("shuffle piece {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    Exec(#[from] lode_exec::ExecError),
+}
+
+pub type Result<T, E = DistError> = std::result::Result<T, E>;
+
+impl DistError {
+    /// Wraps a DataFusion error with what was being done.
+    pub(crate) fn datafusion(context: impl Into<String>) -> impl FnOnce(DataFusionError) -> Self {
+        let context = context.into();
+        move |source| DistError::DataFusion { context, source }
+    }
+}

@@ -1,0 +1,116 @@
+//! Stage outputs: tasks write their output as pieces (Arrow IPC streams on local disk) and the
+//! tasks of consuming stages read them back through [`ShuffleReaderExec`].
+//!
+//! A piece is named by job, stage, task and piece number ([`PieceId`]); [`ShuffleLayout`] maps
+//! that name to a file under an executor's work directory. Readers fetch pieces through a
+//! [`PieceSource`], so the same plan reads local files in one process and remote pieces over
+//! the network in a cluster.
+
+mod local;
+mod reader;
+mod writer;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::error::Result as DfResult;
+use datafusion::physical_plan::SendableRecordBatchStream;
+
+pub use local::LocalPieces;
+pub use reader::{ShuffleReaderExec, resolve_readers};
+pub use writer::write_task_output;
+
+use crate::stage::StageId;
+
+/// One piece of one task's output.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PieceId {
+    pub job: String,
+    pub stage: StageId,
+    pub task: usize,
+    pub piece: usize,
+}
+
+impl fmt::Display for PieceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "job {} {} task {} piece {}",
+            self.job, self.stage, self.task, self.piece
+        )
+    }
+}
+
+/// Size of one written piece; an empty piece has no file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PieceStats {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// What one finished task wrote, and where: the consumer's readers need nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskOutput {
+    pub stage: StageId,
+    pub task: usize,
+    /// The executor holding the pieces.
+    pub executor: String,
+    /// Indexed by piece number.
+    pub pieces: Vec<PieceStats>,
+}
+
+impl TaskOutput {
+    pub fn rows(&self) -> u64 {
+        self.pieces.iter().map(|p| p.rows).sum()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.pieces.iter().map(|p| p.bytes).sum()
+    }
+}
+
+/// Opens pieces for reading, wherever they are.
+pub trait PieceSource: fmt::Debug + Send + Sync {
+    /// The batches of `piece`, held by `executor`. Opening may be deferred to the first poll.
+    fn fetch(
+        &self,
+        executor: &str,
+        piece: &PieceId,
+        schema: SchemaRef,
+    ) -> DfResult<SendableRecordBatchStream>;
+}
+
+/// Where an executor keeps pieces: `<root>/<job>/stage-<s>/task-<t>/piece-<p>.arrow`.
+#[derive(Debug, Clone)]
+pub struct ShuffleLayout {
+    root: PathBuf,
+}
+
+impl ShuffleLayout {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        ShuffleLayout { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of `piece`.
+    pub fn path(&self, piece: &PieceId) -> PathBuf {
+        self.task_dir(&piece.job, piece.stage, piece.task)
+            .join(format!("piece-{}.arrow", piece.piece))
+    }
+
+    /// The directory of one task's pieces.
+    pub fn task_dir(&self, job: &str, stage: StageId, task: usize) -> PathBuf {
+        self.job_dir(job)
+            .join(format!("stage-{}", stage.0))
+            .join(format!("task-{task}"))
+    }
+
+    /// Everything a job wrote here; removed when the job ends.
+    pub fn job_dir(&self, job: &str) -> PathBuf {
+        self.root.join(job)
+    }
+}
