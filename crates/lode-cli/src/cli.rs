@@ -25,7 +25,7 @@ pub enum Command {
     Run(RunArgs),
     /// Turn SQL into a Substrait plan (JSON for .json, binary otherwise)
     Sql(SqlArgs),
-    /// Show how a plan will run: logical, optimized and physical plans
+    /// Show how a plan will run: logical, optimized and physical plans, or (--dag) its stages
     Explain(ExplainArgs),
     /// Check plans and report coded diagnostics with plan paths (exit 0 valid, 1 invalid, 2 unreadable)
     Validate(ValidateArgs),
@@ -132,10 +132,25 @@ pub struct SqlArgs {
 pub struct ExplainArgs {
     /// Plan file, or `-` for standard input
     pub plan: String,
+    /// Show the stages distributed execution cuts the plan into, and the exchanges between them
+    #[arg(long)]
+    pub dag: bool,
+    /// How to print the stages: indented text, or Graphviz DOT (`| dot -Tsvg > plan.svg`)
+    #[arg(long, value_enum, default_value_t = DagFormat::Text, requires = "dag")]
+    pub format: DagFormat,
+    /// Partitions per scan/exchange, i.e. tasks per stage (default: number of cores)
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
     #[command(flatten)]
     pub tables: TableArgs,
     #[command(flatten)]
     pub wasm: WasmArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DagFormat {
+    Text,
+    Dot,
 }
 
 #[derive(Debug, Args)]

@@ -64,6 +64,16 @@ impl From<ExecError> for Failure {
     }
 }
 
+impl From<lode_dist::DistError> for Failure {
+    fn from(e: lode_dist::DistError) -> Self {
+        match e {
+            lode_dist::DistError::Exec(e) => e.into(),
+            lode_dist::DistError::Io { .. } => Failure::io(e.to_string()),
+            _ => Failure::invalid(e.to_string()),
+        }
+    }
+}
+
 impl From<lode_datagen::GenError> for Failure {
     fn from(e: lode_datagen::GenError) -> Self {
         match e {

@@ -348,6 +348,34 @@ fn explain_shows_logical_and_physical_plans() {
     assert!(out.contains("HashJoinExec"), "{out}");
 }
 
+#[test]
+fn explain_dag_shows_stages_as_text_and_dot() {
+    let q05 = plan("plans/tpch/q05.json");
+    let (code, out, err) = run(lode()
+        .args(["explain", &q05, "--dag", "--partitions", "3", "--data"])
+        .arg(data()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Stage 0 ("), "{out}");
+    assert!(out.contains("-> whole output to the result"), "{out}");
+    assert!(out.contains("ShuffleReaderExec: stage"), "{out}");
+    assert!(out.contains("into 3 pieces"), "{out}");
+
+    let (code, dot, err) = run(lode()
+        .args(["explain", &q05, "--dag", "--format", "dot", "--data"])
+        .arg(data()));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        dot.starts_with("digraph stages {") && dot.trim_end().ends_with('}'),
+        "{dot}"
+    );
+    let stages = out.lines().filter(|l| l.starts_with("Stage ")).count();
+    assert_eq!(dot.matches("[label=\"Stage ").count(), stages, "{dot}");
+
+    let (code, _, err) = run(lode().args(["explain", &q05, "--format", "dot"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--dag"), "{err}");
+}
+
 /// Mutated plans through the real binary: any exit but a panic (101) or a signal.
 #[test]
 fn mutated_plans_through_the_binary_never_crash() {

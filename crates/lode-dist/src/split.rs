@@ -45,7 +45,7 @@ use crate::stage::{ExchangeKind, ScalarSubquery, StageGraph, StageId, StageOutpu
 /// Cuts `plan` into stages; the last stage produces the plan's result.
 pub fn split_into_stages(plan: Arc<dyn ExecutionPlan>) -> Result<StageGraph> {
     let plan = plan
-        .transform_up(|node| Ok(without_shared_probe_state(node)?))
+        .transform_up(without_shared_probe_state)
         .map_err(DistError::datafusion("rewriting joins for stages"))?
         .data;
     let mut splitter = Splitter::default();
@@ -154,7 +154,7 @@ impl Splitter {
         }
 
         let merges = plan.is::<CoalescePartitionsExec>() || plan.is::<SortPreservingMergeExec>();
-        if merges && !is_reader(&plan.children()[0]) {
+        if merges && !is_reader(plan.children()[0]) {
             return self.cut_child(plan, 0, ExchangeKind::Merge);
         }
 

@@ -238,14 +238,16 @@ impl StageGraph {
             let _ = writeln!(out, "  s{} [label=\"{label}\"];", stage.id.0);
         }
         for edge in self.graph.edge_references() {
-            let producer = &self.graph[edge.source()];
+            let label = match &self.graph[edge.source()].output {
+                output @ StageOutput::Repartitioned(_) => describe_output(output),
+                StageOutput::Whole => edge.weight().to_string(),
+            };
             let _ = writeln!(
                 out,
-                "  s{} -> s{} [label=\"{} {}\"];",
+                "  s{} -> s{} [label=\"{}\"];",
                 edge.source().index(),
                 edge.target().index(),
-                edge.weight(),
-                dot_escape(&describe_output(&producer.output)),
+                dot_escape(&label),
             );
         }
         out.push_str("}\n");

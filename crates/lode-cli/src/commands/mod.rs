@@ -52,9 +52,9 @@ pub fn bind_tables(args: &TableArgs) -> Result<TableBindings, Failure> {
 pub async fn engine(
     args: &TableArgs,
     wasm: &WasmArgs,
-    partitions: Option<usize>,
+    tune: impl FnOnce(&mut EngineConfig),
 ) -> Result<Engine, Failure> {
-    engine_with_modules(args, wasm, partitions)
+    engine_with_modules(args, wasm, tune)
         .await
         .map(|(engine, _)| engine)
 }
@@ -63,7 +63,7 @@ pub async fn engine(
 pub async fn engine_with_modules(
     args: &TableArgs,
     wasm: &WasmArgs,
-    partitions: Option<usize>,
+    tune: impl FnOnce(&mut EngineConfig),
 ) -> Result<(Engine, Vec<lode_exec::LoadedModule>), Failure> {
     let tables = bind_tables(args)?;
     let mut config = EngineConfig::default();
@@ -71,9 +71,7 @@ pub async fn engine_with_modules(
         .wasm_policy
         .allowed
         .extend(wasm.allow_capabilities.iter().copied());
-    if let Some(n) = partitions {
-        config.target_partitions = n;
-    }
+    tune(&mut config);
     let engine = Engine::new(&tables, config).await?;
     let mut modules = Vec::new();
     for path in &wasm.modules {

@@ -16,7 +16,12 @@ use crate::sink::Destination;
 pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let plan = super::read_plan(&args.plan)?;
-    let engine = super::engine(&args.tables, &args.wasm, args.partitions).await?;
+    let engine = super::engine(&args.tables, &args.wasm, |config| {
+        if let Some(n) = args.partitions {
+            config.target_partitions = n;
+        }
+    })
+    .await?;
     let mut stream = engine
         .execute(&plan)
         .await

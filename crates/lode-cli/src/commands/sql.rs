@@ -9,7 +9,7 @@ use crate::failure::Failure;
 use crate::sink::Destination;
 
 pub async fn run(args: SqlArgs) -> Result<ExitCode, Failure> {
-    let (engine, modules) = super::engine_with_modules(&args.tables, &args.wasm, None).await?;
+    let (engine, modules) = super::engine_with_modules(&args.tables, &args.wasm, |_| {}).await?;
     let sql = match (&args.sql, &args.file) {
         (Some(sql), _) => sql.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)
