@@ -1,28 +1,14 @@
 //! Plans cut into stages and run through pieces on disk return what the local engine returns.
 //! TPC-H at SF 0.01 with four partitions per exchange, so every query really shuffles.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+#[path = "../../lode-exec/tests/engine/common.rs"]
+mod common;
 
+use common::{repo_root, rows, run_plan_rows, tpch_dir};
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use futures::TryStreamExt;
 use lode_dist::{ExchangeKind, JobMetrics, ShuffleLayout, StageGraph, StageOutput};
 use lode_exec::{Engine, EngineConfig, TableBindings};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn tpch_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        lode_datagen::tpch::generate(0.01, dir.path(), |_| {}).expect("generate TPC-H");
-        dir
-    })
-    .path()
-}
 
 async fn engine() -> Engine {
     let mut tables = TableBindings::new();
@@ -86,14 +72,7 @@ async fn tpch_through_stages_matches_the_local_engine() {
         let (mut ours, metrics) = run_stages(&engine, &graph)
             .await
             .unwrap_or_else(|e| panic!("q{n:02}: {e}\n{}", graph.display_text()));
-        let batches: Vec<RecordBatch> = engine
-            .execute(&plan)
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
-        let mut local = rows(&batches);
+        let mut local = run_plan_rows(&engine, &plan).await;
         assert!(
             !local.is_empty(),
             "q{n:02}: no rows; the comparison would prove nothing"
@@ -217,14 +196,7 @@ async fn wasm_functions_and_aggregate_states_cross_stages() {
     let (ours, metrics) = run_stages(&engine, &graph)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let batches: Vec<RecordBatch> = engine
-        .execute(&plan)
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let local = rows(&batches);
+    let local = run_plan_rows(&engine, &plan).await;
     assert_eq!(ours.len(), 3, "{ours:?}");
     // Partial states merge in another order than locally: the mean agrees to rounding.
     for (a, b) in ours.iter().zip(&local) {
@@ -234,25 +206,4 @@ async fn wasm_functions_and_aggregate_states_cross_stages() {
     }
     // Only partial states crossed the exchange: a few rows per scan task, not the 60,175 scanned.
     assert!(metrics.rows_exchanged < 100, "{metrics:?}");
-}
-
-fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
-    let options = FormatOptions::default().with_null("NULL");
-    let mut out = Vec::new();
-    for batch in batches {
-        let formatters: Vec<ArrayFormatter> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        for row in 0..batch.num_rows() {
-            out.push(
-                formatters
-                    .iter()
-                    .map(|f| f.value(row).to_string())
-                    .collect(),
-            );
-        }
-    }
-    out
 }

@@ -1,5 +1,5 @@
-//! Shared by the integration tests: TPC-H data generated once per test binary, and results
-//! rendered as rows of strings for comparison.
+//! Shared by the integration tests (lode-dist's include it too): TPC-H data generated once per
+//! test binary, and results rendered as rows of strings for comparison.
 
 #![allow(dead_code)] // each test binary uses a different part
 
