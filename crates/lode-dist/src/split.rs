@@ -116,9 +116,8 @@ impl Splitter {
             // Subqueries first, so their stages come before every stage that reads them.
             for link in subqueries.subqueries() {
                 let subquery = self.split(Arc::clone(&link.plan))?;
-                let stage = self.cut(subquery, StageOutput::Whole, ExchangeKind::Scalar);
                 // Its consumers are found by their expressions, not by a reader.
-                self.pending.retain(|(pending, _)| *pending != stage);
+                let stage = self.cut(subquery, StageOutput::Whole, None);
                 self.graph.add_scalar_subquery(ScalarSubquery {
                     stage,
                     results: subqueries.results().clone(),
@@ -145,7 +144,7 @@ impl Splitter {
             }
             let input = Arc::clone(repartition.input());
             let output = StageOutput::Repartitioned(repartition.partitioning().clone());
-            let stage = self.cut(input, output, ExchangeKind::Repartition);
+            let stage = self.cut(input, output, Some(ExchangeKind::Repartition));
             return Ok(Arc::new(ShuffleReaderExec::new(
                 stage,
                 ExchangeKind::Repartition,
@@ -174,20 +173,21 @@ impl Splitter {
         let mut children: Vec<_> = plan.children().into_iter().cloned().collect();
         let child = Arc::clone(&children[index]);
         let properties = child.properties().clone();
-        let stage = self.cut(child, StageOutput::Whole, kind);
+        let stage = self.cut(child, StageOutput::Whole, Some(kind));
         children[index] = Arc::new(ShuffleReaderExec::new(stage, kind, properties));
         replace_children_if_necessary(plan, children).map_err(DistError::datafusion(
             "rebuilding the plan around its stages",
         ))
     }
 
-    /// Makes `plan` a stage; the stages it reads are the ones cut since the last stage began
-    /// whose readers are inside `plan`.
+    /// Makes `plan` a stage; the stages it reads are the ones cut before it whose readers are
+    /// inside `plan`. `read_as` is how the stage's consumer will read it, through a reader not
+    /// yet placed; `None` when its consumers are found otherwise.
     fn cut(
         &mut self,
         plan: Arc<dyn ExecutionPlan>,
         output: StageOutput,
-        kind: ExchangeKind,
+        read_as: Option<ExchangeKind>,
     ) -> StageId {
         let readers = readers_in(&plan);
         let stage = self.graph.add_stage(plan, output);
@@ -199,7 +199,9 @@ impl Splitter {
                 true
             }
         });
-        self.pending.push((stage, kind));
+        if let Some(kind) = read_as {
+            self.pending.push((stage, kind));
+        }
         stage
     }
 

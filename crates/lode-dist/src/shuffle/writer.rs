@@ -60,7 +60,7 @@ pub async fn write_task_output(
     let schema = plan.schema();
     let writer = tokio::task::spawn_blocking(move || write_pieces(receiver, piece_paths, schema));
 
-    while let Some(batch) = batches.next().await {
+    'batches: while let Some(batch) = batches.next().await {
         let batch = batch.map_err(DistError::datafusion(what()))?;
         let split: Vec<(usize, RecordBatch)> = match partitioner.as_mut() {
             Some(partitioner) => partitioner
@@ -72,7 +72,7 @@ pub async fn write_task_output(
         for piece in split {
             if sender.send(piece).await.is_err() {
                 // The writer stopped on an error, which awaiting it reports.
-                break;
+                break 'batches;
             }
         }
     }
