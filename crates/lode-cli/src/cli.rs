@@ -35,6 +35,88 @@ pub enum Command {
     Module(ModuleArgs),
     /// Measure spec conformance: the Substrait function test corpus
     Conformance(ConformanceArgs),
+    /// Run a cluster service: the coordinator, or an executor holding a data directory
+    Serve(ServeArgs),
+    /// Send a plan to a running coordinator, show its progress, print its result
+    Submit(SubmitArgs),
+}
+
+/// Settings every cluster service and client shares.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// File holding the cluster's shared bearer token (every call must carry it)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Largest gRPC message sent or accepted, in MiB (plans and results stream in smaller pieces)
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_message_mib: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    pub service: Service,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Service {
+    /// Accept plans (own API and Arrow Flight SQL), schedule their stages onto executors
+    Coordinator {
+        /// Address to listen on
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50051")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Seconds a task waits for an executor that can run it before its job fails
+        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+        placement_timeout: u64,
+        /// Seconds without a heartbeat after which an executor is lost
+        #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+        executor_timeout: u64,
+    },
+    /// Run stage tasks over the tables of a data directory; serve stage outputs with Arrow Flight
+    Executor {
+        /// The coordinator's address
+        #[arg(long, value_name = "URL")]
+        coordinator: String,
+        /// Address to serve stage outputs on
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// Address other executors reach this one at (default: http://<listen>)
+        #[arg(long, value_name = "URL")]
+        advertise: Option<String>,
+        /// Directory whose files `<name>.parquet|csv|arrow` (or sub-directories of such files) this executor holds
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Directory for stage outputs (default: a temporary directory, removed on exit)
+        #[arg(long, value_name = "DIR")]
+        work: Option<PathBuf>,
+        /// Tasks run at once (default: number of cores)
+        #[arg(long, value_name = "N")]
+        slots: Option<usize>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Plan file, or `-` for standard input
+    pub plan: String,
+    /// The coordinator's address
+    #[arg(long, value_name = "URL")]
+    pub coordinator: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Partitions per scan/exchange (default: the executors' task slots together)
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<u32>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Write the result to this file instead of standard output (written whole or not at all)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// What Wasm guests may use beyond computation.
@@ -90,6 +172,10 @@ pub struct RunArgs {
     /// Partitions per scan/exchange (default: number of cores)
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
+    /// Run through a cluster of N executors in this process (coordinator and executors on
+    /// loopback, the same path as `lode serve`); needs one --data directory
+    #[arg(long, value_name = "N")]
+    pub executors: Option<usize>,
     #[command(flatten)]
     pub wasm: WasmArgs,
     /// Also draw the result as an SVG line chart with its least-squares trend line
@@ -234,6 +320,10 @@ pub enum Dataset {
         /// Scale factor (1 = about 1 GB of raw data, 6 M lineitem rows)
         #[arg(long, default_value_t = 1.0)]
         sf: f64,
+        /// Split every table but region and nation into N files `<table>/part-<i>.parquet`
+        /// (to spread across executors' data directories)
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        parts: usize,
         /// Output directory
         #[arg(long, value_name = "DIR")]
         out: PathBuf,

@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     // A conformance run executes thousands of the harness's own plans: their validation
     // warnings (a corpus newer than the bundled extension YAMLs) are not the user's to act on.
     let quiet_plans = matches!(cli.command, Command::Conformance(_));
-    init_tracing(cli.verbose, quiet_plans);
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_tracing(cli.verbose, quiet_plans, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,6 +37,8 @@ fn main() -> ExitCode {
             Command::Gen(args) => commands::generate::run(args),
             Command::Module(args) => commands::module::run(args),
             Command::Conformance(args) => commands::conformance::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
+            Command::Submit(args) => commands::submit::run(args).await,
         }
     });
     match result {
@@ -50,14 +53,18 @@ fn report(failure: Failure) -> ExitCode {
 }
 
 /// `-v` shows Lode's progress (info), `-vv` debug detail; `RUST_LOG` overrides both.
-/// `quiet_plans` keeps the executor's per-plan warnings out of the default output.
-fn init_tracing(verbose: u8, quiet_plans: bool) {
+/// `quiet_plans` keeps the executor's per-plan warnings out of the default output; a service
+/// (`serving`) logs its executors and jobs by default.
+fn init_tracing(verbose: u8, quiet_plans: bool, serving: bool) {
     let default = match verbose {
         0 if quiet_plans => "warn,lode_exec=error",
+        0 if serving => "warn,lode_dist=info",
         0 => "warn",
-        1 => "warn,lode_cli=info,lode_exec=info,lode_plan=info,lode_datagen=info,lode_wasm=info",
+        1 => {
+            "warn,lode_cli=info,lode_exec=info,lode_plan=info,lode_datagen=info,lode_wasm=info,lode_dist=info"
+        }
         _ => {
-            "info,lode_cli=debug,lode_exec=debug,lode_plan=debug,lode_datagen=debug,lode_wasm=debug"
+            "info,lode_cli=debug,lode_exec=debug,lode_plan=debug,lode_datagen=debug,lode_wasm=debug,lode_dist=debug"
         }
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

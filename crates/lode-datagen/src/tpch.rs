@@ -27,6 +27,19 @@ pub const TABLES: [&str; 8] = [
 pub fn generate(
     sf: f64,
     out: &Path,
+    progress: impl FnMut(Progress),
+) -> Result<Vec<PathBuf>, GenError> {
+    generate_parts(sf, 1, out, progress)
+}
+
+/// As [`generate`], but with `parts` > 1 every table except `region` and `nation` is split
+/// into `<out>/<table>/part-<i>.parquet`, `i` in `1..=parts` (tpchgen's own partitioning:
+/// the parts together are exactly the single-file table). Parts are what a cluster spreads
+/// across executors' data directories.
+pub fn generate_parts(
+    sf: f64,
+    parts: usize,
+    out: &Path,
     mut progress: impl FnMut(Progress),
 ) -> Result<Vec<PathBuf>, GenError> {
     if !(sf.is_finite() && sf > 0.0) {
@@ -38,11 +51,25 @@ pub fn generate(
     })?;
     let mut written = Vec::new();
     for table in TABLES {
-        let path = out.join(format!("{table}.parquet"));
-        let expected = expected_rows(table, sf);
-        let (schema, batches) = batches(table, sf);
-        write_parquet(&path, table, schema, batches, expected, &mut progress)?;
-        written.push(path);
+        if parts <= 1 || table == "region" || table == "nation" {
+            let path = out.join(format!("{table}.parquet"));
+            let expected = expected_rows(table, sf);
+            let (schema, batches) = batches(table, sf, 1, 1);
+            write_parquet(&path, table, schema, batches, expected, &mut progress)?;
+            written.push(path);
+            continue;
+        }
+        let dir = out.join(table);
+        std::fs::create_dir_all(&dir).map_err(|source| GenError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for part in 1..=parts {
+            let path = dir.join(format!("part-{part}.parquet"));
+            let (schema, batches) = batches(table, sf, part as i32, parts as i32);
+            write_parquet(&path, table, schema, batches, None, &mut progress)?;
+            written.push(path);
+        }
     }
     Ok(written)
 }
@@ -63,7 +90,7 @@ fn expected_rows(table: &str, sf: f64) -> Option<u64> {
 
 use crate::{Batches, write_parquet};
 
-fn batches(table: &str, sf: f64) -> (SchemaRef, Batches) {
+fn batches(table: &str, sf: f64, part: i32, parts: i32) -> (SchemaRef, Batches) {
     fn boxed<I: Iterator<Item = Result<RecordBatch, ArrowError>> + 'static>(
         schema: SchemaRef,
         it: I,
@@ -73,35 +100,35 @@ fn batches(table: &str, sf: f64) -> (SchemaRef, Batches) {
     match table {
         "region" => boxed(
             RegionArrow::schema_ref(),
-            RegionArrow::new(RegionGenerator::new(sf, 1, 1)),
+            RegionArrow::new(RegionGenerator::new(sf, part, parts)),
         ),
         "nation" => boxed(
             NationArrow::schema_ref(),
-            NationArrow::new(NationGenerator::new(sf, 1, 1)),
+            NationArrow::new(NationGenerator::new(sf, part, parts)),
         ),
         "supplier" => boxed(
             SupplierArrow::schema_ref(),
-            SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)),
+            SupplierArrow::new(SupplierGenerator::new(sf, part, parts)),
         ),
         "customer" => boxed(
             CustomerArrow::schema_ref(),
-            CustomerArrow::new(CustomerGenerator::new(sf, 1, 1)),
+            CustomerArrow::new(CustomerGenerator::new(sf, part, parts)),
         ),
         "part" => boxed(
             PartArrow::schema_ref(),
-            PartArrow::new(PartGenerator::new(sf, 1, 1)),
+            PartArrow::new(PartGenerator::new(sf, part, parts)),
         ),
         "partsupp" => boxed(
             PartSuppArrow::schema_ref(),
-            PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1)),
+            PartSuppArrow::new(PartSuppGenerator::new(sf, part, parts)),
         ),
         "orders" => boxed(
             OrderArrow::schema_ref(),
-            OrderArrow::new(OrderGenerator::new(sf, 1, 1)),
+            OrderArrow::new(OrderGenerator::new(sf, part, parts)),
         ),
         _ => boxed(
             LineItemArrow::schema_ref(),
-            LineItemArrow::new(LineItemGenerator::new(sf, 1, 1)),
+            LineItemArrow::new(LineItemGenerator::new(sf, part, parts)),
         ),
     }
 }

@@ -26,6 +26,18 @@ pub enum DistError {
         source: std::io::Error,
     },
 
+    /// A coordinator or executor answered with an error, or could not be reached.
+    #[error("{address}: {message}")]
+    Remote { address: String, message: String },
+
+    /// The coordinator ran the job and it failed.
+    #[error("{0}")]
+    JobFailed(String),
+
+    /// A setting is missing or wrong (a token file, an address).
+    #[error("{0}")]
+    Config(String),
+
     #[error(transparent)]
     Exec(#[from] lode_exec::ExecError),
 }

@@ -115,7 +115,7 @@ pub async fn run_in_process(
 
 /// The one value a scalar subquery's stage produced: NULL of its type for no rows, an error
 /// for more than one (DataFusion's semantics).
-async fn scalar_value(
+pub(crate) async fn scalar_value(
     job: &str,
     stage: &Stage,
     outputs: &[TaskOutput],

@@ -7,14 +7,35 @@
 //!
 //! [`run_in_process`] runs a whole graph in this process through pieces on disk, the same
 //! exchange executors use between machines.
+//!
+//! A cluster is a coordinator ([`start_coordinator`]) and executors ([`start_executor`]):
+//! executors announce the files of their data directories, the coordinator plans submitted
+//! plans ([`submit`]) over those files, sends each task to an executor holding its files,
+//! and executors exchange stage outputs with Arrow Flight. All wire types are in
+//! `proto/lode/v1/cluster.proto`. [`LocalCluster`] runs one in a process.
 
+mod auth;
+mod catalog;
+mod client;
+mod cluster;
+mod codec;
+mod coordinator;
 mod error;
+mod executor;
+mod flight;
 mod job;
+pub mod proto;
 mod shuffle;
 mod split;
 mod stage;
 
+pub use auth::Token;
+pub use client::{Submitted, submit};
+pub use cluster::LocalCluster;
+pub use coordinator::{CoordinatorConfig, ExecutorSummary, RunningCoordinator, start_coordinator};
 pub use error::{DistError, Result};
+pub use executor::{ExecutorConfig, RunningExecutor, start_executor};
+pub use flight::Connections;
 pub use job::{JobMetrics, run_in_process};
 pub use shuffle::{
     LocalPieces, PieceId, PieceSource, PieceStats, ShuffleLayout, ShuffleReaderExec, TaskOutput,
@@ -22,3 +43,24 @@ pub use shuffle::{
 };
 pub use split::split_into_stages;
 pub use stage::{ExchangeKind, Stage, StageGraph, StageId, StageOutput};
+
+/// Locks `m`, also after a panic elsewhere poisoned it: the data it guards stays consistent
+/// (every writer finishes its update before anything can panic).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How long a stopping service lets open calls finish before it drops them.
+pub(crate) const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits for a service's task to finish its graceful shutdown, aborting it after `grace`
+/// (a client that keeps a call open must not keep a service alive).
+pub(crate) async fn stop_within(
+    mut handle: tokio::task::JoinHandle<()>,
+    grace: std::time::Duration,
+) {
+    if tokio::time::timeout(grace, &mut handle).await.is_err() {
+        handle.abort();
+        let _ = handle.await;
+    }
+}

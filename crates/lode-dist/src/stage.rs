@@ -90,6 +90,20 @@ impl fmt::Display for ExchangeKind {
     }
 }
 
+impl std::str::FromStr for ExchangeKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Ok(match name {
+            "repartition" => ExchangeKind::Repartition,
+            "merge" => ExchangeKind::Merge,
+            "broadcast" => ExchangeKind::Broadcast,
+            "scalar" => ExchangeKind::Scalar,
+            other => return Err(format!("unknown exchange kind `{other}`")),
+        })
+    }
+}
+
 /// A scalar subquery computed by a stage of its own, whose value the expressions of other
 /// stages read from DataFusion's shared results slot.
 #[derive(Debug, Clone)]

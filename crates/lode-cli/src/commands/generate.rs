@@ -11,15 +11,15 @@ use crate::failure::Failure;
 
 pub fn run(args: GenArgs) -> Result<ExitCode, Failure> {
     match args.dataset {
-        Dataset::Tpch { sf, out } => {
+        Dataset::Tpch { sf, parts, out } => {
             let started = Instant::now();
             let interactive = std::io::stderr().is_terminal();
             let mut last_report = Instant::now();
-            let files = lode_datagen::tpch::generate(sf, &out, |p| {
+            let files = lode_datagen::tpch::generate_parts(sf, parts, &out, |p| {
                 report(&p, interactive, &mut last_report)
             })?;
             eprintln!(
-                "TPC-H SF {sf}: {} tables written to {} in {:.1} s",
+                "TPC-H SF {sf}: {} files written to {} in {:.1} s",
                 files.len(),
                 out.display(),
                 started.elapsed().as_secs_f64()

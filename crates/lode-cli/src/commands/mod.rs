@@ -5,7 +5,9 @@ pub mod explain;
 pub mod generate;
 pub mod module;
 pub mod run;
+pub mod serve;
 pub mod sql;
+pub mod submit;
 pub mod validate;
 
 use std::io::Read;

@@ -16,6 +16,9 @@ use crate::sink::Destination;
 pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let plan = super::read_plan(&args.plan)?;
+    if let Some(executors) = args.executors {
+        return run_on_cluster(&args, executors, plan).await;
+    }
     let engine = super::engine(&args.tables, &args.wasm, |config| {
         if let Some(n) = args.partitions {
             config.target_partitions = n;
@@ -68,4 +71,45 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--executors N`: a coordinator and N executors in this process, each holding the --data
+/// directory; the plan goes through them as it would through `lode serve` processes.
+async fn run_on_cluster(
+    args: &RunArgs,
+    executors: usize,
+    plan: lode_plan::DecodedPlan,
+) -> Result<ExitCode, Failure> {
+    let [data] = args.tables.data.as_slice() else {
+        return Err(Failure::io(
+            "--executors needs exactly one --data directory (every executor holds its tables)",
+        ));
+    };
+    if !args.tables.tables.is_empty() || !args.wasm.modules.is_empty() || args.chart.is_some() {
+        return Err(Failure::io(
+            "--executors takes its tables from --data only; --table, --module and --chart run locally",
+        ));
+    }
+    if executors == 0 {
+        return Err(Failure::io("--executors needs at least one executor"));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let slots = cores.div_ceil(executors).max(1);
+    let engine = lode_exec::EngineConfig {
+        distributed: true,
+        ..lode_exec::EngineConfig::default()
+    };
+    let cluster = lode_dist::LocalCluster::start(executors, data, slots, engine).await?;
+    let result = super::submit::submit_and_write(
+        cluster.connections(),
+        cluster.address(),
+        prost::Message::encode_to_vec(&plan.plan),
+        args.partitions.unwrap_or(0) as u32,
+        args.format,
+        args.output.as_deref(),
+        &args.plan,
+    )
+    .await;
+    cluster.stop().await;
+    result
 }

@@ -14,7 +14,11 @@ use datafusion::physical_plan::{
 };
 use futures::{StreamExt, TryStreamExt};
 
-use super::{PieceId, PieceSource, TaskOutput};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+
+use super::{PieceId, PieceSource, PieceStats, TaskOutput};
+use crate::proto;
 use crate::stage::{ExchangeKind, StageId};
 
 /// Reads the pieces an earlier stage wrote. Partition `p` reads, for a repartition, piece `p`
@@ -191,4 +195,86 @@ pub fn resolve_readers(
         ))
     })
     .map(|t| t.data)
+}
+
+impl ShuffleReaderExec {
+    /// This reader, resolved, as a wire message.
+    pub(crate) fn to_proto(&self) -> DfResult<proto::ShuffleReader> {
+        let input = self.input.as_ref().ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "the reader of {} was sent before its inputs were resolved",
+                self.stage
+            ))
+        })?;
+        let outputs = input
+            .outputs
+            .iter()
+            .map(|output| proto::TaskOutput {
+                task: output.task as u32,
+                executor: output.executor.clone(),
+                pieces: output
+                    .pieces
+                    .iter()
+                    .map(|p| proto::PieceStats {
+                        rows: p.rows,
+                        bytes: p.bytes,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(proto::ShuffleReader {
+            stage: self.stage.0 as u32,
+            kind: self.kind.to_string(),
+            partitions: self.properties.output_partitioning().partition_count() as u32,
+            schema: crate::codec::encode_schema(&self.schema())?,
+            job: input.job.clone(),
+            outputs,
+        })
+    }
+
+    /// A resolved reader from its wire message, fetching through `source`. Operators above it
+    /// are already planned, so it keeps only its schema and partition count.
+    pub(crate) fn from_proto(
+        message: proto::ShuffleReader,
+        source: Arc<dyn PieceSource>,
+    ) -> DfResult<Self> {
+        let kind = message
+            .kind
+            .parse::<ExchangeKind>()
+            .map_err(DataFusionError::Internal)?;
+        let schema = crate::codec::decode_schema(&message.schema)?;
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(message.partitions as usize),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        let outputs = message
+            .outputs
+            .into_iter()
+            .map(|output| TaskOutput {
+                stage: StageId(message.stage as usize),
+                task: output.task as usize,
+                executor: output.executor,
+                pieces: output
+                    .pieces
+                    .into_iter()
+                    .map(|p| PieceStats {
+                        rows: p.rows,
+                        bytes: p.bytes,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(ShuffleReaderExec {
+            stage: StageId(message.stage as usize),
+            kind,
+            properties: Arc::new(properties),
+            input: Some(ResolvedInput {
+                job: message.job,
+                outputs: Arc::new(outputs),
+                source,
+            }),
+        })
+    }
 }

@@ -1,0 +1,94 @@
+//! `lode serve coordinator|executor`
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use lode_dist::{CoordinatorConfig, ExecutorConfig, Token};
+use lode_exec::EngineConfig;
+
+use crate::cli::{ClusterArgs, ServeArgs, Service};
+use crate::failure::Failure;
+
+pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
+    match args.service {
+        Service::Coordinator {
+            listen,
+            cluster,
+            placement_timeout,
+            executor_timeout,
+        } => {
+            let config = CoordinatorConfig {
+                listen,
+                token: token(&cluster)?,
+                max_message_bytes: max_message_bytes(&cluster),
+                placement_timeout: Duration::from_secs(placement_timeout),
+                executor_timeout: Duration::from_secs(executor_timeout.max(1)),
+                ..CoordinatorConfig::default()
+            };
+            let coordinator = lode_dist::start_coordinator(config).await?;
+            eprintln!("coordinator listening on {}", coordinator.address());
+            tokio::select! {
+                () = coordinator.wait() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Service::Executor {
+            coordinator,
+            listen,
+            advertise,
+            data,
+            work,
+            slots,
+            cluster,
+        } => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // A temporary work directory lives as long as this process.
+            let temporary = match &work {
+                Some(_) => None,
+                None => Some(
+                    tempfile::Builder::new()
+                        .prefix("lode-executor-")
+                        .tempdir()
+                        .map_err(|e| Failure::io(format!("cannot create a work directory: {e}")))?,
+                ),
+            };
+            let work = work
+                .or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf()))
+                .ok_or_else(|| Failure::io("no work directory"))?;
+            let config = ExecutorConfig {
+                coordinator,
+                listen,
+                advertise,
+                data,
+                work,
+                slots: slots.unwrap_or(cores).max(1),
+                token: token(&cluster)?,
+                max_message_bytes: max_message_bytes(&cluster),
+                engine: EngineConfig {
+                    distributed: true,
+                    ..EngineConfig::default()
+                },
+            };
+            let executor = lode_dist::start_executor(config).await?;
+            eprintln!("executor serving stage outputs on {}", executor.address());
+            tokio::select! {
+                () = executor.wait() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            drop(temporary);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn token(args: &ClusterArgs) -> Result<Token, Failure> {
+    match &args.token_file {
+        Some(path) => Ok(Token::from_file(path)?),
+        None => Ok(Token::none()),
+    }
+}
+
+pub fn max_message_bytes(args: &ClusterArgs) -> usize {
+    args.max_message_mib.clamp(1, 2047) << 20
+}

@@ -1,0 +1,280 @@
+//! A cluster of separate `lode` processes on loopback: a coordinator and three executors,
+//! each holding two of the three files of every TPC-H table, with a shared token.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::OnceLock;
+
+fn lode() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lode"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// TPC-H SF 0.01 in three parts per table, generated once per test binary.
+fn data() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = lode()
+            .args(["gen", "tpch", "--sf", "0.01", "--parts", "3", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .path()
+}
+
+/// Executor `n`'s data directory: `region` and `nation` whole, and parts `n` and `n+1`
+/// (mod 3) of every other table, so each part is on two executors.
+fn executor_data(root: &Path, n: usize) -> PathBuf {
+    let dir = root.join(format!("data-{n}"));
+    for entry in std::fs::read_dir(data()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_owned();
+        if path.is_file() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::hard_link(&path, dir.join(&name)).unwrap();
+            continue;
+        }
+        std::fs::create_dir_all(dir.join(&name)).unwrap();
+        for part in [n % 3 + 1, (n + 1) % 3 + 1] {
+            let file = format!("part-{part}.parquet");
+            std::fs::hard_link(path.join(&file), dir.join(&name).join(&file)).unwrap();
+        }
+    }
+    dir
+}
+
+/// Reads `child`'s stderr until a line containing `marker`; returns that line. The rest of
+/// stderr is drained in the background so the child never blocks on a full pipe.
+fn wait_for_line(stderr: ChildStderr, marker: &str) -> String {
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains(marker) {
+            std::thread::spawn(move || for _ in lines {});
+            return line;
+        }
+    }
+    panic!("the process ended before printing `{marker}`");
+}
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    coordinator: Child,
+    executors: Vec<Child>,
+    address: String,
+}
+
+impl Cluster {
+    fn token_file(&self) -> PathBuf {
+        self.dir.path().join("token")
+    }
+
+    fn start(executors: usize) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "s3cret-token\n").unwrap();
+        let mut coordinator = lode()
+            .args([
+                "serve",
+                "coordinator",
+                "--listen",
+                "127.0.0.1:0",
+                "--placement-timeout",
+                "5",
+            ])
+            .arg("--token-file")
+            .arg(dir.path().join("token"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let line = wait_for_line(
+            coordinator.stderr.take().unwrap(),
+            "coordinator listening on",
+        );
+        let address = line.rsplit(' ').next().unwrap().to_string();
+        let mut cluster = Cluster {
+            dir,
+            coordinator,
+            executors: Vec::new(),
+            address,
+        };
+        for n in 0..executors {
+            let data = executor_data(cluster.dir.path(), n);
+            let mut executor = lode()
+                .args([
+                    "serve",
+                    "executor",
+                    "--slots",
+                    "2",
+                    "--coordinator",
+                    &cluster.address,
+                ])
+                .arg("--data")
+                .arg(&data)
+                .arg("--token-file")
+                .arg(cluster.token_file())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            wait_for_line(
+                executor.stderr.take().unwrap(),
+                "registered with the coordinator",
+            );
+            cluster.executors.push(executor);
+        }
+        cluster
+    }
+
+    fn submit(&self, plan: &Path) -> (bool, String, String) {
+        let out = lode()
+            .arg("submit")
+            .arg(plan)
+            .args(["--coordinator", &self.address, "--format", "csv"])
+            .arg("--token-file")
+            .arg(self.token_file())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in self.executors.iter_mut().chain([&mut self.coordinator]) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// CSV rows with numbers rounded to 9 significant digits (sums add up in another order on a
+/// cluster), sorted (ties in ORDER BY may come in either order).
+fn normalized(csv: &str) -> Vec<String> {
+    let mut rows: Vec<String> = csv
+        .lines()
+        .map(|line| {
+            line.split(',')
+                .map(|field| match field.parse::<f64>() {
+                    Ok(v) if field.contains('.') => format!("{v:.8e}"),
+                    _ => field.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn local(plan: &Path) -> String {
+    let out = lode()
+        .arg("run")
+        .arg(plan)
+        .arg("--data")
+        .arg(data())
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into()
+}
+
+#[test]
+fn tpch_through_three_executor_processes_equals_local() {
+    let cluster = Cluster::start(3);
+    for q in 1..=22 {
+        let plan = repo().join(format!("plans/tpch/q{q:02}.json"));
+        let (ok, stdout, stderr) = cluster.submit(&plan);
+        assert!(ok, "q{q:02} failed on the cluster: {stderr}");
+        let expected = local(&plan);
+        assert!(
+            expected.lines().count() > 1 || q == 15 || q == 20,
+            "q{q:02} local result is empty"
+        );
+        assert_eq!(normalized(&stdout), normalized(&expected), "q{q:02}");
+    }
+}
+
+#[test]
+fn every_service_rejects_calls_without_the_right_token() {
+    let cluster = Cluster::start(1);
+    let plan = repo().join("plans/tpch/q06.json");
+    let wrong = cluster.dir.path().join("wrong");
+    std::fs::write(&wrong, "not-the-token").unwrap();
+    for token in [None, Some(&wrong)] {
+        let mut submit = lode();
+        submit
+            .arg("submit")
+            .arg(&plan)
+            .args(["--coordinator", &cluster.address]);
+        if let Some(token) = token {
+            submit.arg("--token-file").arg(token);
+        }
+        let out = submit.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("bearer token"), "token {token:?}: {stderr}");
+    }
+    let (ok, stdout, stderr) = cluster.submit(&plan);
+    assert!(ok, "{stderr}");
+    assert!(stdout.lines().count() == 2, "{stdout}");
+}
+
+#[test]
+fn run_with_executors_equals_local_run() {
+    let plan = repo().join("plans/tpch/q05.json");
+    let out = lode()
+        .arg("run")
+        .arg(&plan)
+        .arg("--data")
+        .arg(data())
+        .args(["--executors", "3", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        normalized(&String::from_utf8_lossy(&out.stdout)),
+        normalized(&local(&plan))
+    );
+}
+
+#[test]
+fn a_job_fails_with_a_reason_when_every_executor_is_gone() {
+    let mut cluster = Cluster::start(1);
+    for mut executor in cluster.executors.drain(..) {
+        executor.kill().unwrap();
+        executor.wait().unwrap();
+    }
+    let started = std::time::Instant::now();
+    let (ok, _, stderr) = cluster.submit(&repo().join("plans/tpch/q01.json"));
+    assert!(!ok);
+    assert!(stderr.contains("no executor"), "{stderr}");
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "took {:?}",
+        started.elapsed()
+    );
+}

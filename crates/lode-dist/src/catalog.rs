@@ -1,0 +1,348 @@
+//! Data placement: executors announce the files of their data directories; the coordinator
+//! plans over [`ClusterTable`]s whose scan partitions each hold files one executor has, and
+//! the scheduler sends each scan task to an executor holding its files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::FileFormat as DfFileFormat;
+use datafusion::datasource::file_format::arrow::ArrowFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::Result as DfResult;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use datafusion::prelude::SessionContext;
+use lode_exec::{FileFormat, TableBindings};
+
+use crate::codec::{decode_schema, encode_schema};
+use crate::error::{DistError, Result};
+use crate::proto;
+
+/// The object store every executor maps to its own data directory: scans name files by
+/// their path relative to it, so one plan reads the right files wherever it runs.
+pub const DATA_STORE: &str = "lode-data://local";
+
+pub fn data_store_url() -> ObjectStoreUrl {
+    // A constant that parses.
+    ObjectStoreUrl::parse(DATA_STORE).unwrap_or_else(|_| ObjectStoreUrl::local_filesystem())
+}
+
+/// The tables of `dir` (as `lode run --data` reads them) with their schemas and files.
+pub async fn announce_tables(dir: &Path) -> Result<Vec<proto::TableFiles>> {
+    let mut bindings = TableBindings::new();
+    bindings.add_data_dir(dir)?;
+    let ctx = SessionContext::new();
+    bindings.register(&ctx).await?;
+    let mut tables = Vec::new();
+    for binding in bindings.iter() {
+        let name = binding.name.to_lowercase();
+        let provider = ctx
+            .table_provider(name.as_str())
+            .await
+            .map_err(DistError::datafusion(format!("table {name}")))?;
+        let files = data_files(dir, &binding.path, binding.format)?;
+        tables.push(proto::TableFiles {
+            name,
+            format: format_name(binding.format).to_string(),
+            schema: encode_schema(&provider.schema()).map_err(DistError::datafusion(format!(
+                "the schema of table {}",
+                binding.name
+            )))?,
+            files,
+        });
+    }
+    Ok(tables)
+}
+
+fn data_files(root: &Path, path: &Path, format: FileFormat) -> Result<Vec<proto::DataFile>> {
+    let io = |source| DistError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut paths = if path.is_dir() {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(io)? {
+            let file = entry.map_err(io)?.path();
+            if FileFormat::from_path(&file) == Some(format) {
+                files.push(file);
+            }
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|file| {
+            let size = std::fs::metadata(&file).map_err(io)?.len();
+            let relative = file.strip_prefix(root).unwrap_or(&file);
+            Ok(proto::DataFile {
+                path: relative.to_string_lossy().replace('\\', "/"),
+                size,
+            })
+        })
+        .collect()
+}
+
+fn format_name(format: FileFormat) -> &'static str {
+    match format {
+        FileFormat::Parquet => "parquet",
+        FileFormat::Csv => "csv",
+        FileFormat::Arrow => "arrow",
+    }
+}
+
+fn parse_format(name: &str) -> Result<FileFormat> {
+    Ok(match name {
+        "parquet" => FileFormat::Parquet,
+        "csv" => FileFormat::Csv,
+        "arrow" => FileFormat::Arrow,
+        other => {
+            return Err(DistError::Config(format!("unknown file format `{other}`")));
+        }
+    })
+}
+
+/// Which executors hold which files, and the tables those files make.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    tables: BTreeMap<String, CatalogTable>,
+}
+
+#[derive(Debug, Clone)]
+struct CatalogTable {
+    schema: SchemaRef,
+    format: FileFormat,
+    /// By path: size and holders (executor ids).
+    files: BTreeMap<String, (u64, BTreeSet<String>)>,
+}
+
+impl Catalog {
+    /// Adds what `executor` announced; a table whose schema or file sizes disagree with
+    /// another executor's is refused, naming both.
+    pub fn add_executor(&mut self, executor: &str, tables: &[proto::TableFiles]) -> Result<()> {
+        let mut next = self.clone();
+        for announced in tables {
+            let schema = decode_schema(&announced.schema).map_err(DistError::datafusion(
+                format!("the schema of table {}", announced.name),
+            ))?;
+            let format = parse_format(&announced.format)?;
+            let table = next
+                .tables
+                .entry(announced.name.clone())
+                .or_insert_with(|| CatalogTable {
+                    schema: Arc::clone(&schema),
+                    format,
+                    files: BTreeMap::new(),
+                });
+            if table.schema.fields() != schema.fields() || table.format != format {
+                return Err(DistError::Config(format!(
+                    "table {} on executor {executor} has another schema or format than on the \
+                     executors already registered ({} vs {})",
+                    announced.name,
+                    format_name(format),
+                    format_name(table.format)
+                )));
+            }
+            for file in &announced.files {
+                let entry = table
+                    .files
+                    .entry(file.path.clone())
+                    .or_insert_with(|| (file.size, BTreeSet::new()));
+                if entry.0 != file.size {
+                    return Err(DistError::Config(format!(
+                        "file {} of table {} is {} bytes on executor {executor} but {} bytes \
+                         elsewhere; one path must hold the same file everywhere",
+                        file.path, announced.name, file.size, entry.0
+                    )));
+                }
+                entry.1.insert(executor.to_string());
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// Forgets `executor`'s files; tables no executor holds files of disappear.
+    pub fn remove_executor(&mut self, executor: &str) {
+        for table in self.tables.values_mut() {
+            table.files.retain(|_, (_, holders)| {
+                holders.remove(executor);
+                !holders.is_empty()
+            });
+        }
+        self.tables.retain(|_, t| !t.files.is_empty());
+    }
+
+    /// The tables, each split into about `partitions_per_executor` scan partitions per
+    /// executor in `executors`, every partition's files held by one executor.
+    pub fn tables(
+        &self,
+        executors: &[String],
+        partitions_per_executor: usize,
+    ) -> Result<Vec<(String, Arc<ClusterTable>)>> {
+        self.tables
+            .iter()
+            .map(|(name, table)| {
+                let groups = place_files(table, executors, partitions_per_executor.max(1))
+                    .map_err(|file| {
+                        DistError::Config(format!(
+                            "file {file} of table {name} is held by no attached executor"
+                        ))
+                    })?;
+                let provider = ClusterTable {
+                    schema: Arc::clone(&table.schema),
+                    format: table.format,
+                    groups,
+                };
+                Ok((name.clone(), Arc::new(provider)))
+            })
+            .collect()
+    }
+
+    /// Holders of every file, by path.
+    pub fn holders(&self) -> HashMap<String, (u64, BTreeSet<String>)> {
+        self.tables
+            .values()
+            .flat_map(|t| t.files.iter().map(|(p, h)| (p.clone(), h.clone())))
+            .collect()
+    }
+}
+
+/// Splits a table's files into groups, each homed on one executor holding all its files,
+/// balancing bytes: the largest file first, into the least-filled group it may join. A file
+/// none of `executors` holds is returned as the error: a scan never skips a file.
+fn place_files(
+    table: &CatalogTable,
+    executors: &[String],
+    per_executor: usize,
+) -> std::result::Result<Vec<Vec<PartitionedFile>>, String> {
+    let mut groups: Vec<(&str, u64, Vec<PartitionedFile>)> = executors
+        .iter()
+        .flat_map(|e| std::iter::repeat_n(e.as_str(), per_executor))
+        .map(|home| (home, 0, Vec::new()))
+        .collect();
+    let mut files: Vec<_> = table.files.iter().collect();
+    files.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    for (path, (size, holders)) in files {
+        let best = groups
+            .iter_mut()
+            .filter(|(home, _, _)| holders.contains(*home))
+            .min_by_key(|(_, bytes, files)| (*bytes, files.len()));
+        let Some((_, bytes, group)) = best else {
+            return Err(path.clone());
+        };
+        *bytes += size;
+        group.push(PartitionedFile::new(path.clone(), *size));
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(_, _, files)| files)
+        .filter(|files| !files.is_empty())
+        .collect())
+}
+
+/// A table whose files live on executors. Its scan has one partition per file group, so a
+/// scan task reads files that one executor holds.
+#[derive(Debug)]
+pub struct ClusterTable {
+    schema: SchemaRef,
+    format: FileFormat,
+    groups: Vec<Vec<PartitionedFile>>,
+}
+
+#[async_trait]
+impl TableProvider for ClusterTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if self.groups.is_empty() {
+            let schema = match projection {
+                Some(columns) => Arc::new(self.schema.project(columns)?),
+                None => Arc::clone(&self.schema),
+            };
+            return Ok(Arc::new(EmptyExec::new(schema)));
+        }
+        let format: Arc<dyn DfFileFormat> = match self.format {
+            FileFormat::Parquet => Arc::new(ParquetFormat::default()),
+            FileFormat::Csv => Arc::new(CsvFormat::default().with_has_header(true)),
+            FileFormat::Arrow => Arc::new(ArrowFormat),
+        };
+        let source = format.file_source(Arc::clone(&self.schema).into());
+        let groups = self.groups.iter().cloned().map(FileGroup::new).collect();
+        let config = FileScanConfigBuilder::new(data_store_url(), source)
+            .with_file_groups(groups)
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        format.create_physical_plan(state, config).await
+    }
+}
+
+/// The data files partition `partition` of `plan` reads, following partitions down through
+/// operators that keep them (and unions, which concatenate their inputs' partitions).
+pub fn files_of_partition(plan: &Arc<dyn ExecutionPlan>, partition: usize) -> Vec<PartitionedFile> {
+    let mut files = Vec::new();
+    collect_files(plan, partition, &mut files);
+    files
+}
+
+fn collect_files(
+    plan: &Arc<dyn ExecutionPlan>,
+    partition: usize,
+    files: &mut Vec<PartitionedFile>,
+) {
+    if let Some(scan) = plan.downcast_ref::<DataSourceExec>() {
+        if let Some(config) = scan.data_source().downcast_ref::<FileScanConfig>()
+            && let Some(group) = config.file_groups.get(partition)
+        {
+            files.extend(group.iter().cloned());
+        }
+        return;
+    }
+    if plan.is::<UnionExec>() {
+        let mut offset = partition;
+        for child in plan.children() {
+            let count = child.output_partitioning().partition_count();
+            if offset < count {
+                collect_files(child, offset, files);
+                return;
+            }
+            offset -= count;
+        }
+        return;
+    }
+    let count = plan.output_partitioning().partition_count();
+    for child in plan.children() {
+        // A child with another partition count is read whole by every partition (a
+        // broadcast reader); one with the same count is read partition by partition.
+        if child.output_partitioning().partition_count() == count {
+            collect_files(child, partition, files);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! A whole cluster in this process: a coordinator and executors on loopback ports, talking
+//! gRPC and Flight exactly as separate processes do (`lode run --executors N`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use lode_exec::EngineConfig;
+
+use crate::auth::Token;
+use crate::coordinator::{CoordinatorConfig, RunningCoordinator, start_coordinator};
+use crate::error::{DistError, Result};
+use crate::executor::{ExecutorConfig, RunningExecutor, start_executor};
+use crate::flight::Connections;
+
+/// A coordinator and its executors, stopped (and their work directories removed) on
+/// [`LocalCluster::stop`].
+pub struct LocalCluster {
+    coordinator: RunningCoordinator,
+    executors: Vec<RunningExecutor>,
+    connections: Connections,
+    _work: tempfile::TempDir,
+}
+
+impl LocalCluster {
+    /// Starts a coordinator and `executors` executors that each hold every table of `data`,
+    /// with `slots` task slots each; all calls carry a fresh random token.
+    pub async fn start(
+        executors: usize,
+        data: &Path,
+        slots: usize,
+        engine: EngineConfig,
+    ) -> Result<Self> {
+        let token = Token::random()?;
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = CoordinatorConfig {
+            listen: loopback,
+            token: token.clone(),
+            engine: engine.clone(),
+            ..CoordinatorConfig::default()
+        };
+        let max_message_bytes = config.max_message_bytes;
+        let coordinator = start_coordinator(config).await?;
+        let work = tempfile::Builder::new()
+            .prefix("lode-cluster-")
+            .tempdir()
+            .map_err(|source| DistError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let mut started = Vec::new();
+        for n in 0..executors.max(1) {
+            let executor = start_executor(ExecutorConfig {
+                coordinator: coordinator.address().to_string(),
+                listen: loopback,
+                advertise: None,
+                data: data.to_path_buf(),
+                work: work.path().join(format!("executor-{n}")),
+                slots,
+                token: token.clone(),
+                max_message_bytes,
+                engine: engine.clone(),
+            })
+            .await?;
+            started.push(executor);
+        }
+        coordinator
+            .wait_for_executors(started.len(), Duration::from_secs(30))
+            .await?;
+        Ok(LocalCluster {
+            coordinator,
+            executors: started,
+            connections: Connections::new(token, max_message_bytes),
+            _work: work,
+        })
+    }
+
+    /// The coordinator's address.
+    pub fn address(&self) -> &str {
+        self.coordinator.address()
+    }
+
+    /// Client connections carrying the cluster's token.
+    pub fn connections(&self) -> &Connections {
+        &self.connections
+    }
+
+    pub async fn stop(self) {
+        for executor in self.executors {
+            executor.stop().await;
+        }
+        self.coordinator.stop().await;
+    }
+}

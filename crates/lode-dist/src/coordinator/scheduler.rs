@@ -1,0 +1,490 @@
+//! Running one job: plan the Substrait plan over the executors' tables, cut it into stages,
+//! and run the stages' tasks on executors, recomputing outputs that were lost with their
+//! executor and retrying tasks that failed for infrastructure reasons.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::physical_plan::SendableRecordBatchStream;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use lode_exec::{Engine, TableBindings};
+use lode_plan::DecodedPlan;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, info, warn};
+
+use super::state::{AttemptKey, JobResult, Shared, TaskResult};
+use crate::catalog::files_of_partition;
+use crate::codec::{encode_partitioning, encode_plan};
+use crate::flight::FlightPieces;
+use crate::lock;
+use crate::proto;
+use crate::shuffle::{PieceId, PieceSource, TaskOutput, resolve_readers};
+use crate::split::split_into_stages;
+use crate::stage::{Stage, StageGraph, StageId, StageOutput};
+
+/// Bytes shared by every task of a stage.
+type Encoded = Arc<Vec<u8>>;
+
+/// Why a job ended without a result.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum JobError {
+    #[error("{0}")]
+    Plan(String),
+    #[error("{stage} task {task} failed: {message}")]
+    Task {
+        stage: StageId,
+        task: usize,
+        message: String,
+    },
+    #[error("{0}")]
+    Placement(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Plans `plan` over the tables the executors hold now.
+pub(super) async fn plan_job(
+    shared: &Shared,
+    plan: &DecodedPlan,
+    partitions: usize,
+) -> Result<StageGraph, JobError> {
+    let executors: Vec<_> = shared.executor_summaries();
+    if executors.is_empty() {
+        return Err(JobError::Placement(
+            "no executor is attached to the coordinator; start one with `lode serve executor`"
+                .into(),
+        ));
+    }
+    let slots: usize = executors.iter().map(|e| e.slots).sum();
+    let partitions = if partitions == 0 { slots } else { partitions };
+    let ids: Vec<String> = executors.iter().map(|e| e.id.clone()).collect();
+    let per_executor = partitions.div_ceil(ids.len()).max(1);
+    let tables = lock(&shared.catalog)
+        .tables(&ids, per_executor)
+        .map_err(|e| JobError::Placement(e.to_string()))?;
+
+    let mut config = shared.config.engine.clone();
+    config.target_partitions = partitions;
+    config.distributed = true;
+    let plan_error = |e: &dyn std::fmt::Display| JobError::Plan(e.to_string());
+    let engine = Engine::new(&TableBindings::new(), config)
+        .await
+        .map_err(|e| plan_error(&e))?;
+    // Scans name the data store; the coordinator plans them but never reads through it.
+    engine.session().runtime_env().register_object_store(
+        crate::catalog::data_store_url().as_ref(),
+        Arc::new(datafusion::object_store::memory::InMemory::new()),
+    );
+    for (name, table) in tables {
+        engine
+            .session()
+            .register_table(name.as_str(), table)
+            .map_err(|e| plan_error(&e))?;
+    }
+    let logical = engine
+        .logical_plan(plan)
+        .await
+        .map_err(|e| plan_error(&e))?;
+    let physical = engine
+        .physical_plan(&logical)
+        .await
+        .map_err(|e| plan_error(&e))?;
+    split_into_stages(physical).map_err(|e| plan_error(&e))
+}
+
+/// Readers are resolved on the coordinator only to be encoded; executors decode them with
+/// their own source.
+#[derive(Debug)]
+struct NotHere;
+
+impl PieceSource for NotHere {
+    fn fetch(
+        &self,
+        _executor: &str,
+        piece: &PieceId,
+        _schema: SchemaRef,
+    ) -> DfResult<SendableRecordBatchStream> {
+        Err(DataFusionError::Internal(format!(
+            "{piece} is read by executors, not the coordinator"
+        )))
+    }
+}
+
+/// One running job.
+pub(super) struct JobRun<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) job: String,
+    pub(super) graph: StageGraph,
+    pub(super) cancel: watch::Receiver<bool>,
+    pub(super) progress: mpsc::Sender<proto::JobEvent>,
+    /// By stage, by task: the output of each finished task.
+    outputs: HashMap<StageId, Vec<Option<TaskOutput>>>,
+    attempts: HashMap<(StageId, usize), u32>,
+    status: proto::JobStatus,
+    stages_done: HashSet<StageId>,
+}
+
+impl<'a> JobRun<'a> {
+    pub(super) fn new(
+        shared: &'a Shared,
+        job: String,
+        graph: StageGraph,
+        cancel: watch::Receiver<bool>,
+        progress: mpsc::Sender<proto::JobEvent>,
+    ) -> Self {
+        let status = proto::JobStatus {
+            stages: graph.stages().count() as u32,
+            tasks: graph.stages().map(|s| s.tasks() as u32).sum(),
+            ..Default::default()
+        };
+        JobRun {
+            shared,
+            job,
+            graph,
+            cancel,
+            progress,
+            outputs: HashMap::new(),
+            attempts: HashMap::new(),
+            status,
+            stages_done: HashSet::new(),
+        }
+    }
+
+    pub(super) fn status_snapshot(&self) -> &proto::JobStatus {
+        &self.status
+    }
+
+    /// Sends the status unless the client is behind: progress never holds a job up.
+    fn report_progress(&self) {
+        let event = proto::JobEvent {
+            kind: Some(proto::job_event::Kind::Progress(proto::JobProgress {
+                status: Some(self.status),
+            })),
+        };
+        let _ = self.progress.try_send(event);
+    }
+
+    /// Runs every stage; the result stage's outputs stay on the executors for the reader.
+    pub(super) async fn run(mut self) -> Result<JobResult, JobError> {
+        for scalar in self.graph.scalar_subqueries() {
+            scalar.results.clear();
+        }
+        let stages: Vec<Stage> = self.graph.stages().cloned().collect();
+        let result = stages
+            .last()
+            .map(|s| (s.id, s.plan.schema()))
+            .ok_or_else(|| JobError::Plan("the plan has no stages".into()))?;
+        for stage in &stages {
+            let tasks: Vec<usize> = (0..stage.tasks()).collect();
+            self.run_tasks(stage.id, tasks).await?;
+            self.stages_done.insert(stage.id);
+            self.status.stages_done += 1;
+            self.set_scalar_values(stage).await?;
+            self.report_progress();
+        }
+        let outputs = self.take_outputs(result.0);
+        Ok(JobResult {
+            stage: result.0,
+            schema: result.1,
+            outputs,
+            status: self.status,
+        })
+    }
+
+    fn take_outputs(&mut self, stage: StageId) -> Vec<TaskOutput> {
+        self.outputs
+            .remove(&stage)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Runs `tasks` of `stage` until each has an output, first recomputing any input a lost
+    /// executor took with it.
+    async fn run_tasks(
+        &mut self,
+        stage_id: StageId,
+        mut tasks: Vec<usize>,
+    ) -> Result<(), JobError> {
+        let stage = self
+            .graph
+            .stage(stage_id)
+            .cloned()
+            .ok_or_else(|| JobError::Plan(format!("{stage_id} is not in the graph")))?;
+        while !tasks.is_empty() {
+            for (input, _) in self.graph.inputs(stage_id) {
+                let missing = self.missing_outputs(input);
+                if !missing.is_empty() {
+                    info!(job = %self.job, stage = input.0, tasks = missing.len(), "recomputing lost stage outputs");
+                    Box::pin(self.run_tasks(input, missing)).await?;
+                }
+            }
+            let (plan, partitioning) = self.encode_stage(&stage)?;
+            let mut running = FuturesUnordered::new();
+            for task in tasks.drain(..) {
+                let attempt = self.attempts.entry((stage_id, task)).or_insert(0);
+                *attempt += 1;
+                let attempt = *attempt;
+                running.push(self.attempt(
+                    &stage,
+                    task,
+                    attempt,
+                    plan.clone(),
+                    partitioning.clone(),
+                ));
+            }
+            let mut retry = Vec::new();
+            let mut lost_addresses = Vec::new();
+            while let Some((task, scanned, result)) = running.next().await {
+                match result? {
+                    TaskResult::Done {
+                        output,
+                        bytes_fetched_remote,
+                    } => {
+                        self.status.tasks_done += 1;
+                        self.status.bytes_scanned += scanned;
+                        self.status.rows_written += output.rows();
+                        self.status.bytes_written += output.bytes();
+                        self.status.bytes_moved += bytes_fetched_remote;
+                        let slots = self
+                            .outputs
+                            .entry(stage_id)
+                            .or_insert_with(|| vec![None; stage.tasks()]);
+                        slots[task] = Some(output);
+                        self.report_progress();
+                    }
+                    TaskResult::Failed {
+                        message,
+                        retryable,
+                        unreachable_executor,
+                    } => {
+                        if !retryable {
+                            return Err(JobError::Task {
+                                stage: stage_id,
+                                task,
+                                message,
+                            });
+                        }
+                        warn!(job = %self.job, stage = stage_id.0, task, %message, "task failed; it runs again");
+                        lost_addresses.extend(unreachable_executor);
+                        retry.push((task, message));
+                    }
+                    TaskResult::Lost { executor } => {
+                        warn!(job = %self.job, stage = stage_id.0, task, %executor, "the task's executor was lost; it runs again");
+                        retry.push((task, format!("executor {executor} was lost")));
+                    }
+                }
+            }
+            drop(running);
+            for address in lost_addresses {
+                self.forget_outputs_at(&address);
+            }
+            for (task, message) in retry {
+                let attempts = self.attempts.get(&(stage_id, task)).copied().unwrap_or(0);
+                if attempts >= self.shared.config.max_task_attempts {
+                    return Err(JobError::Task {
+                        stage: stage_id,
+                        task,
+                        message: format!("{message} (gave up after {attempts} attempts)"),
+                    });
+                }
+                self.status.retries += 1;
+                tasks.push(task);
+            }
+        }
+        Ok(())
+    }
+
+    /// Tasks of `stage` whose outputs are gone: never run, or held by a lost executor.
+    fn missing_outputs(&self, stage: StageId) -> Vec<usize> {
+        let live: HashSet<String> = self
+            .shared
+            .executor_summaries()
+            .into_iter()
+            .map(|e| e.address)
+            .collect();
+        let Some(outputs) = self.outputs.get(&stage) else {
+            let tasks = self.graph.stage(stage).map_or(0, Stage::tasks);
+            return (0..tasks).collect();
+        };
+        outputs
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.as_ref().is_none_or(|o| !live.contains(&o.executor)))
+            .map(|(task, _)| task)
+            .collect()
+    }
+
+    fn forget_outputs_at(&mut self, address: &str) {
+        for outputs in self.outputs.values_mut() {
+            for output in outputs.iter_mut() {
+                if output.as_ref().is_some_and(|o| o.executor == address) {
+                    *output = None;
+                }
+            }
+        }
+    }
+
+    /// The stage's plan and output partitioning as executors receive them.
+    fn encode_stage(&self, stage: &Stage) -> Result<(Encoded, Encoded), JobError> {
+        let outputs: HashMap<StageId, Arc<Vec<TaskOutput>>> = self
+            .outputs
+            .iter()
+            .map(|(id, outputs)| (*id, Arc::new(outputs.iter().flatten().cloned().collect())))
+            .collect();
+        let source: Arc<dyn PieceSource> = Arc::new(NotHere);
+        let fail = |e: DataFusionError| JobError::Plan(format!("sending {}: {e}", stage.id));
+        let plan =
+            resolve_readers(Arc::clone(&stage.plan), &self.job, &outputs, &source).map_err(fail)?;
+        let plan = encode_plan(&plan).map_err(fail)?;
+        let partitioning = match &stage.output {
+            StageOutput::Repartitioned(partitioning) => {
+                encode_partitioning(partitioning).map_err(fail)?
+            }
+            StageOutput::Whole => Vec::new(),
+        };
+        Ok((Arc::new(plan), Arc::new(partitioning)))
+    }
+
+    /// Sends one attempt of a task to an executor that holds its files and awaits the report.
+    fn attempt(
+        &self,
+        stage: &Stage,
+        task: usize,
+        attempt: u32,
+        plan: Arc<Vec<u8>>,
+        partitioning: Arc<Vec<u8>>,
+    ) -> impl Future<Output = (usize, u64, Result<TaskResult, JobError>)> + use<'a> {
+        let shared = self.shared;
+        let files = files_of_partition(&stage.plan, task);
+        let scanned: u64 = files.iter().map(|f| f.object_meta.size).sum();
+        let job = self.job.clone();
+        let stage_id = stage.id;
+        let mut cancel = self.cancel.clone();
+        async move {
+            let result = async {
+                let (executor, sender) = wait_for_placement(shared, &files).await?;
+                let key = proto::TaskKey {
+                    job: job.clone(),
+                    stage: stage_id.0 as u32,
+                    task: task as u32,
+                    attempt,
+                };
+                let (reply, replied) = oneshot::channel();
+                lock(&shared.pending).insert(AttemptKey::from(&key), (executor.clone(), reply));
+                if let Some(handle) = lock(&shared.executors).get_mut(&executor) {
+                    handle.summary.running += 1;
+                }
+                let run = proto::CoordinatorMessage {
+                    kind: Some(proto::coordinator_message::Kind::Run(proto::RunTask {
+                        task: Some(key.clone()),
+                        plan: plan.to_vec(),
+                        output_partitioning: partitioning.to_vec(),
+                        modules: Vec::new(),
+                    })),
+                };
+                debug!(job = %job, stage = stage_id.0, task, attempt, %executor, "task sent");
+                if sender.send(Ok(run)).await.is_err() {
+                    shared.lose_executor(&executor, "its connection closed");
+                }
+                tokio::select! {
+                    result = replied => Ok(result.unwrap_or(TaskResult::Lost { executor })),
+                    _ = cancel.wait_for(|c| *c) => {
+                        lock(&shared.pending).remove(&AttemptKey::from(&key));
+                        Err(JobError::Cancelled)
+                    }
+                }
+            }
+            .await;
+            (task, scanned, result)
+        }
+    }
+
+    /// Computes the values of the scalar subqueries `stage` computes, for later stages'
+    /// plans, which carry them as literals.
+    async fn set_scalar_values(&mut self, stage: &Stage) -> Result<(), JobError> {
+        let scalars: Vec<_> = self
+            .graph
+            .scalar_subqueries()
+            .iter()
+            .filter(|s| s.stage == stage.id)
+            .cloned()
+            .collect();
+        if scalars.is_empty() {
+            return Ok(());
+        }
+        let outputs = self.take_outputs(stage.id);
+        let source: Arc<dyn PieceSource> =
+            Arc::new(FlightPieces::remote(self.shared.connections.clone()));
+        let value = crate::job::scalar_value(&self.job, stage, &outputs, &source)
+            .await
+            .map_err(|e| JobError::Task {
+                stage: stage.id,
+                task: 0,
+                message: e.to_string(),
+            })?;
+        for scalar in scalars {
+            scalar
+                .results
+                .set(scalar.index, value.clone())
+                .map_err(|e| JobError::Plan(e.to_string()))?;
+        }
+        // Kept for the graph's bookkeeping; the value itself now travels as a literal.
+        self.outputs
+            .insert(stage.id, outputs.into_iter().map(Some).collect());
+        Ok(())
+    }
+}
+
+/// An executor holding every file of a task, the least busy first; waits for one to attach
+/// up to the placement timeout.
+async fn wait_for_placement(
+    shared: &Shared,
+    files: &[datafusion::datasource::listing::PartitionedFile],
+) -> Result<(String, super::state::ExecutorSender), JobError> {
+    let deadline = tokio::time::Instant::now() + shared.config.placement_timeout;
+    loop {
+        let changed = shared.executors_changed.notified();
+        let holders = lock(&shared.catalog).holders();
+        let chosen = {
+            let executors = lock(&shared.executors);
+            executors
+                .iter()
+                .filter(|(id, _)| {
+                    files.iter().all(|f| {
+                        holders
+                            .get(f.object_meta.location.as_ref())
+                            .is_some_and(|(_, h)| h.contains(*id))
+                    })
+                })
+                .min_by_key(|(_, e)| (e.summary.running * 1000) / e.summary.slots.max(1))
+                .map(|(id, e)| (id.clone(), e.sender.clone()))
+        };
+        if let Some(chosen) = chosen {
+            return Ok(chosen);
+        }
+        if tokio::time::timeout_at(deadline, changed).await.is_err() {
+            let attached = shared.executor_summaries().len();
+            let needs = files
+                .iter()
+                .map(|f| f.object_meta.location.to_string())
+                .collect::<Vec<_>>();
+            return Err(JobError::Placement(if attached == 0 {
+                format!(
+                    "no executor is attached (waited {:?}); the job cannot go on",
+                    shared.config.placement_timeout
+                )
+            } else {
+                format!(
+                    "no attached executor holds all of {} (waited {:?})",
+                    needs.join(", "),
+                    shared.config.placement_timeout
+                )
+            }));
+        }
+    }
+}

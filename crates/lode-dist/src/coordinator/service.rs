@@ -1,0 +1,347 @@
+//! The coordinator's RPCs: its own API (executors attach, clients submit) and Arrow Flight
+//! (results by ticket; Flight SQL clients submit Substrait plans).
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::server::FlightSqlService;
+use arrow_flight::sql::{Any, CommandStatementSubstraitPlan, SqlInfo};
+use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::{Stream, StreamExt, TryStreamExt};
+use tokio::sync::{mpsc, watch};
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{Instrument, info, info_span, warn};
+
+use super::scheduler::{JobError, JobRun, plan_job};
+use super::state::{JobResult, Shared};
+use crate::codec::encode_schema;
+use crate::flight::{FlightPieces, decode_ticket, encode_ticket, flight_stream};
+use crate::lock;
+use crate::proto;
+use crate::proto::coordinator_server::Coordinator;
+use crate::shuffle::{PieceId, PieceSource};
+
+type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// Events of a channel as a response stream.
+fn channel_stream<T: Send + 'static>(
+    receiver: mpsc::Receiver<Result<T, Status>>,
+) -> EventStream<T> {
+    Box::pin(futures::stream::unfold(receiver, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+pub(super) struct CoordinatorService {
+    shared: Arc<Shared>,
+}
+
+impl CoordinatorService {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        CoordinatorService { shared }
+    }
+}
+
+#[tonic::async_trait]
+impl Coordinator for CoordinatorService {
+    type AttachStream = EventStream<proto::CoordinatorMessage>;
+    type SubmitStream = EventStream<proto::JobEvent>;
+    type FetchModuleStream = EventStream<proto::Chunk>;
+
+    async fn attach(
+        &self,
+        request: Request<Streaming<proto::ExecutorMessage>>,
+    ) -> Result<Response<Self::AttachStream>, Status> {
+        let mut inbound = request.into_inner();
+        let Some(proto::ExecutorMessage {
+            kind: Some(proto::executor_message::Kind::Register(register)),
+        }) = inbound.message().await?
+        else {
+            return Err(Status::invalid_argument(
+                "an executor's first message must be Register",
+            ));
+        };
+        let (sender, receiver) = mpsc::channel(256);
+        let id = self.shared.add_executor(&register, sender.clone())?;
+        let registered = proto::CoordinatorMessage {
+            kind: Some(proto::coordinator_message::Kind::Registered(
+                proto::Registered {
+                    executor_id: id.clone(),
+                    heartbeat_interval_ms: self.shared.config.heartbeat_interval.as_millis() as u64,
+                },
+            )),
+        };
+        let _ = sender.send(Ok(registered)).await;
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            let why = loop {
+                match inbound.message().await {
+                    Ok(Some(message)) => {
+                        shared.heard_from(&id);
+                        match message.kind {
+                            Some(proto::executor_message::Kind::Report(report)) => {
+                                shared.report(&id, report)
+                            }
+                            Some(proto::executor_message::Kind::Heartbeat(_)) => {}
+                            Some(proto::executor_message::Kind::Register(_)) | None => {}
+                        }
+                    }
+                    Ok(None) => break "it detached".to_string(),
+                    Err(status) => break format!("its connection failed: {}", status.message()),
+                }
+            };
+            shared.lose_executor(&id, &why);
+        });
+        Ok(Response::new(channel_stream(receiver)))
+    }
+
+    async fn submit(
+        &self,
+        request: Request<Streaming<proto::SubmitRequest>>,
+    ) -> Result<Response<Self::SubmitStream>, Status> {
+        let mut inbound = request.into_inner();
+        let mut plan = Vec::new();
+        let mut partitions = 0;
+        while let Some(message) = inbound.message().await? {
+            match message.kind {
+                Some(proto::submit_request::Kind::Options(options)) => {
+                    partitions = options.partitions
+                }
+                Some(proto::submit_request::Kind::PlanChunk(chunk)) => plan.extend(chunk),
+                None => {}
+            }
+        }
+        let (events, receiver) = mpsc::channel(64);
+        let job = self.shared.next_id("job");
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(
+            async move {
+                let event = run_job(&shared, job, &plan, partitions, events.clone()).await;
+                let _ = events.send(Ok(event)).await;
+            }
+            .instrument(info_span!("job")),
+        );
+        Ok(Response::new(channel_stream(receiver)))
+    }
+
+    async fn cancel(
+        &self,
+        request: Request<proto::CancelRequest>,
+    ) -> Result<Response<proto::CancelReply>, Status> {
+        let job = request.into_inner().job;
+        let cancelled = lock(&self.shared.jobs)
+            .get(&job)
+            .is_some_and(|switch| switch.send(true).is_ok());
+        Ok(Response::new(proto::CancelReply { cancelled }))
+    }
+
+    async fn fetch_module(
+        &self,
+        _request: Request<proto::FetchModuleRequest>,
+    ) -> Result<Response<Self::FetchModuleStream>, Status> {
+        Err(Status::unimplemented(
+            "this coordinator does not distribute Wasm modules yet",
+        ))
+    }
+}
+
+/// Plans and runs one job, forwarding progress to `events`; returns the final event.
+async fn run_job(
+    shared: &Shared,
+    job: String,
+    plan: &[u8],
+    partitions: u32,
+    events: mpsc::Sender<Result<proto::JobEvent, Status>>,
+) -> proto::JobEvent {
+    let failed = |reason: String| proto::JobEvent {
+        kind: Some(proto::job_event::Kind::Failed(proto::JobFailed { reason })),
+    };
+    let decoded = match lode_plan::decode_plan(plan) {
+        Ok(decoded) => decoded,
+        Err(e) => return failed(format!("the plan cannot be read: {e}")),
+    };
+    let graph = match plan_job(shared, &decoded, partitions as usize).await {
+        Ok(graph) => graph,
+        Err(e) => return failed(e.to_string()),
+    };
+    let (cancel, cancelled) = watch::channel(false);
+    lock(&shared.jobs).insert(job.clone(), cancel.clone());
+    let (progress, mut progress_events) = mpsc::channel::<proto::JobEvent>(64);
+    let run = JobRun::new(shared, job.clone(), graph, cancelled, progress);
+    let accepted = proto::JobEvent {
+        kind: Some(proto::job_event::Kind::Accepted(proto::JobAccepted {
+            job: job.clone(),
+            stages: run.status_snapshot().stages,
+            tasks: run.status_snapshot().tasks,
+        })),
+    };
+    info!(job = %job, stages = run.status_snapshot().stages, tasks = run.status_snapshot().tasks, "job accepted");
+    let _ = events.send(Ok(accepted)).await;
+    // Progress goes to the client as it comes; a client that went away cancels the job.
+    let forward_events = events.clone();
+    let forwarder = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                event = progress_events.recv() => match event {
+                    Some(event) => { let _ = forward_events.try_send(Ok(event)); }
+                    None => return,
+                },
+                _ = forward_events.closed() => {
+                    let _ = cancel.send(true);
+                    return;
+                }
+            }
+        }
+    });
+    let outcome = run.run().await;
+    forwarder.abort();
+    match outcome {
+        Ok(result) => {
+            info!(job = %job, rows = result.status.rows_written, bytes_moved = result.status.bytes_moved, "job finished");
+            let finished = proto::JobFinished {
+                status: Some(result.status),
+                ticket: encode_ticket(proto::Ticket {
+                    kind: Some(proto::ticket::Kind::Result(proto::ResultTicket {
+                        job: job.clone(),
+                    })),
+                })
+                .ticket
+                .to_vec(),
+                schema: encode_schema(&result.schema).unwrap_or_default(),
+            };
+            lock(&shared.jobs).remove(&job);
+            lock(&shared.results).insert(job, result);
+            proto::JobEvent {
+                kind: Some(proto::job_event::Kind::Finished(finished)),
+            }
+        }
+        Err(error) => {
+            if !matches!(error, JobError::Cancelled) {
+                warn!(job = %job, error = %error, "job failed");
+            }
+            shared.end_job(&job);
+            failed(format!("job {job}: {error}"))
+        }
+    }
+}
+
+/// The coordinator's Flight service: results by ticket, and Flight SQL's Substrait plans.
+pub(super) struct CoordinatorFlight {
+    shared: Arc<Shared>,
+}
+
+impl CoordinatorFlight {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        CoordinatorFlight { shared }
+    }
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for CoordinatorFlight {
+    type FlightService = CoordinatorFlight;
+
+    async fn get_flight_info_substrait_plan(
+        &self,
+        query: CommandStatementSubstraitPlan,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let plan = query
+            .plan
+            .ok_or_else(|| Status::invalid_argument("the command carries no Substrait plan"))?;
+        let (events, mut receiver) = mpsc::channel(64);
+        let job = self.shared.next_id("job");
+        let shared = Arc::clone(&self.shared);
+        let plan = plan.plan.to_vec();
+        let run = tokio::spawn(
+            async move { run_job(&shared, job, &plan, 0, events).await }
+                .instrument(info_span!("flight-sql job")),
+        );
+        // Drain progress so the job never waits on this caller.
+        let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+        let event = run
+            .await
+            .map_err(|e| Status::internal(format!("the job's task failed: {e}")))?;
+        drain.abort();
+        match event.kind {
+            Some(proto::job_event::Kind::Finished(finished)) => {
+                let schema = crate::codec::decode_schema(&finished.schema)
+                    .map_err(|e| Status::internal(e.to_string()))?;
+                let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(finished.ticket));
+                let rows = finished.status.map_or(-1, |s| s.rows_written as i64);
+                let info = FlightInfo::new()
+                    .try_with_schema(&schema)
+                    .map_err(|e| Status::internal(e.to_string()))?
+                    .with_endpoint(endpoint)
+                    .with_descriptor(request.into_inner())
+                    .with_total_records(rows);
+                Ok(Response::new(info))
+            }
+            Some(proto::job_event::Kind::Failed(failed)) => {
+                Err(Status::invalid_argument(failed.reason))
+            }
+            _ => Err(Status::internal("the job ended without a result")),
+        }
+    }
+
+    async fn do_get_fallback(
+        &self,
+        _request: Request<Ticket>,
+        message: Any,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let proto::ticket::Kind::Result(ticket) = decode_ticket(&message)? else {
+            return Err(Status::invalid_argument(
+                "the coordinator serves results; pieces are read from executors",
+            ));
+        };
+        let result = lock(&self.shared.results)
+            .remove(&ticket.job)
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no result for job `{}` (unknown, or already read)",
+                    ticket.job
+                ))
+            })?;
+        let batches = result_batches(Arc::clone(&self.shared), ticket.job, result);
+        let schema = batches.schema();
+        Ok(Response::new(flight_stream(batches, Some(schema))))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
+
+/// A finished job's result, task by task, read from the executors holding it; the job's
+/// stage outputs are deleted once it has been read.
+fn result_batches(
+    shared: Arc<Shared>,
+    job: String,
+    result: JobResult,
+) -> datafusion::physical_plan::SendableRecordBatchStream {
+    let source = Arc::new(FlightPieces::remote(shared.connections.clone()));
+    let schema = Arc::clone(&result.schema);
+    let pieces: Vec<(String, PieceId)> = result
+        .outputs
+        .iter()
+        .filter(|o| o.rows() > 0)
+        .map(|o| {
+            let piece = PieceId {
+                job: job.clone(),
+                stage: result.stage,
+                task: o.task,
+                piece: 0,
+            };
+            (o.executor.clone(), piece)
+        })
+        .collect();
+    let piece_schema = Arc::clone(&schema);
+    let batches = futures::stream::iter(pieces)
+        .map(move |(executor, piece)| source.fetch(&executor, &piece, Arc::clone(&piece_schema)))
+        .try_flatten();
+    let ended = futures::stream::once(async move {
+        shared.end_job(&job);
+        None
+    })
+    .filter_map(futures::future::ready);
+    Box::pin(RecordBatchStreamAdapter::new(schema, batches.chain(ended)))
+}

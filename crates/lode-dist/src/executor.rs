@@ -1,0 +1,352 @@
+//! An executor: registers with the coordinator with the files of its data directory, runs the
+//! stage tasks it is given, writes their outputs as pieces under its work directory and serves
+//! them to other executors with Arrow Flight.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_flight::flight_service_server::FlightServiceServer;
+use datafusion::object_store::local::LocalFileSystem;
+use lode_exec::{Engine, EngineConfig, TableBindings};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tonic::transport::server::TcpIncoming;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::auth::Token;
+use crate::catalog::{announce_tables, data_store_url};
+use crate::codec::{LodeCodec, decode_partitioning, decode_plan};
+use crate::error::{DistError, Result};
+use crate::flight::{Connections, FlightPieces, PieceFetchError, PieceServer, is_job_id};
+use crate::proto;
+use crate::proto::coordinator_client::CoordinatorClient;
+use crate::shuffle::{PieceSource, ShuffleLayout, write_task_output};
+use crate::stage::{Stage, StageId, StageOutput};
+
+/// How to start an executor.
+#[derive(Debug, Clone)]
+pub struct ExecutorConfig {
+    /// The coordinator's address, `http://host:port`.
+    pub coordinator: String,
+    /// Where to serve Flight; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The address other executors reach this one at; defaults to `http://<listen>`.
+    pub advertise: Option<String>,
+    /// The directory whose tables this executor holds.
+    pub data: PathBuf,
+    /// Where stage outputs are written; each job's are removed when it ends.
+    pub work: PathBuf,
+    /// Tasks run at once.
+    pub slots: usize,
+    pub token: Token,
+    /// The largest gRPC message accepted or sent.
+    pub max_message_bytes: usize,
+    pub engine: EngineConfig,
+}
+
+/// A started executor; dropping it does not stop it, [`RunningExecutor::stop`] does.
+pub struct RunningExecutor {
+    address: String,
+    stop: watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl RunningExecutor {
+    /// The Flight address it announced.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Stops serving and detaches from the coordinator.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        crate::stop_within(self.handle, crate::GRACE).await;
+    }
+
+    /// Runs until the process ends or the task is aborted.
+    pub async fn wait(self) {
+        let _ = self.handle.await;
+    }
+}
+
+struct Executor {
+    address: String,
+    config: ExecutorConfig,
+    engine: Engine,
+    layout: ShuffleLayout,
+    connections: Connections,
+    slots: Arc<Semaphore>,
+    tables: Vec<proto::TableFiles>,
+}
+
+/// Starts an executor: serves Flight on `config.listen` and attaches to the coordinator,
+/// reattaching whenever the connection drops.
+pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| DistError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| DistError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let address = config
+        .advertise
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+
+    std::fs::create_dir_all(&config.work).map_err(|source| DistError::Io {
+        path: config.work.clone(),
+        source,
+    })?;
+    let tables = announce_tables(&config.data).await?;
+    let mut bindings = TableBindings::new();
+    bindings.add_data_dir(&config.data)?;
+    let engine = Engine::new(&bindings, config.engine.clone()).await?;
+    let store = LocalFileSystem::new_with_prefix(&config.data)
+        .map_err(|e| DistError::Config(format!("data directory {}: {e}", config.data.display())))?;
+    engine
+        .session()
+        .runtime_env()
+        .register_object_store(data_store_url().as_ref(), Arc::new(store));
+
+    let layout = ShuffleLayout::new(&config.work);
+    let (stop, stopped) = watch::channel(false);
+    let pieces = PieceServer::new(layout.clone());
+    let flight = FlightServiceServer::new(pieces)
+        .max_decoding_message_size(config.max_message_bytes)
+        .max_encoding_message_size(config.max_message_bytes);
+    let flight =
+        tonic::service::interceptor::InterceptedService::new(flight, config.token.require());
+    let mut server_stop = stopped.clone();
+    let server = tonic::transport::Server::builder()
+        .add_service(flight)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        });
+
+    let executor = Arc::new(Executor {
+        address: address.clone(),
+        connections: Connections::new(config.token.clone(), config.max_message_bytes),
+        slots: Arc::new(Semaphore::new(config.slots.max(1))),
+        config,
+        engine,
+        layout,
+        tables,
+    });
+    info!(address = %address, data = %executor.config.data.display(), "executor serving pieces");
+    let attach = Arc::clone(&executor).attach_forever(stopped);
+    let handle = tokio::spawn(
+        async move {
+            let (served, ()) = tokio::join!(server, attach);
+            if let Err(e) = served {
+                warn!(error = %e, "the Flight server stopped");
+            }
+        }
+        .instrument(info_span!("executor", address = %address)),
+    );
+    Ok(RunningExecutor {
+        address: executor.address.clone(),
+        stop,
+        handle,
+    })
+}
+
+impl Executor {
+    async fn attach_forever(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                result = Arc::clone(&self).attach_once() => match result {
+                    Ok(()) => backoff = Duration::from_millis(100),
+                    Err(e) => warn!(coordinator = %self.config.coordinator, error = %e, "not attached to the coordinator; retrying"),
+                },
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// One attachment: register, then run tasks until the stream ends.
+    async fn attach_once(self: Arc<Self>) -> std::result::Result<(), tonic::Status> {
+        let channel = self.connections.channel(&self.config.coordinator)?;
+        let mut client = CoordinatorClient::with_interceptor(channel, self.config.token.send())
+            .max_decoding_message_size(self.config.max_message_bytes)
+            .max_encoding_message_size(self.config.max_message_bytes);
+        let (up, up_rx) = mpsc::channel::<proto::ExecutorMessage>(64);
+        let register = proto::ExecutorMessage {
+            kind: Some(proto::executor_message::Kind::Register(proto::Register {
+                flight_address: self.address.clone(),
+                slots: self.config.slots as u32,
+                tables: self.tables.clone(),
+            })),
+        };
+        let _ = up.send(register).await;
+        let outgoing = futures::stream::unfold(up_rx, |mut rx| async move {
+            rx.recv().await.map(|message| (message, rx))
+        });
+        let mut incoming = client.attach(outgoing).await?.into_inner();
+        let Some(proto::CoordinatorMessage {
+            kind: Some(proto::coordinator_message::Kind::Registered(registered)),
+        }) = incoming.message().await?
+        else {
+            return Err(tonic::Status::internal(
+                "the coordinator did not confirm registration",
+            ));
+        };
+        info!(executor = %registered.executor_id, "registered with the coordinator");
+        let interval = Duration::from_millis(registered.heartbeat_interval_ms.max(50));
+        let heartbeat = {
+            let up = up.clone();
+            let slots = Arc::clone(&self.slots);
+            let total = self.config.slots;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(interval).await;
+                    let running = total.saturating_sub(slots.available_permits()) as u32;
+                    let beat = proto::ExecutorMessage {
+                        kind: Some(proto::executor_message::Kind::Heartbeat(proto::Heartbeat {
+                            running_tasks: running,
+                        })),
+                    };
+                    if up.send(beat).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        };
+        let result = async {
+            while let Some(message) = incoming.message().await? {
+                match message.kind {
+                    Some(proto::coordinator_message::Kind::Run(task)) => {
+                        let executor = Arc::clone(&self);
+                        let up = up.clone();
+                        tokio::spawn(async move {
+                            let report = executor.run_task(task).await;
+                            let _ = up
+                                .send(proto::ExecutorMessage {
+                                    kind: Some(proto::executor_message::Kind::Report(report)),
+                                })
+                                .await;
+                        });
+                    }
+                    Some(proto::coordinator_message::Kind::JobEnded(ended)) => {
+                        self.remove_job(&ended.job).await;
+                    }
+                    Some(proto::coordinator_message::Kind::Registered(_)) | None => {}
+                }
+            }
+            Ok(())
+        }
+        .await;
+        heartbeat.abort();
+        result
+    }
+
+    async fn remove_job(&self, job: &str) {
+        if !is_job_id(job) {
+            return;
+        }
+        let dir = self.layout.job_dir(job);
+        match tokio::fs::remove_dir_all(&dir).await {
+            Ok(()) => debug!(job, "removed the job's stage outputs"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                warn!(job, dir = %dir.display(), error = %e, "cannot remove the job's stage outputs")
+            }
+        }
+    }
+
+    async fn run_task(&self, run: proto::RunTask) -> proto::TaskReport {
+        let key = run.task.clone().unwrap_or_default();
+        let span = info_span!("task", job = %key.job, stage = key.stage, task = key.task, attempt = key.attempt);
+        let outcome = async {
+            let _permit = self
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| DistError::Config("the executor is shutting down".into()))?;
+            if !is_job_id(&key.job) {
+                return Err(DistError::Config(format!("`{}` is not a job id", key.job)));
+            }
+            let pieces = Arc::new(FlightPieces::new(
+                self.address.clone(),
+                self.layout.clone(),
+                self.connections.clone(),
+            ));
+            let codec = LodeCodec::with_source(Arc::clone(&pieces) as Arc<dyn PieceSource>);
+            let context = self.engine.session().task_ctx();
+            let what = format!("decoding stage {} for task {}", key.stage, key.task);
+            let plan = decode_plan(&run.plan, &context, &codec)
+                .map_err(DistError::datafusion(what.clone()))?;
+            let output = if run.output_partitioning.is_empty() {
+                StageOutput::Whole
+            } else {
+                StageOutput::Repartitioned(
+                    decode_partitioning(&run.output_partitioning, &context, &codec, &plan.schema())
+                        .map_err(DistError::datafusion(what))?,
+                )
+            };
+            let stage = Stage {
+                id: StageId(key.stage as usize),
+                plan,
+                output,
+            };
+            let output = write_task_output(
+                &key.job,
+                &stage,
+                key.task as usize,
+                &self.address,
+                &self.layout,
+                context,
+            )
+            .await?;
+            Ok((output, pieces.bytes_fetched_remote()))
+        }
+        .instrument(span)
+        .await;
+        let outcome = match outcome {
+            Ok((output, fetched)) => proto::task_report::Outcome::Done(proto::TaskDone {
+                pieces: output
+                    .pieces
+                    .iter()
+                    .map(|p| proto::PieceStats {
+                        rows: p.rows,
+                        bytes: p.bytes,
+                    })
+                    .collect(),
+                bytes_fetched_remote: fetched,
+            }),
+            Err(error) => {
+                let unreachable = unreachable_executor(&error);
+                let retryable = unreachable.is_some() || matches!(error, DistError::Io { .. });
+                warn!(job = %key.job, stage = key.stage, task = key.task, retryable, error = %error, "task failed");
+                proto::task_report::Outcome::Failed(proto::TaskFailed {
+                    message: error.to_string(),
+                    retryable,
+                    unreachable_executor: unreachable.unwrap_or_default(),
+                })
+            }
+        };
+        proto::TaskReport {
+            task: Some(key),
+            outcome: Some(outcome),
+        }
+    }
+}
+
+/// The executor whose pieces could not be read, when that is why `error` happened.
+fn unreachable_executor(error: &DistError) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(fetch) = current.downcast_ref::<PieceFetchError>() {
+            return Some(fetch.executor.clone());
+        }
+        cause = current.source();
+    }
+    None
+}
