@@ -14,20 +14,26 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The standard output of a command that must succeed.
+fn succeeded(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into()
+}
+
 /// TPC-H SF 0.01 in three parts per table, generated once per test binary.
 fn data() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let out = lode()
-            .args(["gen", "tpch", "--sf", "0.01", "--parts", "3", "--out"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        succeeded(
+            lode()
+                .args(["gen", "tpch", "--sf", "0.01", "--parts", "3", "--out"])
+                .arg(dir.path()),
         );
         dir
     })
@@ -182,20 +188,14 @@ fn normalized(csv: &str) -> Vec<String> {
 }
 
 fn local(plan: &Path) -> String {
-    let out = lode()
-        .arg("run")
-        .arg(plan)
-        .arg("--data")
-        .arg(data())
-        .args(["--format", "csv"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into()
+    succeeded(
+        lode()
+            .arg("run")
+            .arg(plan)
+            .arg("--data")
+            .arg(data())
+            .args(["--format", "csv"]),
+    )
 }
 
 #[test]
@@ -242,23 +242,15 @@ fn every_service_rejects_calls_without_the_right_token() {
 #[test]
 fn run_with_executors_equals_local_run() {
     let plan = repo().join("plans/tpch/q05.json");
-    let out = lode()
-        .arg("run")
-        .arg(&plan)
-        .arg("--data")
-        .arg(data())
-        .args(["--executors", "3", "--format", "csv"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let distributed = succeeded(
+        lode()
+            .arg("run")
+            .arg(&plan)
+            .arg("--data")
+            .arg(data())
+            .args(["--executors", "3", "--format", "csv"]),
     );
-    assert_eq!(
-        normalized(&String::from_utf8_lossy(&out.stdout)),
-        normalized(&local(&plan))
-    );
+    assert_eq!(normalized(&distributed), normalized(&local(&plan)));
 }
 
 #[test]

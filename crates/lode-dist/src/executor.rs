@@ -10,7 +10,6 @@ use std::time::Duration;
 use arrow_flight::flight_service_server::FlightServiceServer;
 use datafusion::object_store::local::LocalFileSystem;
 use lode_exec::{Engine, EngineConfig, TableBindings};
-use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tonic::transport::server::TcpIncoming;
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -84,12 +83,7 @@ struct Executor {
 /// Starts an executor: serves Flight on `config.listen` and attaches to the coordinator,
 /// reattaching whenever the connection drops.
 pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| DistError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| DistError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let (listener, local) = crate::listen(config.listen).await?;
     let address = config
         .advertise
         .clone()
@@ -311,14 +305,7 @@ impl Executor {
         .await;
         let outcome = match outcome {
             Ok((output, fetched)) => proto::task_report::Outcome::Done(proto::TaskDone {
-                pieces: output
-                    .pieces
-                    .iter()
-                    .map(|p| proto::PieceStats {
-                        rows: p.rows,
-                        bytes: p.bytes,
-                    })
-                    .collect(),
+                pieces: output.pieces.iter().map(proto::PieceStats::from).collect(),
                 bytes_fetched_remote: fetched,
             }),
             Err(error) => {

@@ -90,27 +90,40 @@ pub async fn run_in_process(
 
     let result_outputs = outputs.remove(&result.id).unwrap_or_default();
     let schema = result.plan.schema();
-    let pieces: Vec<(String, PieceId)> = result_outputs
+    let batches = read_whole_outputs(job, result.id, &result_outputs, Arc::clone(&schema), source);
+    Ok((
+        Box::pin(RecordBatchStreamAdapter::new(schema, batches)),
+        metrics,
+    ))
+}
+
+/// The output of every task of a stage that writes one piece per task (the result stage),
+/// in task order.
+pub(crate) fn read_whole_outputs(
+    job: &str,
+    stage: StageId,
+    outputs: &[TaskOutput],
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    source: Arc<dyn PieceSource>,
+) -> impl futures::Stream<Item = datafusion::error::Result<datafusion::arrow::array::RecordBatch>>
++ Send
++ 'static {
+    let pieces: Vec<(String, PieceId)> = outputs
         .iter()
         .filter(|output| output.rows() > 0)
         .map(|output| {
             let piece = PieceId {
                 job: job.to_string(),
-                stage: result.id,
+                stage,
                 task: output.task,
                 piece: 0,
             };
             (output.executor.clone(), piece)
         })
         .collect();
-    let piece_schema = Arc::clone(&schema);
-    let batches = futures::stream::iter(pieces)
-        .map(move |(executor, piece)| source.fetch(&executor, &piece, Arc::clone(&piece_schema)))
-        .try_flatten();
-    Ok((
-        Box::pin(RecordBatchStreamAdapter::new(schema, batches)),
-        metrics,
-    ))
+    futures::stream::iter(pieces)
+        .map(move |(executor, piece)| source.fetch(&executor, &piece, Arc::clone(&schema)))
+        .try_flatten()
 }
 
 /// The one value a scalar subquery's stage produced: NULL of its type for no rows, an error

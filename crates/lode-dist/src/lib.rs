@@ -64,3 +64,15 @@ pub(crate) async fn stop_within(
         let _ = handle.await;
     }
 }
+
+/// Listens on `address` (port 0 picks a free port); returns the listener and where it listens.
+pub(crate) async fn listen(
+    address: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let failed = |e: std::io::Error| DistError::Config(format!("cannot listen on {address}: {e}"));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(failed)?;
+    let local = listener.local_addr().map_err(failed)?;
+    Ok((listener, local))
+}

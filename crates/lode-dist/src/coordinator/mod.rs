@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use arrow_flight::flight_service_server::FlightServiceServer;
 use lode_exec::EngineConfig;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
@@ -110,12 +109,7 @@ impl RunningCoordinator {
 
 /// Starts a coordinator serving its own API and Arrow Flight (SQL) on one port.
 pub async fn start_coordinator(config: CoordinatorConfig) -> Result<RunningCoordinator> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| DistError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| DistError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let (listener, local) = crate::listen(config.listen).await?;
     let address = format!("http://{local}");
     let shared = Arc::new(Shared::new(config.clone()));
     let (stop, stopped) = watch::channel(false);

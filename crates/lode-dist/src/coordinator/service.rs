@@ -9,7 +9,7 @@ use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::{Any, CommandStatementSubstraitPlan, SqlInfo};
 use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{Instrument, info, info_span, warn};
@@ -21,7 +21,7 @@ use crate::flight::{FlightPieces, decode_ticket, encode_ticket, flight_stream};
 use crate::lock;
 use crate::proto;
 use crate::proto::coordinator_server::Coordinator;
-use crate::shuffle::{PieceId, PieceSource};
+use crate::shuffle::PieceSource;
 
 type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -318,26 +318,15 @@ fn result_batches(
     job: String,
     result: JobResult,
 ) -> datafusion::physical_plan::SendableRecordBatchStream {
-    let source = Arc::new(FlightPieces::remote(shared.connections.clone()));
+    let source: Arc<dyn PieceSource> = Arc::new(FlightPieces::remote(shared.connections.clone()));
     let schema = Arc::clone(&result.schema);
-    let pieces: Vec<(String, PieceId)> = result
-        .outputs
-        .iter()
-        .filter(|o| o.rows() > 0)
-        .map(|o| {
-            let piece = PieceId {
-                job: job.clone(),
-                stage: result.stage,
-                task: o.task,
-                piece: 0,
-            };
-            (o.executor.clone(), piece)
-        })
-        .collect();
-    let piece_schema = Arc::clone(&schema);
-    let batches = futures::stream::iter(pieces)
-        .map(move |(executor, piece)| source.fetch(&executor, &piece, Arc::clone(&piece_schema)))
-        .try_flatten();
+    let batches = crate::job::read_whole_outputs(
+        &job,
+        result.stage,
+        &result.outputs,
+        Arc::clone(&schema),
+        source,
+    );
     let ended = futures::stream::once(async move {
         shared.end_job(&job);
         None

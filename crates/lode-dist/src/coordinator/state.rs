@@ -212,10 +212,7 @@ impl Shared {
                     pieces: done
                         .pieces
                         .iter()
-                        .map(|p| crate::shuffle::PieceStats {
-                            rows: p.rows,
-                            bytes: p.bytes,
-                        })
+                        .map(crate::shuffle::PieceStats::from)
                         .collect(),
                 },
                 bytes_fetched_remote: done.bytes_fetched_remote,

@@ -49,6 +49,24 @@ pub struct PieceStats {
     pub bytes: u64,
 }
 
+impl From<&PieceStats> for crate::proto::PieceStats {
+    fn from(stats: &PieceStats) -> Self {
+        crate::proto::PieceStats {
+            rows: stats.rows,
+            bytes: stats.bytes,
+        }
+    }
+}
+
+impl From<&crate::proto::PieceStats> for PieceStats {
+    fn from(stats: &crate::proto::PieceStats) -> Self {
+        PieceStats {
+            rows: stats.rows,
+            bytes: stats.bytes,
+        }
+    }
+}
+
 /// What one finished task wrote, and where: the consumer's readers need nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskOutput {

@@ -212,14 +212,7 @@ impl ShuffleReaderExec {
             .map(|output| proto::TaskOutput {
                 task: output.task as u32,
                 executor: output.executor.clone(),
-                pieces: output
-                    .pieces
-                    .iter()
-                    .map(|p| proto::PieceStats {
-                        rows: p.rows,
-                        bytes: p.bytes,
-                    })
-                    .collect(),
+                pieces: output.pieces.iter().map(proto::PieceStats::from).collect(),
             })
             .collect();
         Ok(proto::ShuffleReader {
@@ -256,14 +249,7 @@ impl ShuffleReaderExec {
                 stage: StageId(message.stage as usize),
                 task: output.task as usize,
                 executor: output.executor,
-                pieces: output
-                    .pieces
-                    .into_iter()
-                    .map(|p| PieceStats {
-                        rows: p.rows,
-                        bytes: p.bytes,
-                    })
-                    .collect(),
+                pieces: output.pieces.iter().map(PieceStats::from).collect(),
             })
             .collect();
         Ok(ShuffleReaderExec {
