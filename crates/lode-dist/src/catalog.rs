@@ -2,7 +2,7 @@
 //! plans over [`ClusterTable`]s whose scan partitions each hold files one executor has, and
 //! the scheduler sends each scan task to an executor holding its files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -213,12 +213,15 @@ impl Catalog {
             .collect()
     }
 
-    /// Holders of every file, by path.
-    pub fn holders(&self) -> HashMap<String, (u64, BTreeSet<String>)> {
-        self.tables
-            .values()
-            .flat_map(|t| t.files.iter().map(|(p, h)| (p.clone(), h.clone())))
-            .collect()
+    /// Whether `executor` holds every file in `paths`.
+    pub fn holds_all<'p>(&self, executor: &str, mut paths: impl Iterator<Item = &'p str>) -> bool {
+        paths.all(|path| {
+            self.tables.values().any(|t| {
+                t.files
+                    .get(path)
+                    .is_some_and(|(_, holders)| holders.contains(executor))
+            })
+        })
     }
 }
 

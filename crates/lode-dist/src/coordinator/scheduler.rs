@@ -124,7 +124,6 @@ pub(super) struct JobRun<'a> {
     outputs: HashMap<StageId, Vec<Option<TaskOutput>>>,
     attempts: HashMap<(StageId, usize), u32>,
     status: proto::JobStatus,
-    stages_done: HashSet<StageId>,
 }
 
 impl<'a> JobRun<'a> {
@@ -149,7 +148,6 @@ impl<'a> JobRun<'a> {
             outputs: HashMap::new(),
             attempts: HashMap::new(),
             status,
-            stages_done: HashSet::new(),
         }
     }
 
@@ -180,7 +178,6 @@ impl<'a> JobRun<'a> {
         for stage in &stages {
             let tasks: Vec<usize> = (0..stage.tasks()).collect();
             self.run_tasks(stage.id, tasks).await?;
-            self.stages_done.insert(stage.id);
             self.status.stages_done += 1;
             self.set_scalar_values(stage).await?;
             self.report_progress();
@@ -449,17 +446,13 @@ async fn wait_for_placement(
     let deadline = tokio::time::Instant::now() + shared.config.placement_timeout;
     loop {
         let changed = shared.executors_changed.notified();
-        let holders = lock(&shared.catalog).holders();
         let chosen = {
+            let catalog = lock(&shared.catalog);
             let executors = lock(&shared.executors);
             executors
                 .iter()
                 .filter(|(id, _)| {
-                    files.iter().all(|f| {
-                        holders
-                            .get(f.object_meta.location.as_ref())
-                            .is_some_and(|(_, h)| h.contains(*id))
-                    })
+                    catalog.holds_all(id, files.iter().map(|f| f.object_meta.location.as_ref()))
                 })
                 .min_by_key(|(_, e)| (e.summary.running * 1000) / e.summary.slots.max(1))
                 .map(|(id, e)| (id.clone(), e.sender.clone()))
