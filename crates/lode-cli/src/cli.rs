@@ -94,6 +94,9 @@ pub enum Service {
         /// Tasks run at once (default: number of cores)
         #[arg(long, value_name = "N")]
         slots: Option<usize>,
+        /// Grant a capability a job's module asks for: clocks, random (repeatable; none by default)
+        #[arg(long = "allow-capability", value_name = "CAPABILITY")]
+        allow_capabilities: Vec<lode_wasm::Capability>,
         #[command(flatten)]
         cluster: ClusterArgs,
     },
@@ -108,6 +111,9 @@ pub struct SubmitArgs {
     pub coordinator: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// A Wasm module file the plan refers to by name: the plan sent carries it (repeatable)
+    #[arg(long = "module", value_name = "WASM")]
+    pub modules: Vec<PathBuf>,
     /// Partitions per scan/exchange (default: the executors' task slots together)
     #[arg(long, value_name = "N")]
     pub partitions: Option<u32>,

@@ -1,10 +1,13 @@
 //! A cluster of separate `lode` processes on loopback: a coordinator and three executors,
-//! each holding two of the three files of every TPC-H table, with a shared token.
+//! each holding two of the three files of every TPC-H table (and the small `reviews` table
+//! whole), with a shared token. Each executor starts with an empty Wasm module cache.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
 
 fn lode() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lode"))
@@ -25,7 +28,18 @@ fn succeeded(command: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into()
 }
 
-/// TPC-H SF 0.01 in three parts per table, generated once per test binary.
+fn guest(name: &str) -> PathBuf {
+    let path = repo().join("guests/out").join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{}: build the guests with `make guests`",
+        path.display()
+    );
+    path
+}
+
+/// TPC-H SF 0.01 in three parts per table, and `reviews` (plans/wasm/reviews.csv), made once
+/// per test binary.
 fn data() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -35,6 +49,11 @@ fn data() -> &'static Path {
                 .args(["gen", "tpch", "--sf", "0.01", "--parts", "3", "--out"])
                 .arg(dir.path()),
         );
+        std::fs::copy(
+            repo().join("plans/wasm/reviews.csv"),
+            dir.path().join("reviews.csv"),
+        )
+        .unwrap();
         dir
     })
     .path()
@@ -61,15 +80,20 @@ fn executor_data(root: &Path, n: usize) -> PathBuf {
     dir
 }
 
-/// Reads `child`'s stderr until a line containing `marker`; returns that line. The rest of
-/// stderr is drained in the background so the child never blocks on a full pipe.
-fn wait_for_line(stderr: ChildStderr, marker: &str) -> String {
+/// Reads `child`'s stderr until a line containing `marker`; returns that line and the lines
+/// after it, as they come (read in the background, so the child never blocks on a full pipe).
+fn wait_for_line(stderr: ChildStderr, marker: &str) -> (String, Receiver<String>) {
     let mut lines = BufReader::new(stderr).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
         if line.contains(marker) {
-            std::thread::spawn(move || for _ in lines {});
-            return line;
+            let (send, receive) = channel();
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    let _ = send.send(line);
+                }
+            });
+            return (line, receive);
         }
     }
     panic!("the process ended before printing `{marker}`");
@@ -79,12 +103,19 @@ struct Cluster {
     dir: tempfile::TempDir,
     coordinator: Child,
     executors: Vec<Child>,
+    /// Each executor's standard error after it registered.
+    executor_logs: Vec<Receiver<String>>,
     address: String,
 }
 
 impl Cluster {
     fn token_file(&self) -> PathBuf {
         self.dir.path().join("token")
+    }
+
+    /// Where executor `n` keeps the Wasm modules it compiled.
+    fn module_cache(&self, n: usize) -> PathBuf {
+        self.dir.path().join(format!("modules-{n}"))
     }
 
     fn start(executors: usize) -> Cluster {
@@ -104,7 +135,7 @@ impl Cluster {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let line = wait_for_line(
+        let (line, _) = wait_for_line(
             coordinator.stderr.take().unwrap(),
             "coordinator listening on",
         );
@@ -113,6 +144,7 @@ impl Cluster {
             dir,
             coordinator,
             executors: Vec::new(),
+            executor_logs: Vec::new(),
             address,
         };
         for n in 0..executors {
@@ -130,32 +162,58 @@ impl Cluster {
                 .arg(&data)
                 .arg("--token-file")
                 .arg(cluster.token_file())
+                .env("LODE_CACHE_DIR", cluster.module_cache(n))
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            wait_for_line(
+            let (_, log) = wait_for_line(
                 executor.stderr.take().unwrap(),
                 "registered with the coordinator",
             );
             cluster.executors.push(executor);
+            cluster.executor_logs.push(log);
         }
         cluster
     }
 
     fn submit(&self, plan: &Path) -> (bool, String, String) {
-        let out = lode()
-            .arg("submit")
-            .arg(plan)
-            .args(["--coordinator", &self.address, "--format", "csv"])
-            .arg("--token-file")
-            .arg(self.token_file())
-            .output()
-            .unwrap();
+        self.submit_with_modules(plan, &[])
+    }
+
+    fn submit_with_modules(&self, plan: &Path, modules: &[PathBuf]) -> (bool, String, String) {
+        let out = self.submit_command(plan, modules).output().unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into(),
             String::from_utf8_lossy(&out.stderr).into(),
         )
+    }
+
+    fn submit_command(&self, plan: &Path, modules: &[PathBuf]) -> Command {
+        let mut submit = lode();
+        submit
+            .arg("submit")
+            .arg(plan)
+            .args(["--coordinator", &self.address, "--format", "csv"])
+            .arg("--token-file")
+            .arg(self.token_file());
+        for module in modules {
+            submit.arg("--module").arg(module);
+        }
+        submit
+    }
+
+    /// Waits up to a minute for executor `n` to log a line containing `marker`.
+    fn wait_for_executor(&self, n: usize, marker: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.executor_logs[n].recv_timeout(left) {
+                Ok(line) if line.contains(marker) => return,
+                Ok(_) => {}
+                Err(e) => panic!("executor {n} did not log `{marker}`: {e}"),
+            }
+        }
+        panic!("executor {n} did not log `{marker}` within a minute");
     }
 }
 
@@ -188,14 +246,20 @@ fn normalized(csv: &str) -> Vec<String> {
 }
 
 fn local(plan: &Path) -> String {
-    succeeded(
-        lode()
-            .arg("run")
-            .arg(plan)
-            .arg("--data")
-            .arg(data())
-            .args(["--format", "csv"]),
-    )
+    local_with_modules(plan, &[])
+}
+
+fn local_with_modules(plan: &Path, modules: &[PathBuf]) -> String {
+    let mut run = lode();
+    run.arg("run")
+        .arg(plan)
+        .arg("--data")
+        .arg(data())
+        .args(["--format", "csv"]);
+    for module in modules {
+        run.arg("--module").arg(module);
+    }
+    succeeded(&mut run)
 }
 
 #[test]
@@ -268,5 +332,87 @@ fn a_job_fails_with_a_reason_when_every_executor_is_gone() {
         started.elapsed().as_secs() < 30,
         "took {:?}",
         started.elapsed()
+    );
+}
+
+/// Wasm scalar functions, aggregates (partial states merged across an exchange), a table
+/// function and operators (one fed by a hash exchange) run inside the executors' stages, equal
+/// to a local run. Plans from SQL embed their modules; hand-written plans name theirs, and
+/// `lode submit --module` embeds the file. Executors fetch the modules from the coordinator.
+#[test]
+fn wasm_functions_and_operators_run_on_executors_that_fetch_the_modules() {
+    let cluster = Cluster::start(3);
+    let from_sql = cluster.dir.path().join("wasm-sql.json");
+    succeeded(
+        lode()
+            .args([
+                "sql",
+                "SELECT l_returnflag, geomean(CAST(l_quantity AS DOUBLE)) AS gm, \
+                 sum(gcd(l_orderkey, l_partkey)) AS g, count(*) AS n \
+                 FROM lineitem GROUP BY l_returnflag ORDER BY l_returnflag",
+            ])
+            .arg("--data")
+            .arg(data())
+            .arg("--module")
+            .arg(guest("geomean"))
+            .arg("--module")
+            .arg(guest("gcd"))
+            .arg("-o")
+            .arg(&from_sql),
+    );
+    let cases = [
+        (from_sql, None),
+        (repo().join("plans/wasm/top_reviews.json"), Some("top-k")),
+        (
+            repo().join("plans/wasm/word_count.json"),
+            Some("word-count"),
+        ),
+        (repo().join("plans/wasm/loan_risk.json"), Some("loan-risk")),
+    ];
+    for (plan, module) in cases {
+        let modules: Vec<PathBuf> = module.map(guest).into_iter().collect();
+        let (ok, stdout, stderr) = cluster.submit_with_modules(&plan, &modules);
+        assert!(ok, "{} failed on the cluster: {stderr}", plan.display());
+        let expected = local_with_modules(&plan, &modules);
+        assert!(expected.lines().count() > 2, "{expected}");
+        assert_eq!(
+            normalized(&stdout),
+            normalized(&expected),
+            "{}",
+            plan.display()
+        );
+    }
+    let fetched = (0..3)
+        .filter(|n| {
+            std::fs::read_dir(cluster.module_cache(*n)).is_ok_and(|mut d| d.next().is_some())
+        })
+        .count();
+    assert!(fetched >= 2, "only {fetched} executors compiled a module");
+}
+
+/// An executor killed (SIGKILL) while it runs a task of the job: the job still succeeds, equal
+/// to a local run. Its running task is retried elsewhere, and outputs it held are computed
+/// again from the files the other executors hold (each part is on two executors).
+#[test]
+fn a_job_survives_an_executor_killed_in_the_middle() {
+    let mut cluster = Cluster::start(3);
+    let plan = repo().join("plans/wasm/loan_risk.json");
+    let modules = [guest("loan-risk")];
+    let submit = cluster
+        .submit_command(&plan, &modules)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // An executor fetches a job's module when its first task of that job starts.
+    cluster.wait_for_executor(0, "fetched a Wasm module");
+    cluster.executors[0].kill().unwrap();
+    cluster.executors[0].wait().unwrap();
+    let out = submit.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        normalized(&String::from_utf8_lossy(&out.stdout)),
+        normalized(&local_with_modules(&plan, &modules))
     );
 }

@@ -12,9 +12,6 @@ use crate::flight::Connections;
 use crate::proto;
 use crate::proto::coordinator_client::CoordinatorClient;
 
-/// Plans travel in chunks of this size, under any message limit.
-const PLAN_CHUNK_BYTES: usize = 1 << 20;
-
 /// A finished job: its figures, and its result as it streams from the cluster.
 pub struct Submitted {
     pub job: String,
@@ -45,7 +42,7 @@ pub async fn submit(
         })),
     }];
     requests.extend(
-        plan.chunks(PLAN_CHUNK_BYTES)
+        plan.chunks(crate::CHUNK_BYTES)
             .map(|chunk| proto::SubmitRequest {
                 kind: Some(proto::submit_request::Kind::PlanChunk(chunk.to_vec())),
             }),

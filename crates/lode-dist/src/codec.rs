@@ -1,5 +1,6 @@
 //! Stage plans on the wire: datafusion-proto for DataFusion's operators, plus Lode's own nodes
-//! (shuffle readers) and the values of scalar subqueries computed by earlier stages.
+//! (shuffle readers, Wasm relations), Wasm functions by module hash and name, and the values
+//! of scalar subqueries computed by earlier stages.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_expr::scalar_subquery::ScalarSubqueryExpr;
@@ -20,32 +22,83 @@ use datafusion_proto::physical_plan::{
     PhysicalPlanNodeExt, PhysicalProtoConverterExtension,
 };
 use datafusion_proto::protobuf;
+use lode_exec::{PlanModules, WasmFunctionRef};
 use prost::Message;
 
 use crate::proto;
 use crate::shuffle::{PieceSource, ShuffleReaderExec};
 
-/// Encodes and decodes Lode's physical plan nodes. The coordinator only encodes; an executor
-/// decodes readers that fetch their pieces through `source`.
-#[derive(Debug, Default)]
+/// Encodes and decodes Lode's physical plan nodes and Wasm functions. The coordinator only
+/// encodes; an executor decodes readers that fetch their pieces through `source`, and Wasm
+/// functions and relations of its own copies of the job's `modules`.
+#[derive(Default)]
 pub struct LodeCodec {
     source: Option<Arc<dyn PieceSource>>,
+    modules: Option<Arc<PlanModules>>,
+}
+
+impl std::fmt::Debug for LodeCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LodeCodec")
+            .field("source", &self.source)
+            .field("modules", &self.modules.is_some())
+            .finish()
+    }
 }
 
 impl LodeCodec {
-    /// A codec whose decoded readers fetch through `source`.
-    pub fn with_source(source: Arc<dyn PieceSource>) -> Self {
+    /// A codec whose decoded readers fetch through `source` and whose Wasm functions and
+    /// relations come from `modules`.
+    pub fn for_executor(source: Arc<dyn PieceSource>, modules: Arc<PlanModules>) -> Self {
         LodeCodec {
             source: Some(source),
+            modules: Some(modules),
         }
     }
+
+    fn modules(&self, what: &str) -> DfResult<&PlanModules> {
+        self.modules.as_deref().ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "{what} needs the job's Wasm modules, which this codec lacks"
+            ))
+        })
+    }
+}
+
+/// A Wasm function's description from a `fun_definition`; `None` for an empty one (a function
+/// DataFusion resolves by name).
+fn wasm_function(name: &str, buf: &[u8]) -> DfResult<Option<WasmFunctionRef>> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let function = proto::WasmFunction::decode(buf)
+        .map_err(|e| DataFusionError::Internal(format!("function '{name}': {e}")))?;
+    Ok(Some(WasmFunctionRef {
+        module: function.module,
+        function: function.function,
+    }))
+}
+
+fn encode_wasm_function(reference: WasmFunctionRef, buf: &mut Vec<u8>) -> DfResult<()> {
+    proto::WasmFunction {
+        module: reference.module,
+        function: reference.function,
+    }
+    .encode(buf)
+    .map_err(|e| DataFusionError::Internal(format!("encoding a Wasm function: {e}")))
+}
+
+fn unknown_function(name: &str) -> DataFusionError {
+    DataFusionError::Plan(format!(
+        "function '{name}' is neither built in nor a Wasm function of the job's modules"
+    ))
 }
 
 impl PhysicalExtensionCodec for LodeCodec {
     fn try_decode(
         &self,
         buf: &[u8],
-        _inputs: &[Arc<dyn ExecutionPlan>],
+        inputs: &[Arc<dyn ExecutionPlan>],
         _ctx: &TaskContext,
         _converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
@@ -58,6 +111,9 @@ impl PhysicalExtensionCodec for LodeCodec {
                 })?;
                 Ok(Arc::new(ShuffleReaderExec::from_proto(reader, source)?))
             }
+            Some(proto::plan_extension::Kind::WasmRelation(rel)) => self
+                .modules("a Wasm relation")?
+                .relation_plan(&rel, inputs.to_vec()),
             None => Err(DataFusionError::Internal(
                 "a Lode plan node of a kind this executor does not know".into(),
             )),
@@ -70,20 +126,45 @@ impl PhysicalExtensionCodec for LodeCodec {
         buf: &mut Vec<u8>,
         _converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<()> {
-        let Some(reader) = node.downcast_ref::<ShuffleReaderExec>() else {
+        let kind = if let Some(reader) = node.downcast_ref::<ShuffleReaderExec>() {
+            proto::plan_extension::Kind::ShuffleReader(reader.to_proto()?)
+        } else if let Some(rel) = lode_exec::wasm_relation_of(node.as_ref()) {
+            proto::plan_extension::Kind::WasmRelation(rel?)
+        } else {
             return Err(DataFusionError::NotImplemented(format!(
-                "{} cannot be sent to an executor yet",
+                "{} cannot be sent to an executor",
                 node.name()
             )));
         };
-        let extension = proto::PlanExtension {
-            kind: Some(proto::plan_extension::Kind::ShuffleReader(
-                reader.to_proto()?,
-            )),
-        };
-        extension
+        proto::PlanExtension { kind: Some(kind) }
             .encode(buf)
             .map_err(|e| DataFusionError::Internal(format!("encoding {}: {e}", node.name())))
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
+        let reference = wasm_function(name, buf)?.ok_or_else(|| unknown_function(name))?;
+        self.modules("a Wasm function")?
+            .scalar_function(name, &reference)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        match lode_exec::scalar_function_ref(node) {
+            Some(reference) => encode_wasm_function(reference, buf),
+            None => Ok(()),
+        }
+    }
+
+    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
+        let reference = wasm_function(name, buf)?.ok_or_else(|| unknown_function(name))?;
+        self.modules("a Wasm aggregate")?
+            .aggregate_function(name, &reference)
+    }
+
+    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
+        match lode_exec::aggregate_function_ref(node) {
+            Some(reference) => encode_wasm_function(reference, buf),
+            None => Ok(()),
+        }
     }
 }
 

@@ -2,14 +2,16 @@
 //! stage tasks it is given, writes their outputs as pieces under its work directory and serves
 //! them to other executors with Arrow Flight.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arrow_flight::flight_service_server::FlightServiceServer;
 use datafusion::object_store::local::LocalFileSystem;
-use lode_exec::{Engine, EngineConfig, TableBindings};
+use lode_exec::{Engine, EngineConfig, PlanModules, TableBindings};
+use lode_plan::ext::{ModuleTable, WasmModule};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tonic::transport::server::TcpIncoming;
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -78,6 +80,10 @@ struct Executor {
     connections: Connections,
     slots: Arc<Semaphore>,
     tables: Vec<proto::TableFiles>,
+    /// Running jobs' Wasm modules, loaded with their grants, by job.
+    job_modules: Mutex<HashMap<String, Arc<PlanModules>>>,
+    /// One module fetch at a time, so tasks of one job do not fetch and compile it twice.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 /// Starts an executor: serves Flight on `config.listen` and attaches to the coordinator,
@@ -127,6 +133,8 @@ pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
         engine,
         layout,
         tables,
+        job_modules: Mutex::default(),
+        fetching: tokio::sync::Mutex::new(()),
     });
     info!(address = %address, data = %executor.config.data.display(), "executor serving pieces");
     let attach = Arc::clone(&executor).attach_forever(stopped);
@@ -165,12 +173,28 @@ impl Executor {
         }
     }
 
+    fn coordinator(
+        &self,
+    ) -> std::result::Result<
+        CoordinatorClient<
+            tonic::service::interceptor::InterceptedService<
+                tonic::transport::Channel,
+                crate::auth::SendToken,
+            >,
+        >,
+        tonic::Status,
+    > {
+        let channel = self.connections.channel(&self.config.coordinator)?;
+        Ok(
+            CoordinatorClient::with_interceptor(channel, self.config.token.send())
+                .max_decoding_message_size(self.config.max_message_bytes)
+                .max_encoding_message_size(self.config.max_message_bytes),
+        )
+    }
+
     /// One attachment: register, then run tasks until the stream ends.
     async fn attach_once(self: Arc<Self>) -> std::result::Result<(), tonic::Status> {
-        let channel = self.connections.channel(&self.config.coordinator)?;
-        let mut client = CoordinatorClient::with_interceptor(channel, self.config.token.send())
-            .max_decoding_message_size(self.config.max_message_bytes)
-            .max_encoding_message_size(self.config.max_message_bytes);
+        let mut client = self.coordinator()?;
         let (up, up_rx) = mpsc::channel::<proto::ExecutorMessage>(64);
         let register = proto::ExecutorMessage {
             kind: Some(proto::executor_message::Kind::Register(proto::Register {
@@ -242,6 +266,7 @@ impl Executor {
     }
 
     async fn remove_job(&self, job: &str) {
+        crate::lock(&self.job_modules).remove(job);
         if !is_job_id(job) {
             return;
         }
@@ -272,7 +297,9 @@ impl Executor {
                 self.layout.clone(),
                 self.connections.clone(),
             ));
-            let codec = LodeCodec::with_source(Arc::clone(&pieces) as Arc<dyn PieceSource>);
+            let modules = self.modules_of(&key.job, run.modules).await?;
+            let codec =
+                LodeCodec::for_executor(Arc::clone(&pieces) as Arc<dyn PieceSource>, modules);
             let context = self.engine.session().task_ctx();
             let what = format!("decoding stage {} for task {}", key.stage, key.task);
             let plan = decode_plan(&run.plan, &context, &codec)
@@ -323,6 +350,67 @@ impl Executor {
             task: Some(key),
             outcome: Some(outcome),
         }
+    }
+}
+
+impl Executor {
+    /// `job`'s modules, loaded with the grants its plan asks for: compiled modules come from
+    /// this executor's runtime (memory, then its on-disk cache), others are fetched from the
+    /// coordinator once and checked against their sha256.
+    async fn modules_of(&self, job: &str, entries: Vec<WasmModule>) -> Result<Arc<PlanModules>> {
+        if entries.is_empty() {
+            return Ok(Arc::new(PlanModules::default()));
+        }
+        if let Some(modules) = crate::lock(&self.job_modules).get(job) {
+            return Ok(Arc::clone(modules));
+        }
+        let runtime = Arc::clone(self.engine.wasm()?);
+        {
+            let _one_at_a_time = self.fetching.lock().await;
+            for entry in &entries {
+                if runtime.cached(&entry.sha256).is_some() {
+                    continue;
+                }
+                let bytes = self.fetch_module(&entry.sha256).await?;
+                let sha256 = entry.sha256.clone();
+                let runtime = Arc::clone(&runtime);
+                // Compiling takes a core for a while: off the async workers.
+                tokio::task::spawn_blocking(move || runtime.load(&bytes, Some(&sha256)))
+                    .await
+                    .map_err(|e| DistError::Config(format!("compiling a module: {e}")))?
+                    .map_err(lode_exec::ExecError::from)?;
+            }
+        }
+        let table = ModuleTable { modules: entries };
+        let modules = Arc::new(PlanModules::load(&runtime, &table, &[])?);
+        crate::lock(&self.job_modules).insert(job.to_string(), Arc::clone(&modules));
+        Ok(modules)
+    }
+
+    async fn fetch_module(&self, sha256: &str) -> Result<Vec<u8>> {
+        let remote = |status: tonic::Status| DistError::Remote {
+            address: self.config.coordinator.clone(),
+            message: format!("fetching Wasm module {sha256}: {}", status.message()),
+        };
+        let mut client = self.coordinator().map_err(remote)?;
+        let request = proto::FetchModuleRequest {
+            sha256: sha256.to_string(),
+        };
+        let mut chunks = client
+            .fetch_module(request)
+            .await
+            .map_err(remote)?
+            .into_inner();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = chunks.message().await.map_err(remote)? {
+            bytes.extend(chunk.data);
+        }
+        info!(
+            module = sha256,
+            bytes = bytes.len(),
+            "fetched a Wasm module from the coordinator"
+        );
+        Ok(bytes)
     }
 }
 

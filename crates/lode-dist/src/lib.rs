@@ -50,6 +50,9 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Plans and modules travel in chunks of this size, under any message limit.
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
+
 /// How long a stopping service lets open calls finish before it drops them.
 pub(crate) const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 

@@ -55,6 +55,16 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// These settings, granting guests that ask for them these capabilities too.
+    pub fn allowing(mut self, capabilities: &[lode_wasm::Capability]) -> Self {
+        self.wasm_policy
+            .allowed
+            .extend(capabilities.iter().copied());
+        self
+    }
+}
+
 /// Runs Substrait plans in this process.
 pub struct Engine {
     ctx: SessionContext,

@@ -21,7 +21,10 @@ pub use error::{ExecError, Result};
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use support::DataFusionSupport;
 pub use tables::{FileFormat, TableBinding, TableBindings};
-pub use wasm::{LoadedModule, PlanModules, substrait_type_name};
+pub use wasm::{
+    LoadedModule, PlanModules, WasmFunctionRef, aggregate_function_ref, embed_supplied_modules,
+    scalar_function_ref, substrait_type_name, wasm_relation_of,
+};
 
 /// Locks a mutex, taking the data of a poisoned one: every mutex in this crate guards a cache
 /// or a list that stays consistent even if a holder panicked.

@@ -52,6 +52,9 @@ pub enum ExtError {
     },
     #[error("{path}: detail has type '{type_url}', not {WASM_REL_TYPE_URL}")]
     UnknownDetail { path: String, type_url: String },
+    /// The plan did not survive its proto3 JSON form (a bug, not a user error).
+    #[error("the plan as proto3 JSON: {0}")]
+    Json(String),
 }
 
 /// The plan's module table: empty when the plan carries none.
@@ -93,6 +96,53 @@ pub fn wasm_rel(detail: &pbjson_types::Any, path: &str) -> Result<WasmRel, ExtEr
         path: path.into(),
         source,
     })
+}
+
+/// Calls `rewrite` on every `WasmRel` detail of the plan, wherever it is (relations, subqueries),
+/// and stores what it left. Returns how many details there were. The plan travels through its
+/// proto3 JSON form, so no relation or expression kind can be missed.
+pub fn rewrite_wasm_rels(
+    plan: &mut Plan,
+    mut rewrite: impl FnMut(&mut WasmRel),
+) -> Result<usize, ExtError> {
+    fn walk(
+        value: &mut serde_json::Value,
+        rewrite: &mut dyn FnMut(&mut WasmRel),
+        count: &mut usize,
+    ) -> Result<(), ExtError> {
+        match value {
+            serde_json::Value::Object(fields) => {
+                if fields.get("typeUrl").and_then(|t| t.as_str()) == Some(WASM_REL_TYPE_URL) {
+                    let any: pbjson_types::Any = serde_json::from_value(value.clone())
+                        .map_err(|e| ExtError::Json(e.to_string()))?;
+                    let mut rel = wasm_rel(&any, "a WasmRel detail")?;
+                    rewrite(&mut rel);
+                    let any = pbjson_types::Any {
+                        type_url: any.type_url,
+                        value: rel.encode_to_vec().into(),
+                    };
+                    *value =
+                        serde_json::to_value(any).map_err(|e| ExtError::Json(e.to_string()))?;
+                    *count += 1;
+                    return Ok(());
+                }
+                fields
+                    .values_mut()
+                    .try_for_each(|child| walk(child, rewrite, count))
+            }
+            serde_json::Value::Array(items) => items
+                .iter_mut()
+                .try_for_each(|child| walk(child, rewrite, count)),
+            _ => Ok(()),
+        }
+    }
+    let mut value = serde_json::to_value(&*plan).map_err(|e| ExtError::Json(e.to_string()))?;
+    let mut count = 0;
+    walk(&mut value, &mut rewrite, &mut count)?;
+    if count > 0 {
+        *plan = serde_json::from_value(value).map_err(|e| ExtError::Json(e.to_string()))?;
+    }
+    Ok(count)
 }
 
 /// Rewrites `google.protobuf.Any` values written out in proto3 JSON's expanded form

@@ -61,6 +61,24 @@ pub async fn engine(
         .map(|(engine, _)| engine)
 }
 
+/// Embeds the `--module` files a plan refers to by name in the plan, for a cluster whose
+/// executors do not have the files.
+pub async fn embed_modules(
+    plan: &mut lode_plan::DecodedPlan,
+    files: &[std::path::PathBuf],
+) -> Result<(), Failure> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let wasm = WasmArgs {
+        modules: files.to_vec(),
+        ..WasmArgs::default()
+    };
+    let (_, modules) = engine_with_modules(&TableArgs::default(), &wasm, |_| {}).await?;
+    lode_exec::embed_supplied_modules(&mut plan.plan, &modules)?;
+    Ok(())
+}
+
 /// The engine and the user's `--module` files, loaded, with their bytes.
 pub async fn engine_with_modules(
     args: &TableArgs,
@@ -68,11 +86,7 @@ pub async fn engine_with_modules(
     tune: impl FnOnce(&mut EngineConfig),
 ) -> Result<(Engine, Vec<lode_exec::LoadedModule>), Failure> {
     let tables = bind_tables(args)?;
-    let mut config = EngineConfig::default();
-    config
-        .wasm_policy
-        .allowed
-        .extend(wasm.allow_capabilities.iter().copied());
+    let mut config = EngineConfig::default().allowing(&wasm.allow_capabilities);
     tune(&mut config);
     let engine = Engine::new(&tables, config).await?;
     let mut modules = Vec::new();

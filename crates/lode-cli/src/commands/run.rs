@@ -78,16 +78,16 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
 async fn run_on_cluster(
     args: &RunArgs,
     executors: usize,
-    plan: lode_plan::DecodedPlan,
+    mut plan: lode_plan::DecodedPlan,
 ) -> Result<ExitCode, Failure> {
     let [data] = args.tables.data.as_slice() else {
         return Err(Failure::io(
             "--executors needs exactly one --data directory (every executor holds its tables)",
         ));
     };
-    if !args.tables.tables.is_empty() || !args.wasm.modules.is_empty() || args.chart.is_some() {
+    if !args.tables.tables.is_empty() || args.chart.is_some() {
         return Err(Failure::io(
-            "--executors takes its tables from --data only; --table, --module and --chart run locally",
+            "--executors takes its tables from --data only; --table and --chart run locally",
         ));
     }
     if executors == 0 {
@@ -95,10 +95,12 @@ async fn run_on_cluster(
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let slots = cores.div_ceil(executors).max(1);
+    super::embed_modules(&mut plan, &args.wasm.modules).await?;
     let engine = lode_exec::EngineConfig {
         distributed: true,
         ..lode_exec::EngineConfig::default()
-    };
+    }
+    .allowing(&args.wasm.allow_capabilities);
     let cluster = lode_dist::LocalCluster::start(executors, data, slots, engine).await?;
     let result = super::submit::submit_and_write(
         cluster.connections(),

@@ -40,6 +40,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             data,
             work,
             slots,
+            allow_capabilities,
             cluster,
         } => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -68,7 +69,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
                 engine: EngineConfig {
                     distributed: true,
                     ..EngineConfig::default()
-                },
+                }
+                .allowing(&allow_capabilities),
             };
             let executor = lode_dist::start_executor(config).await?;
             eprintln!("executor serving stage outputs on {}", executor.address());

@@ -14,7 +14,8 @@ use crate::failure::Failure;
 use crate::sink::Destination;
 
 pub async fn run(args: SubmitArgs) -> Result<ExitCode, Failure> {
-    let plan = super::read_plan(&args.plan)?;
+    let mut plan = super::read_plan(&args.plan)?;
+    super::embed_modules(&mut plan, &args.modules).await?;
     let connections = Connections::new(
         super::serve::token(&args.cluster)?,
         super::serve::max_message_bytes(&args.cluster),

@@ -118,6 +118,8 @@ pub(super) struct JobRun<'a> {
     pub(super) shared: &'a Shared,
     pub(super) job: String,
     pub(super) graph: StageGraph,
+    /// The plan's module table without bytes, sent with every task.
+    modules: Vec<lode_plan::ext::WasmModule>,
     pub(super) cancel: watch::Receiver<bool>,
     pub(super) progress: mpsc::Sender<proto::JobEvent>,
     /// By stage, by task: the output of each finished task.
@@ -131,6 +133,7 @@ impl<'a> JobRun<'a> {
         shared: &'a Shared,
         job: String,
         graph: StageGraph,
+        modules: Vec<lode_plan::ext::WasmModule>,
         cancel: watch::Receiver<bool>,
         progress: mpsc::Sender<proto::JobEvent>,
     ) -> Self {
@@ -143,6 +146,7 @@ impl<'a> JobRun<'a> {
             shared,
             job,
             graph,
+            modules,
             cancel,
             progress,
             outputs: HashMap::new(),
@@ -361,6 +365,7 @@ impl<'a> JobRun<'a> {
         let scanned: u64 = files.iter().map(|f| f.object_meta.size).sum();
         let job = self.job.clone();
         let stage_id = stage.id;
+        let modules = self.modules.clone();
         let mut cancel = self.cancel.clone();
         async move {
             let result = async {
@@ -381,7 +386,7 @@ impl<'a> JobRun<'a> {
                         task: Some(key.clone()),
                         plan: plan.to_vec(),
                         output_partitioning: partitioning.to_vec(),
-                        modules: Vec::new(),
+                        modules,
                     })),
                 };
                 debug!(job = %job, stage = stage_id.0, task, attempt, %executor, "task sent");

@@ -139,11 +139,23 @@ impl Coordinator for CoordinatorService {
 
     async fn fetch_module(
         &self,
-        _request: Request<proto::FetchModuleRequest>,
+        request: Request<proto::FetchModuleRequest>,
     ) -> Result<Response<Self::FetchModuleStream>, Status> {
-        Err(Status::unimplemented(
-            "this coordinator does not distribute Wasm modules yet",
-        ))
+        let sha256 = request.into_inner().sha256;
+        let bytes = self.shared.module_bytes(&sha256).ok_or_else(|| {
+            Status::not_found(format!(
+                "no running job carries module {sha256}; a plan must embed the bytes of its modules to run on a cluster"
+            ))
+        })?;
+        let chunks: Vec<Result<proto::Chunk, Status>> = bytes
+            .chunks(crate::CHUNK_BYTES)
+            .map(|chunk| {
+                Ok(proto::Chunk {
+                    data: chunk.to_vec(),
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(chunks))))
     }
 }
 
@@ -162,6 +174,11 @@ async fn run_job(
         Ok(decoded) => decoded,
         Err(e) => return failed(format!("the plan cannot be read: {e}")),
     };
+    let table = match lode_plan::ext::module_table(&decoded.plan) {
+        Ok(table) => table,
+        Err(e) => return failed(format!("the plan's module table: {e}")),
+    };
+    let (_held, modules) = shared.hold_modules(&job, table);
     let graph = match plan_job(shared, &decoded, partitions as usize).await {
         Ok(graph) => graph,
         Err(e) => return failed(e.to_string()),
@@ -169,7 +186,7 @@ async fn run_job(
     let (cancel, cancelled) = watch::channel(false);
     lock(&shared.jobs).insert(job.clone(), cancel.clone());
     let (progress, mut progress_events) = mpsc::channel::<proto::JobEvent>(64);
-    let run = JobRun::new(shared, job.clone(), graph, cancelled, progress);
+    let run = JobRun::new(shared, job.clone(), graph, modules, cancelled, progress);
     let accepted = proto::JobEvent {
         kind: Some(proto::job_event::Kind::Accepted(proto::JobAccepted {
             job: job.clone(),

@@ -2,8 +2,8 @@
 //! reports, finished jobs' results awaiting their readers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -81,6 +81,9 @@ pub(super) struct JobResult {
     pub(super) status: proto::JobStatus,
 }
 
+/// Module bytes by sha256.
+type ModuleBytes = HashMap<String, Arc<Vec<u8>>>;
+
 pub(super) struct Shared {
     pub(super) config: CoordinatorConfig,
     pub(super) connections: Connections,
@@ -91,6 +94,8 @@ pub(super) struct Shared {
     pub(super) results: Mutex<HashMap<String, JobResult>>,
     /// Running jobs' cancel switches.
     pub(super) jobs: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// Running jobs' Wasm module bytes, by job: what executors fetch.
+    modules: Mutex<HashMap<String, ModuleBytes>>,
     pub(super) executors_changed: Notify,
     next_id: AtomicU64,
     /// Distinguishes this coordinator's job ids from an earlier one's on the same executors.
@@ -110,6 +115,7 @@ impl Shared {
             pending: Mutex::default(),
             results: Mutex::default(),
             jobs: Mutex::default(),
+            modules: Mutex::default(),
             executors_changed: Notify::new(),
             next_id: AtomicU64::new(1),
             epoch,
@@ -231,6 +237,37 @@ impl Shared {
         let _ = reply.send(result);
     }
 
+    /// Keeps the bytes of `job`'s modules for executors until the guard drops; returns the
+    /// module table's entries without their bytes, as tasks carry them.
+    pub(super) fn hold_modules(
+        &self,
+        job: &str,
+        table: lode_plan::ext::ModuleTable,
+    ) -> (HeldModules<'_>, Vec<lode_plan::ext::WasmModule>) {
+        let mut bytes = HashMap::new();
+        let mut entries = Vec::with_capacity(table.modules.len());
+        for mut entry in table.modules {
+            let component = std::mem::take(&mut entry.component);
+            if !component.is_empty() {
+                bytes.insert(entry.sha256.clone(), Arc::new(component));
+            }
+            entries.push(entry);
+        }
+        lock(&self.modules).insert(job.to_string(), bytes);
+        let held = HeldModules {
+            shared: self,
+            job: job.to_string(),
+        };
+        (held, entries)
+    }
+
+    /// The bytes of module `sha256` if a running job carries it.
+    pub(super) fn module_bytes(&self, sha256: &str) -> Option<Arc<Vec<u8>>> {
+        lock(&self.modules)
+            .values()
+            .find_map(|modules| modules.get(sha256).cloned())
+    }
+
     /// Tells every executor that `job` is over, so they delete its stage outputs.
     pub(super) fn end_job(&self, job: &str) {
         lock(&self.jobs).remove(job);
@@ -269,5 +306,17 @@ impl Shared {
                 self.lose_executor(&executor, "no heartbeat");
             }
         }
+    }
+}
+
+/// A job's module bytes, offered to executors while this lives.
+pub(super) struct HeldModules<'a> {
+    shared: &'a Shared,
+    job: String,
+}
+
+impl Drop for HeldModules<'_> {
+    fn drop(&mut self) {
+        lock(&self.shared.modules).remove(&self.job);
     }
 }

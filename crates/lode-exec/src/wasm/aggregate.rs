@@ -47,6 +47,14 @@ impl WasmAggregate {
         }
     }
 
+    pub fn pool(&self) -> &InstancePool {
+        &self.pool
+    }
+
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.spec
+    }
+
     fn bind(&self, types: &[DataType]) -> Result<Binding> {
         let types: Vec<DataType> = types.iter().map(marshal::guest_type).collect();
         if let Some(binding) = crate::lock(&self.bound).get(&types) {

@@ -86,6 +86,10 @@ impl WasmTableExec {
             properties,
         }
     }
+
+    pub fn relation(&self) -> &WasmRelation {
+        &self.relation
+    }
 }
 
 impl DisplayAs for WasmTableExec {
@@ -188,6 +192,10 @@ impl WasmOperatorExec {
             inputs,
             properties,
         }
+    }
+
+    pub fn relation(&self) -> &WasmRelation {
+        &self.relation
     }
 
     /// Several inputs are only aligned partition by partition when hashed alike; otherwise

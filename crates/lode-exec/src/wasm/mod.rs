@@ -6,6 +6,7 @@ mod exec;
 mod pool;
 mod produce;
 mod relation;
+mod remote;
 mod scalar;
 mod sql;
 
@@ -27,8 +28,9 @@ use substrait::proto::extensions::simple_extension_declaration::MappingType;
 use crate::error::{ExecError, Result};
 pub(crate) use exec::WasmRelPlanner;
 pub(crate) use pool::InstancePool;
-pub use produce::{attach_modules, substrait_type_name};
+pub use produce::{attach_modules, embed_supplied_modules, substrait_type_name};
 pub(crate) use relation::{WasmRelNode, WasmRelation};
+pub use remote::{WasmFunctionRef, aggregate_function_ref, scalar_function_ref, wasm_relation_of};
 pub(crate) use sql::to_substrait_plan;
 
 /// A module file the user supplied, loaded, with the bytes a produced plan embeds.

@@ -94,6 +94,50 @@ pub fn attach_modules(
     Ok(linked)
 }
 
+/// Makes a plan that refers to `modules` by name (files the user supplies with `--module`)
+/// self-contained, for a host that has no such files (a cluster's executors): its extension
+/// URNs and `WasmRel`s name those modules by sha256 instead, and its module table carries
+/// their bytes. Names no supplied module has are left for the engine to report. Returns how
+/// many modules it embedded.
+pub fn embed_supplied_modules(plan: &mut Plan, modules: &[super::LoadedModule]) -> Result<usize> {
+    let by_name = |name: &str| {
+        modules
+            .iter()
+            .position(|(m, _)| m.name().name == name)
+            .filter(|_| !ext::is_sha256(name))
+    };
+    let mut used = BTreeSet::new();
+    for declaration in &mut plan.extension_urns {
+        if let Some(i) = ext::module_of_urn(&declaration.urn).and_then(by_name) {
+            declaration.urn = ext::module_urn(modules[i].0.sha256());
+            used.insert(i);
+        }
+    }
+    ext::rewrite_wasm_rels(plan, |rel| {
+        if let Some(i) = by_name(&rel.module) {
+            rel.module = modules[i].0.sha256().to_string();
+            used.insert(i);
+        }
+    })
+    .map_err(|e| ExecError::Module(e.to_string()))?;
+    let mut table = ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
+    for &i in &used {
+        let (module, bytes) = &modules[i];
+        if table.modules.iter().all(|m| m.sha256 != module.sha256()) {
+            table.modules.push(WasmModule {
+                sha256: module.sha256().to_string(),
+                component: bytes.as_ref().clone(),
+                name: module.name().name.clone(),
+                ..Default::default()
+            });
+        }
+    }
+    if !used.is_empty() {
+        ext::set_module_table(plan, &table);
+    }
+    Ok(used.len())
+}
+
 /// Substrait's short type names for compound function names.
 fn short_type_name(data_type: &DataType) -> &'static str {
     match data_type {

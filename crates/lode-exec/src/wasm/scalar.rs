@@ -45,6 +45,14 @@ impl WasmScalar {
         }
     }
 
+    pub fn pool(&self) -> &InstancePool {
+        &self.pool
+    }
+
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.spec
+    }
+
     fn bind(&self, types: &[DataType]) -> Result<Arc<Bound>, WasmError> {
         if let Some(bound) = crate::lock(&self.bound).get(types) {
             return Ok(bound.clone());
