@@ -39,7 +39,8 @@ pub struct EngineConfig {
     pub module_cache: Option<PathBuf>,
     /// Plan for cutting into stages that run as separate tasks (`lode-dist`): no dynamic
     /// filters, which tie a join to a scan through shared state that does not survive the
-    /// cut (a task holding a stale filter from another task's build side drops rows).
+    /// cut (a task holding a stale filter from another task's build side drops rows), and no
+    /// round-robin repartitions, which would be exchanges that only spread rows.
     pub distributed: bool,
 }
 
@@ -87,6 +88,10 @@ impl Engine {
             optimizer.enable_join_dynamic_filter_pushdown = false;
             optimizer.enable_topk_dynamic_filter_pushdown = false;
             optimizer.enable_aggregate_dynamic_filter_pushdown = false;
+            // Across stages a round-robin repartition is an exchange: every row written and
+            // moved only to spread rows that scans (file groups) and table functions
+            // (their own partitions) already spread.
+            optimizer.enable_round_robin_repartition = false;
         }
         // Wasm table functions and operators plan through Lode's extension planner.
         let state = SessionStateBuilder::new()
