@@ -1,0 +1,169 @@
+//! The cluster's services as outside clients reach them over loopback gRPC: a Flight SQL client
+//! runs a Substrait plan on the coordinator, and every Flight service refuses calls that do not
+//! carry the cluster's token.
+
+#[path = "../../lode-exec/tests/engine/common.rs"]
+mod common;
+
+use std::time::Duration;
+
+use arrow_flight::sql::client::FlightSqlServiceClient;
+use arrow_flight::sql::{CommandStatementSubstraitPlan, ProstMessageExt, SubstraitPlan};
+use arrow_flight::{FlightDescriptor, Ticket};
+use common::{repo_root, rows, run_plan_rows, tpch_dir, tpch_engine};
+use datafusion::arrow::array::RecordBatch;
+use futures::TryStreamExt;
+use lode_dist::{
+    CoordinatorConfig, ExecutorConfig, RunningCoordinator, RunningExecutor, Token,
+    start_coordinator, start_executor,
+};
+use lode_exec::EngineConfig;
+use prost::Message;
+use tonic::transport::Channel;
+
+const TOKEN: &str = "services-test-token";
+
+struct Cluster {
+    coordinator: RunningCoordinator,
+    executors: Vec<RunningExecutor>,
+    _work: tempfile::TempDir,
+}
+
+async fn cluster(executors: usize) -> Cluster {
+    let token = Token::new(TOKEN).unwrap();
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let engine = EngineConfig {
+        distributed: true,
+        ..EngineConfig::default()
+    };
+    let coordinator = start_coordinator(CoordinatorConfig {
+        listen: loopback,
+        token: token.clone(),
+        engine: engine.clone(),
+        ..CoordinatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mut started = Vec::new();
+    for n in 0..executors {
+        started.push(
+            start_executor(ExecutorConfig {
+                coordinator: coordinator.address().to_string(),
+                listen: loopback,
+                advertise: None,
+                data: tpch_dir().to_path_buf(),
+                work: work.path().join(format!("executor-{n}")),
+                slots: 2,
+                token: token.clone(),
+                max_message_bytes: 64 << 20,
+                engine: engine.clone(),
+            })
+            .await
+            .unwrap(),
+        );
+    }
+    coordinator
+        .wait_for_executors(executors, Duration::from_secs(30))
+        .await
+        .unwrap();
+    Cluster {
+        coordinator,
+        executors: started,
+        _work: work,
+    }
+}
+
+async fn flight_sql(address: &str, token: Option<&str>) -> FlightSqlServiceClient<Channel> {
+    let channel = Channel::from_shared(address.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = FlightSqlServiceClient::new(channel);
+    if let Some(token) = token {
+        client.set_token(token.to_string());
+    }
+    client
+}
+
+/// `GetFlightInfo(CommandStatementSubstraitPlan)` as a Flight SQL client sends it.
+async fn substrait_flight_info(
+    client: &mut FlightSqlServiceClient<Channel>,
+    token: &str,
+    plan: Vec<u8>,
+) -> Result<arrow_flight::FlightInfo, tonic::Status> {
+    let command = CommandStatementSubstraitPlan {
+        plan: Some(SubstraitPlan {
+            plan: plan.into(),
+            version: "0.85.0".into(),
+        }),
+        transaction_id: None,
+    };
+    let mut request =
+        tonic::Request::new(FlightDescriptor::new_cmd(command.as_any().encode_to_vec()));
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    client
+        .inner_mut()
+        .get_flight_info(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flight_sql_client_runs_a_substrait_plan_on_the_cluster() {
+    let cluster = cluster(2).await;
+    let address = cluster.coordinator.address().to_string();
+    let plan = lode_plan::read_plan_file(&repo_root().join("plans/tpch/q03.json")).unwrap();
+    let mut client = flight_sql(&address, Some(TOKEN)).await;
+    let info = substrait_flight_info(&mut client, TOKEN, plan.plan.encode_to_vec())
+        .await
+        .unwrap();
+    assert!(!info.endpoint.is_empty(), "{info:?}");
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    for endpoint in info.endpoint {
+        let ticket = endpoint.ticket.expect("an endpoint carries a ticket");
+        let stream = client.do_get(ticket).await.unwrap();
+        batches.extend(stream.try_collect::<Vec<_>>().await.unwrap());
+    }
+    let expected = run_plan_rows(&tpch_engine().await, &plan).await;
+    assert_eq!(rows(&batches), expected);
+    assert_eq!(expected.len(), 10);
+
+    // A wrong token gets nothing, not even the plan run.
+    let error = substrait_flight_info(&mut client, "wrong", plan.plan.encode_to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::Unauthenticated, "{error}");
+    for executor in cluster.executors {
+        executor.stop().await;
+    }
+    cluster.coordinator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executors_serve_stage_outputs_only_with_the_token() {
+    let cluster = cluster(1).await;
+    let address = cluster.executors[0].address().to_string();
+    // A piece ticket of a job that does not exist: the token is checked before the ticket.
+    for token in [None, Some("wrong")] {
+        let mut client = flight_sql(&address, token).await;
+        let error = match client.do_get(Ticket::new("anything")).await {
+            Ok(_) => panic!("the executor answered a call with token {token:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains("bearer token"), "token {token:?}: {error}");
+    }
+    let mut client = flight_sql(&address, Some(TOKEN)).await;
+    let error = match client.do_get(Ticket::new("anything")).await {
+        Ok(_) => panic!("a ticket that is not Lode's was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(!error.contains("bearer token"), "{error}");
+    for executor in cluster.executors {
+        executor.stop().await;
+    }
+    cluster.coordinator.stop().await;
+}
