@@ -84,10 +84,15 @@ impl LocalCluster {
         &self.connections
     }
 
+    /// Stops every service at once. Their connections to each other would hold a graceful
+    /// shutdown for its whole grace period, and a local cluster is stopped when its work is
+    /// done (`lode run --executors` has read its result), so the grace is short.
     pub async fn stop(self) {
-        for executor in self.executors {
-            executor.stop().await;
-        }
-        self.coordinator.stop().await;
+        let grace = Duration::from_millis(100);
+        let executors = self.executors.into_iter().map(|e| e.stop_within(grace));
+        tokio::join!(
+            futures::future::join_all(executors),
+            self.coordinator.stop_within(grace)
+        );
     }
 }

@@ -62,8 +62,13 @@ impl RunningExecutor {
 
     /// Stops serving and detaches from the coordinator.
     pub async fn stop(self) {
+        self.stop_within(crate::GRACE).await;
+    }
+
+    /// Stops, giving open calls `grace` to finish.
+    pub(crate) async fn stop_within(self, grace: std::time::Duration) {
         let _ = self.stop.send(true);
-        crate::stop_within(self.handle, crate::GRACE).await;
+        crate::stop_within(self.handle, grace).await;
     }
 
     /// Runs until the process ends or the task is aborted.

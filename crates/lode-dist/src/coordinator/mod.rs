@@ -98,8 +98,13 @@ impl RunningCoordinator {
     }
 
     pub async fn stop(self) {
+        self.stop_within(crate::GRACE).await;
+    }
+
+    /// Stops, giving open calls `grace` to finish.
+    pub(crate) async fn stop_within(self, grace: std::time::Duration) {
         let _ = self.stop.send(true);
-        crate::stop_within(self.handle, crate::GRACE).await;
+        crate::stop_within(self.handle, grace).await;
     }
 
     pub async fn wait(self) {
