@@ -1,10 +1,11 @@
 //! The cluster's services as outside clients reach them over loopback gRPC: a Flight SQL client
-//! runs a Substrait plan on the coordinator, and every Flight service refuses calls that do not
-//! carry the cluster's token.
+//! runs a Substrait plan on the coordinator, every Flight service refuses calls that do not
+//! carry the cluster's token, and a job's own figures show that compute went to the data.
 
 #[path = "../../lode-exec/tests/engine/common.rs"]
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use arrow_flight::sql::client::FlightSqlServiceClient;
@@ -14,7 +15,7 @@ use common::{repo_root, rows, run_plan_rows, tpch_dir, tpch_engine};
 use datafusion::arrow::array::RecordBatch;
 use futures::TryStreamExt;
 use lode_dist::{
-    CoordinatorConfig, ExecutorConfig, RunningCoordinator, RunningExecutor, Token,
+    Connections, CoordinatorConfig, ExecutorConfig, RunningCoordinator, RunningExecutor, Token,
     start_coordinator, start_executor,
 };
 use lode_exec::EngineConfig;
@@ -29,7 +30,13 @@ struct Cluster {
     _work: tempfile::TempDir,
 }
 
+/// A cluster whose executors each hold all of TPC-H SF 0.01.
 async fn cluster(executors: usize) -> Cluster {
+    cluster_over(executors, |_| tpch_dir().to_path_buf()).await
+}
+
+/// A cluster whose executor `n` holds the tables of `data(n)`.
+async fn cluster_over(executors: usize, data: impl Fn(usize) -> PathBuf) -> Cluster {
     let token = Token::new(TOKEN).unwrap();
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let engine = EngineConfig {
@@ -52,7 +59,7 @@ async fn cluster(executors: usize) -> Cluster {
                 coordinator: coordinator.address().to_string(),
                 listen: loopback,
                 advertise: None,
-                data: tpch_dir().to_path_buf(),
+                data: data(n),
                 work: work.path().join(format!("executor-{n}")),
                 slots: 2,
                 token: token.clone(),
@@ -162,6 +169,66 @@ async fn executors_serve_stage_outputs_only_with_the_token() {
         Err(e) => e.to_string(),
     };
     assert!(!error.contains("bearer token"), "{error}");
+    for executor in cluster.executors {
+        executor.stop().await;
+    }
+    cluster.coordinator.stop().await;
+}
+
+/// Every file in `dir`, recursively, with its size.
+fn file_sizes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                file_sizes(&path)
+            } else {
+                std::fs::metadata(&path).unwrap().len()
+            }
+        })
+        .sum()
+}
+
+/// `lineitem` split in two, each half on one executor only: an aggregation scans every file
+/// once, where it lies, and only partial aggregate states and the result cross the network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aggregation_moves_partial_states_not_the_table() {
+    let parts = tempfile::tempdir().unwrap();
+    lode_datagen::tpch::generate_parts(0.01, 2, parts.path(), |_| {}).unwrap();
+    let homes = tempfile::tempdir().unwrap();
+    for n in 0..2 {
+        let home = homes.path().join(format!("executor-{n}/lineitem"));
+        std::fs::create_dir_all(&home).unwrap();
+        let file = format!("part-{}.parquet", n + 1);
+        std::fs::hard_link(parts.path().join("lineitem").join(&file), home.join(&file)).unwrap();
+    }
+    let cluster = cluster_over(2, |n| homes.path().join(format!("executor-{n}"))).await;
+    let plan = lode_plan::read_plan_file(&repo_root().join("plans/tpch/q01.json")).unwrap();
+    let connections = Connections::new(Token::new(TOKEN).unwrap(), 64 << 20);
+    let submitted = lode_dist::submit(
+        &connections,
+        cluster.coordinator.address(),
+        plan.plan.encode_to_vec(),
+        0,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let status = submitted.status;
+    let batches: Vec<RecordBatch> = submitted.batches.try_collect().await.unwrap();
+    assert_eq!(
+        rows(&batches),
+        run_plan_rows(&tpch_engine().await, &plan).await
+    );
+    let lineitem = file_sizes(&parts.path().join("lineitem"));
+    assert_eq!(status.bytes_scanned, lineitem, "{status:?}");
+    assert!(
+        status.bytes_moved * 100 < status.bytes_scanned,
+        "moved {} of {} bytes scanned: {status:?}",
+        status.bytes_moved,
+        status.bytes_scanned
+    );
     for executor in cluster.executors {
         executor.stop().await;
     }

@@ -1,18 +1,34 @@
 //! Plans cut into stages and run through pieces on disk return what the local engine returns.
-//! TPC-H at SF 0.01 with four partitions per exchange, so every query really shuffles.
+//! TPC-H at SF 0.01, tables in four files, with four partitions per exchange, so every query
+//! really shuffles.
 
 #[path = "../../lode-exec/tests/engine/common.rs"]
 mod common;
 
-use common::{repo_root, rows, run_plan_rows, tpch_dir};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use common::{repo_root, rows, run_plan_rows};
 use datafusion::arrow::array::RecordBatch;
 use futures::TryStreamExt;
 use lode_dist::{ExchangeKind, JobMetrics, ShuffleLayout, StageGraph, StageOutput};
 use lode_exec::{Engine, EngineConfig, TableBindings};
 
+/// TPC-H SF 0.01 with every table but `region` and `nation` in four files: distributed scans
+/// keep files whole, so files are what spreads a scan over tasks.
+fn tpch_parts() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        lode_datagen::tpch::generate_parts(0.01, 4, dir.path(), |_| {}).expect("generate TPC-H");
+        dir
+    })
+    .path()
+}
+
 async fn engine() -> Engine {
     let mut tables = TableBindings::new();
-    tables.add_data_dir(tpch_dir()).expect("bind TPC-H");
+    tables.add_data_dir(tpch_parts()).expect("bind TPC-H");
     let config = EngineConfig {
         target_partitions: 4,
         distributed: true,

@@ -39,8 +39,9 @@ pub struct EngineConfig {
     pub module_cache: Option<PathBuf>,
     /// Plan for cutting into stages that run as separate tasks (`lode-dist`): no dynamic
     /// filters, which tie a join to a scan through shared state that does not survive the
-    /// cut (a task holding a stale filter from another task's build side drops rows), and no
-    /// round-robin repartitions, which would be exchanges that only spread rows.
+    /// cut (a task holding a stale filter from another task's build side drops rows), no
+    /// round-robin repartitions, which would be exchanges that only spread rows, and scans
+    /// keep the file groups they were given (placement depends on them).
     pub distributed: bool,
 }
 
@@ -92,6 +93,9 @@ impl Engine {
             // moved only to spread rows that scans (file groups) and table functions
             // (their own partitions) already spread.
             optimizer.enable_round_robin_repartition = false;
+            // A scan task must run where its files are; regrouping files into byte ranges
+            // can put ranges of files held by different executors into one task.
+            optimizer.repartition_file_scans = false;
         }
         // Wasm table functions and operators plan through Lode's extension planner.
         let state = SessionStateBuilder::new()
