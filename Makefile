@@ -13,7 +13,7 @@ help:
 	@echo "make demo   - build Lode and the guests, score 1 M comments with the Wasm sentiment module in a plan"
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
-	@echo "make bench  - TPC-H SF 1: Substrait path vs DataFusion SQL, written to docs/benchmarks.md"
+	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local; docs/benchmarks.md"
 	@echo "make guests - build the example Wasm guests into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
 	@echo "make fmt    - format the code;  make lint - clippy with warnings as errors"
@@ -63,6 +63,13 @@ test: guests
 	$(CARGO) build --quiet -p lode-cli
 	@echo "==> Plan-level conformance cases (conformance/cases): every case must pass"
 	$(LODE_DEBUG) conformance plans conformance/cases
+	@echo "==> Flight SQL from Python: the ADBC driver sends a Substrait plan to a coordinator (tests/flight_sql_adbc.py)"
+	@if command -v python3 >/dev/null 2>&1; then \
+		python3 -m pip install --quiet --disable-pip-version-check adbc-driver-flightsql pyarrow 2>&1 | grep -v "as the 'root' user" || true; \
+		python3 tests/flight_sql_adbc.py $(LODE_DEBUG) . ; \
+	else \
+		echo "    skipped: python3 is not installed"; \
+	fi
 	@echo "==> Substrait function corpus ($(FUNCTION_CORPUS)): must not fall below conformance/functions-baseline.json"
 	@if [ -d $(FUNCTION_CORPUS) ]; then \
 		$(LODE_DEBUG) conformance functions --corpus $(FUNCTION_CORPUS) --summary --baseline conformance/functions-baseline.json; \
@@ -77,6 +84,8 @@ bench: guests
 	target/release/lode-bench tpch --sf 1 --data data/tpch-sf1 --report docs/benchmarks.md
 	@echo "==> Wasm vs native UDFs over 10 M rows, call/instance/compile costs (docs/benchmarks.md)"
 	target/release/lode-bench wasm --rows 10000000 --guests guests/out --report docs/benchmarks.md
+	@echo "==> TPC-H SF 1 through lode run --executors 2 vs lode run; scheduling latency, result throughput (docs/benchmarks.md)"
+	target/release/lode-bench cluster --data data/tpch-sf1 --report docs/benchmarks.md
 
 plans: build
 	@test -f $(DEMO_DATA)/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.1 --out $(DEMO_DATA)

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+mod cluster;
 mod wasm;
 use lode_exec::{Engine, EngineConfig, ResultFormat, TableBindings};
 
@@ -58,6 +59,21 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         iterations: usize,
     },
+    /// TPC-H through `lode run --executors 2` vs `lode run`; scheduling latency and result
+    /// throughput of an in-process cluster
+    Cluster {
+        /// TPC-H data directory (`lode-bench tpch` generates it)
+        #[arg(long)]
+        data: PathBuf,
+        /// Markdown report to update (the cluster section is replaced, the rest kept)
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        iterations: usize,
+        /// The `lode` binary (default: next to this one)
+        #[arg(long)]
+        lode: Option<PathBuf>,
+    },
     /// Run one SQL query file with DataFusion on Lode's session setup; Arrow IPC to stdout
     Sql {
         #[arg(long)]
@@ -83,6 +99,12 @@ fn main() -> ExitCode {
             report,
             iterations,
         } => wasm::run(rows.max(1), &guests, &report, iterations.max(1)),
+        Cmd::Cluster {
+            data,
+            report,
+            iterations,
+            lode,
+        } => cluster::run(&data, &report, iterations.max(1), lode),
         Cmd::Sql { data, query } => sql(&data, &query),
     };
     match result {
