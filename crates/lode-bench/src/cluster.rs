@@ -17,7 +17,7 @@ use lode_dist::LocalCluster;
 use lode_exec::{Engine, EngineConfig, TableBindings};
 use prost::Message;
 
-use crate::{Result, geomean, machine, measure, median, today, update_report};
+use crate::{Result, geomean, measure, median, provenance, update_report};
 
 struct Row {
     query: String,
@@ -195,12 +195,7 @@ async fn in_process(data: &Path) -> Result<(Latency, Throughput)> {
 fn render(rows: &[Row], iterations: usize, latency: &Latency, throughput: &Throughput) -> String {
     let ratios: Vec<f64> = rows.iter().map(|r| r.cluster / r.local).collect();
     let mut s = String::from("## Cluster: `lode run --executors 2` vs `lode run`, TPC-H SF 1\n\n");
-    let invocation: Vec<String> = std::env::args().collect();
-    s.push_str(&format!(
-        "- Command: `make bench`, which runs `{}`\n",
-        invocation.join(" ")
-    ));
-    s.push_str(&format!("- Machine: {}\n- Date: {}\n", machine(), today()));
+    s.push_str(&provenance());
     s.push_str(&format!(
         "- Each query runs {iterations} times per path, each run a fresh process writing Arrow IPC to /dev/null; medians shown. The cluster path starts a coordinator and two executors (one task slot each) in the process, and every stage output is written to disk and read back over Flight on loopback.\n"
     ));

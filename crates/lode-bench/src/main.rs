@@ -296,12 +296,7 @@ fn render(rows: &[Row], sf: f64, iterations: usize) -> String {
     s.push_str(&format!(
         "## TPC-H SF {sf}: Substrait (`lode run`) vs DataFusion SQL\n\n"
     ));
-    let invocation: Vec<String> = std::env::args().collect();
-    s.push_str(&format!(
-        "- Command: `make bench`, which runs `{}`\n",
-        invocation.join(" ")
-    ));
-    s.push_str(&format!("- Machine: {}\n- Date: {}\n", machine(), today()));
+    s.push_str(&provenance());
     s.push_str(&format!(
         "- Each query runs {iterations} times per path, each run a fresh process (startup, decode, planning and Arrow IPC encoding to /dev/null included on both sides); medians shown. Memory is the process's peak RSS.\n"
     ));
@@ -339,6 +334,17 @@ fn update_report(path: &Path, key: &str, body: &str) -> Result<()> {
         _ => format!("{}\n\n{}", existing.trim_end(), section),
     };
     std::fs::write(path, updated).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A report section's first lines: the command that measured it, on what machine, when.
+fn provenance() -> String {
+    let invocation: Vec<String> = std::env::args().collect();
+    format!(
+        "- Command: `make bench`, which runs `{}`\n- Machine: {}\n- Date: {}\n",
+        invocation.join(" "),
+        machine(),
+        today()
+    )
 }
 
 fn machine() -> String {

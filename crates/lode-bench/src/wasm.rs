@@ -389,16 +389,7 @@ fn render(
     iterations: usize,
 ) -> String {
     let mut s = String::from("## Wasm functions vs the same Rust compiled natively\n\n");
-    let invocation: Vec<String> = std::env::args().collect();
-    s.push_str(&format!(
-        "- Command: `make bench`, which runs `{}`\n",
-        invocation.join(" ")
-    ));
-    s.push_str(&format!(
-        "- Machine: {}\n- Date: {}\n",
-        crate::machine(),
-        crate::today()
-    ));
+    s.push_str(&crate::provenance());
     s.push_str(&format!(
         "- One process, in-memory tables in batches of {BATCH_ROWS} rows over every core; each query runs {iterations} times, medians shown. Native UDFs compile the guests' own source files (`guests/gcd/src/gcd.rs`, `guests/sentiment/src/score.rs`); both paths must give the same result.\n\n"
     ));

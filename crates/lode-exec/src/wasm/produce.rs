@@ -76,21 +76,7 @@ pub fn attach_modules(
             used.push(i);
         }
     }
-    if !used.is_empty() {
-        let mut table = ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
-        for owner in used {
-            let (module, bytes) = &modules[owner];
-            if table.modules.iter().all(|m| m.sha256 != module.sha256()) {
-                table.modules.push(WasmModule {
-                    sha256: module.sha256().to_string(),
-                    component: bytes.as_ref().clone(),
-                    name: module.name().name.clone(),
-                    ..Default::default()
-                });
-            }
-        }
-        ext::set_module_table(plan, &table);
-    }
+    embed(plan, used.into_iter().map(|i| &modules[i]))?;
     Ok(linked)
 }
 
@@ -120,9 +106,21 @@ pub fn embed_supplied_modules(plan: &mut Plan, modules: &[super::LoadedModule]) 
         }
     })
     .map_err(|e| ExecError::Module(e.to_string()))?;
+    embed(plan, used.iter().map(|&i| &modules[i]))?;
+    Ok(used.len())
+}
+
+/// Adds `modules` with their bytes to the plan's module table, each once.
+fn embed<'m>(
+    plan: &mut Plan,
+    modules: impl IntoIterator<Item = &'m super::LoadedModule>,
+) -> Result<()> {
+    let mut modules = modules.into_iter().peekable();
+    if modules.peek().is_none() {
+        return Ok(());
+    }
     let mut table = ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
-    for &i in &used {
-        let (module, bytes) = &modules[i];
+    for (module, bytes) in modules {
         if table.modules.iter().all(|m| m.sha256 != module.sha256()) {
             table.modules.push(WasmModule {
                 sha256: module.sha256().to_string(),
@@ -132,10 +130,8 @@ pub fn embed_supplied_modules(plan: &mut Plan, modules: &[super::LoadedModule]) 
             });
         }
     }
-    if !used.is_empty() {
-        ext::set_module_table(plan, &table);
-    }
-    Ok(used.len())
+    ext::set_module_table(plan, &table);
+    Ok(())
 }
 
 /// Substrait's short type names for compound function names.
