@@ -280,15 +280,40 @@ impl Engine {
             .sql(sql)
             .await
             .map_err(ExecError::datafusion("the SQL does not plan"))?;
-        let optimized = frame
-            .into_optimized_plan()
-            .map_err(ExecError::datafusion("optimizing the SQL failed"))?;
-        let (mut plan, relation_modules) =
-            crate::wasm::to_substrait_plan(&optimized, &self.ctx.state())
-                .map_err(ExecError::datafusion("producing Substrait failed"))?;
+        self.to_substrait(frame.into_unoptimized_plan(), modules)
+    }
+
+    /// A logical plan built against this engine's session to an optimized Substrait plan,
+    /// declaring and embedding the modules it uses among `modules` (see
+    /// [`Engine::sql_to_substrait_with`]).
+    pub fn to_substrait(
+        &self,
+        logical: LogicalPlan,
+        modules: &[crate::LoadedModule],
+    ) -> Result<Plan> {
+        let state = self.ctx.state();
+        let optimized = state
+            .optimize(&logical)
+            .map_err(ExecError::datafusion("optimizing the plan failed"))?;
+        let (mut plan, relation_modules) = crate::wasm::to_substrait_plan(&optimized, &state)
+            .map_err(ExecError::datafusion("producing Substrait failed"))?;
         crate::wasm::attach_modules(&mut plan, modules, &relation_modules)?;
         lode_plan::standard::link_standard_extensions(&mut plan);
         Ok(plan)
+    }
+
+    /// Operator `name` of a registered module over `inputs`, as a logical plan node that
+    /// [`Engine::to_substrait`] writes as a Wasm extension relation. Rows with equal
+    /// `partition_by` columns (of input 0) reach the same operator instance.
+    pub fn wasm_operator(
+        &self,
+        module: &Arc<lode_wasm::Module>,
+        name: &str,
+        inputs: Vec<LogicalPlan>,
+        config: String,
+        partition_by: &[String],
+    ) -> Result<LogicalPlan> {
+        crate::wasm::operator_plan(self.wasm()?, module, name, inputs, config, partition_by)
     }
 }
 

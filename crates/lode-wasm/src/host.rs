@@ -17,6 +17,8 @@ use crate::policy::{Capability, Grant};
 /// Guest stdout and stderr are kept (for error messages and logs) up to this many bytes.
 const OUTPUT_CAPACITY: usize = 1 << 20;
 
+/// The store data of one sandboxed guest. Hosts of other worlds (drivers) embed it in their
+/// own store data and delegate WASI to it.
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
@@ -52,6 +54,26 @@ impl HostState {
             limiter: MemoryLimiter::new(grant.limits.memory_bytes),
             output,
         }
+    }
+
+    /// The memory limiter to install with `Store::limiter`.
+    pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limiter
+    }
+
+    /// Whether the limiter refused to grow memory since the last call to
+    /// [`HostState::clear_refusal`]: a trap that follows is the memory limit.
+    pub fn memory_refused(&self) -> bool {
+        self.limiter.refused
+    }
+
+    pub fn clear_refusal(&mut self) {
+        self.limiter.refused = false;
+    }
+
+    /// The memory limit, in bytes.
+    pub fn memory_limit(&self) -> u64 {
+        self.limiter.limit
     }
 
     /// The last bytes the guest wrote to stdout or stderr (a panic message, typically).

@@ -8,7 +8,7 @@
 
 mod cache;
 pub mod error;
-mod host;
+pub mod host;
 mod instance;
 pub mod marshal;
 mod module;
@@ -17,9 +17,10 @@ mod runtime;
 pub mod wit;
 
 pub use error::{ModuleName, WasmError};
+pub use host::HostState;
 pub use instance::{GroupedRows, Instance};
 pub use module::{FunctionSpec, Module, SignatureSpec, kind_name};
 pub use policy::{Capability, Grant, HostPolicy, Limits};
-pub use runtime::{Origin, WasmRuntime, default_cache_dir, sha256_hex};
+pub use runtime::{EPOCH_TICK, Origin, WasmRuntime, default_cache_dir, sha256_hex};
 pub use wasmtime::component::ResourceAny;
 pub use wit::{Kind, Volatility};

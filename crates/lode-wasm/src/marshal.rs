@@ -258,6 +258,15 @@ impl<'a> GuestBatch<'a> {
         }
     }
 
+    /// The batch with its buffers copied, for a guest call that takes owned values.
+    pub fn into_owned_wit(self) -> wit::Batch {
+        wit::Batch {
+            num_rows: self.num_rows,
+            nodes: self.nodes,
+            buffers: self.buffers.into_iter().map(Cow::into_owned).collect(),
+        }
+    }
+
     /// Lays out the rows `start..start + len` of `data` (logical rows: `data.offset()` is
     /// added where buffers are read).
     fn push(&mut self, data: &'a ArrayData, start: usize, len: usize) -> Result<(), MarshalError> {

@@ -17,7 +17,7 @@ use crate::module::Module;
 use crate::policy::{Capability, Grant, HostPolicy};
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The process's Wasm host.
 pub struct WasmRuntime {
@@ -66,6 +66,23 @@ impl WasmRuntime {
             disk,
             loaded: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// The process's wasmtime engine, for hosts of other worlds (drivers).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles a component of any world (a driver), through the same caches as modules.
+    /// Returns it with its sha256.
+    pub fn compile(&self, bytes: &[u8], name: &str) -> Result<(Component, String)> {
+        let sha256 = sha256_hex(bytes);
+        let module = ModuleName {
+            name: name.to_string(),
+            sha256: sha256.clone(),
+        };
+        let (component, _) = self.component(bytes, &sha256, &module)?;
+        Ok((component, sha256))
     }
 
     pub fn policy(&self) -> &HostPolicy {

@@ -90,6 +90,9 @@ pub struct Field {
     pub children: u32,
 }
 
+/// The top-level fields of a schema, each followed by its descendants (pre-order).
+pub type Schema = Vec<Field>;
+
 #[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq, Eq)]
 #[component(record)]
 pub struct Node {
@@ -108,8 +111,9 @@ pub struct BatchRef<'a> {
     pub buffers: &'a [&'a [u8]],
 }
 
-/// A batch returned by a guest, copied out of its memory.
-#[derive(ComponentType, Lift, Clone, Debug)]
+/// A batch returned by a guest, copied out of its memory (or built by the host to hand to a
+/// driver).
+#[derive(ComponentType, Lift, Lower, Clone, Debug)]
 #[component(record)]
 pub struct Batch {
     #[component(name = "num-rows")]

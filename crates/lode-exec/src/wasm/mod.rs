@@ -307,6 +307,46 @@ fn grant_for(
     Ok(runtime.grant(module.name(), &requested, memory, timeout)?)
 }
 
+/// A logical plan that runs operator `name` of `module` over `inputs` (input 0 first). Rows
+/// with equal `partition_by` columns (names in input 0) reach the same operator instance.
+pub(crate) fn operator_plan(
+    runtime: &WasmRuntime,
+    module: &Arc<Module>,
+    name: &str,
+    inputs: Vec<datafusion::logical_expr::LogicalPlan>,
+    config: String,
+    partition_by: &[String],
+) -> Result<datafusion::logical_expr::LogicalPlan> {
+    let grant = runtime.grant(module.name(), &[], None, None)?;
+    let pool = Arc::new(InstancePool::new(module.clone(), grant));
+    let schemas: Vec<_> = inputs.iter().map(|p| p.schema().inner().clone()).collect();
+    let distribution = match (partition_by, schemas.first()) {
+        ([], _) | (_, None) => relation::InputDistribution::Any,
+        (columns, Some(first)) => relation::InputDistribution::Hash(
+            columns
+                .iter()
+                .map(|c| {
+                    first.index_of(c).map_err(|_| {
+                        ExecError::Module(format!(
+                            "operator '{name}': partition column '{c}' is not a column of its input ({})",
+                            first.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?,
+        ),
+    };
+    let relation = WasmRelation::operator(pool, name, &schemas, config, distribution)
+        .map_err(ExecError::datafusion("binding the operator failed"))?;
+    let node = WasmRelNode::new(Arc::new(relation), inputs)
+        .map_err(ExecError::datafusion("binding the operator failed"))?;
+    Ok(datafusion::logical_expr::LogicalPlan::Extension(
+        datafusion::logical_expr::Extension {
+            node: Arc::new(node),
+        },
+    ))
+}
+
 /// Registers a module's scalar, aggregate and table functions in `ctx` under their own names,
 /// for planning SQL that calls them.
 pub(crate) fn register_for_sql(
