@@ -1,0 +1,189 @@
+//! The `session` interface: plans leave the driver as Substrait and run on its target,
+//! within its limits.
+
+use std::time::Instant;
+
+use datafusion::arrow::array::{ArrayData, RecordBatch};
+use futures::StreamExt;
+use lode_wasm::marshal::{self, GuestBatch};
+use prost::Message;
+use wasmtime::component::Resource;
+
+use crate::bindings::lode::guest::session::Host;
+use crate::bindings::{GuestError, Rows};
+use crate::planner::{Relation, guest_error, guest_schema};
+use crate::state::DriverState;
+
+type Answer<T> = wasmtime::Result<Result<T, GuestError>>;
+
+impl DriverState {
+    /// The relation as a plan to submit, counted against the driver's limits. Exceeding one
+    /// stops the driver (`Err`); a plan that cannot be written is the driver's to handle.
+    fn submission(
+        &mut self,
+        relation: &Resource<Relation>,
+        what: &str,
+    ) -> Answer<(
+        substrait::proto::Plan,
+        std::sync::Arc<dyn crate::PlanTarget>,
+    )> {
+        let Some(target) = self.target.clone() else {
+            return Ok(Err(GuestError {
+                code: None,
+                location: Some(what.into()),
+                message: "plans do not run while a driver emits its plan (`lode plan`); \
+                          use `lode drive` to run the driver"
+                    .into(),
+            }));
+        };
+        self.plans_run += 1;
+        if self.plans_run > self.limits.max_plans {
+            return Err(wasmtime::Error::msg(format!(
+                "it submitted more than {} plans (the limit; `--max-plans` raises it)",
+                self.limits.max_plans
+            )));
+        }
+        let logical = self.relations.get(relation)?.plan.clone();
+        let plan = match self.substrait_plan(logical) {
+            Ok(plan) => plan,
+            Err(e) => return Ok(Err(guest_error(what, e))),
+        };
+        let size = plan.encoded_len();
+        if size > self.limits.max_plan_bytes {
+            return Err(wasmtime::Error::msg(format!(
+                "plan {} is {size} bytes, over the limit of {} bytes",
+                self.plans_run, self.limits.max_plan_bytes
+            )));
+        }
+        tracing::info!(
+            plan = self.plans_run,
+            bytes = size,
+            "driver submits a plan ({what})"
+        );
+        Ok(Ok((plan, target)))
+    }
+
+    async fn execute_relation(&mut self, relation: &Resource<Relation>) -> Answer<Rows> {
+        let (plan, target) = match self.submission(relation, "execute")? {
+            Ok(submission) => submission,
+            Err(e) => return Ok(Err(e)),
+        };
+        let number = self.plans_run;
+        let mut stream = match target.execute(plan).await {
+            Ok(stream) => stream,
+            Err(e) => return Ok(Err(guest_error(format!("plan {number}"), e))),
+        };
+        let schema = match guest_schema(&stream.schema()) {
+            Ok(schema) => schema,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (mut rows, mut bytes) = (0u64, 0usize);
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    let e = lode_exec::ExecError::datafusion("running the plan failed")(e);
+                    return Ok(Err(guest_error(format!("plan {number}"), e)));
+                }
+            };
+            rows += batch.num_rows() as u64;
+            bytes += batch.get_array_memory_size();
+            if rows > self.limits.max_result_rows || bytes > self.limits.max_result_bytes {
+                return Ok(Err(GuestError {
+                    code: None,
+                    location: Some(format!("plan {number}")),
+                    message: format!(
+                        "the result is larger than a driver may receive ({} rows or {} bytes); \
+                         store it with `session.store` and read what you need of it",
+                        self.limits.max_result_rows, self.limits.max_result_bytes
+                    ),
+                }));
+            }
+            match to_guest(&batch) {
+                Ok(batch) => batches.push(batch),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        Ok(Ok(Rows { schema, batches }))
+    }
+
+    async fn store_relation(&mut self, relation: &Resource<Relation>, name: &str) -> Answer<u64> {
+        let location = format!("store `{name}`");
+        let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let message = if !valid {
+            Some(format!(
+                "`{name}` is not a table name a plan can read: use lower-case letters, digits and _"
+            ))
+        } else if !self.stored.contains(name)
+            && self.planner.session().table_exist(name).unwrap_or(false)
+        {
+            Some(format!(
+                "`{name}` is one of the engine's tables; store under another name"
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = message {
+            return Ok(Err(GuestError {
+                code: None,
+                location: Some(location),
+                message,
+            }));
+        }
+        let (plan, target) = match self.submission(relation, &location)? {
+            Ok(submission) => submission,
+            Err(e) => return Ok(Err(e)),
+        };
+        let number = self.plans_run;
+        Ok(match target.store(plan, name).await {
+            Ok(rows) => {
+                self.stored.insert(name.to_string());
+                Ok(rows)
+            }
+            Err(e) => Err(guest_error(format!("plan {number}"), e)),
+        })
+    }
+}
+
+/// A result batch laid out for the driver, view types as their plain equivalents.
+fn to_guest(batch: &RecordBatch) -> Result<lode_wasm::wit::Batch, GuestError> {
+    let malformed = |e: marshal::MarshalError| GuestError {
+        code: None,
+        location: Some("result".into()),
+        message: e.to_string(),
+    };
+    let columns: Vec<ArrayData> = batch
+        .columns()
+        .iter()
+        .map(|c| marshal::to_guest_array(c).map(|a| a.to_data()))
+        .collect::<Result<_, _>>()
+        .map_err(malformed)?;
+    Ok(GuestBatch::new(batch.num_rows(), &columns)
+        .map_err(malformed)?
+        .into_owned_wit())
+}
+
+impl Host for DriverState {
+    async fn execute(&mut self, plan: Resource<Relation>) -> Answer<Rows> {
+        let started = Instant::now();
+        let answer = self.execute_relation(&plan).await;
+        self.charge(started);
+        answer
+    }
+
+    async fn store(&mut self, plan: Resource<Relation>, name: String) -> Answer<u64> {
+        let started = Instant::now();
+        let answer = self.store_relation(&plan, &name).await;
+        self.charge(started);
+        answer
+    }
+
+    async fn log(&mut self, message: String) -> wasmtime::Result<()> {
+        (self.progress)(&message);
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! Where a driver's plans run: the embedded engine here, a cluster elsewhere. A driver cannot
+//! tell them apart.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::datasource::MemTable;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use futures::TryStreamExt;
+use lode_exec::{Engine, ExecError};
+use lode_plan::{DecodedPlan, PlanFormat};
+use substrait::proto::Plan;
+
+/// Runs the plans a driver submits.
+#[async_trait]
+pub trait PlanTarget: Send + Sync {
+    /// Validates and runs a plan; its result streams.
+    async fn execute(&self, plan: Plan) -> Result<SendableRecordBatchStream, ExecError>;
+
+    /// Runs a plan and keeps its result as table `name`, which later plans read (and the
+    /// driver's planner sees). Returns its row count.
+    async fn store(&self, plan: Plan, name: &str) -> Result<u64, ExecError>;
+}
+
+/// The engine in this process. Stored tables live in its memory, in its session, so the
+/// planner (the same engine) sees them at once.
+pub struct LocalTarget {
+    engine: Arc<Engine>,
+}
+
+impl LocalTarget {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        LocalTarget { engine }
+    }
+}
+
+#[async_trait]
+impl PlanTarget for LocalTarget {
+    async fn execute(&self, plan: Plan) -> Result<SendableRecordBatchStream, ExecError> {
+        let decoded = DecodedPlan {
+            plan,
+            format: PlanFormat::Binary,
+            upgraded_uris: Vec::new(),
+        };
+        self.engine.execute(&decoded).await
+    }
+
+    async fn store(&self, plan: Plan, name: &str) -> Result<u64, ExecError> {
+        let stream = self.execute(plan).await?;
+        let schema = stream.schema();
+        let batches: Vec<_> = stream
+            .try_collect()
+            .await
+            .map_err(ExecError::datafusion("running the plan failed"))?;
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let table = MemTable::try_new(schema, vec![batches])
+            .map_err(ExecError::datafusion("storing the result failed"))?;
+        let session = self.engine.session();
+        session
+            .deregister_table(name)
+            .map_err(ExecError::datafusion("replacing the stored table failed"))?;
+        session
+            .register_table(name, Arc::new(table))
+            .map_err(ExecError::datafusion("storing the result failed"))?;
+        Ok(rows)
+    }
+}
