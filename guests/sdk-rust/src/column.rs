@@ -1,8 +1,8 @@
 //! Columns: Arrow arrays over the buffers the host copied into guest memory, and builders for
 //! the columns a guest returns.
 
-use crate::bindings::lode::guest::arrow as wit;
 use crate::types::{DataType, Field};
+use crate::wit;
 
 /// Bytes that can be viewed as a slice of fixed-width values. Buffers arrive from the host as
 /// byte lists; the allocator aligns them in practice, and a misaligned one is copied once.

@@ -20,11 +20,17 @@
 //! implements the `lode:guest/extension` world (`guests/wit/guest.wit`).
 
 pub mod column;
+#[cfg(feature = "driver")]
+pub mod driver;
+#[cfg(feature = "extension")]
 mod module;
+#[cfg(feature = "extension")]
 mod runtime;
 pub mod types;
+#[cfg(feature = "extension")]
 mod values;
 
+#[cfg(feature = "extension")]
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
@@ -36,15 +42,29 @@ pub mod bindings {
     });
 }
 
-pub use bindings::lode::guest::arrow::TimeUnit;
+/// The WIT `arrow` types of the world this crate is built for (the extension world's when a
+/// workspace build enables both features).
+#[doc(hidden)]
+pub mod wit {
+    #[cfg(feature = "extension")]
+    pub use crate::bindings::lode::guest::arrow::*;
+    #[cfg(all(feature = "driver", not(feature = "extension")))]
+    pub use crate::driver::bindings::lode::guest::arrow::*;
+}
+
 pub use column::{Batch, BitmapBuilder, BooleanBuilder, Column, PrimitiveBuilder, VariableBuilder};
+#[cfg(feature = "extension")]
 pub use module::{Aggregate, CallError, Generator, Module, Operator, Signature, Volatility};
 pub use types::{DataType, Field};
+#[cfg(feature = "extension")]
 pub use values::{Arg, Output};
+pub use wit::TimeUnit;
 
+#[cfg(feature = "extension")]
 #[doc(hidden)]
 pub use runtime::Runtime;
 
+#[cfg(feature = "extension")]
 pub mod prelude {
     pub use crate::{
         Aggregate, Arg, Batch, BooleanBuilder, CallError, Column, DataType, Field, Generator,

@@ -1,6 +1,6 @@
 //! Arrow types as a guest sees them, and their pre-order encoding in the WIT `schema`.
 
-use crate::bindings::lode::guest::arrow as wit;
+use crate::wit;
 
 /// The Arrow data types a Lode guest can receive and return.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,71 @@
+//! A driver for the host's tests. `--arg case=...` picks how it misbehaves:
+//!
+//! - `spin`: computes forever (the host's own-time limit must stop it);
+//! - `flood`: submits plans forever (the plan limit must stop it);
+//! - `hoard`: allocates memory forever (the memory limit must stop it);
+//! - `panic`: panics (the host reports the panic message);
+//! - `substrait`: submits `--arg plan=...` (Substrait JSON) and returns the error it got;
+//! - `failing-query`: runs a query that fails and returns the error it got, as a value;
+//! - `huge-result`: asks for all of table `--arg table=...` (points), for a host whose limit
+//!   on results returned to a driver is smaller.
+//!
+//! Handled errors come back as a one-row table `outcome`.
+
+use lode_guest::driver::{Args, Driver, Relation, describe};
+
+struct Evil;
+
+/// A one-row relation saying what happened.
+fn outcome(text: &str) -> Result<Option<Relation>, String> {
+    let quoted = text.replace('\'', "''");
+    Ok(Some(Relation::sql(&format!(
+        "SELECT '{quoted}' AS outcome"
+    ))?))
+}
+
+impl Driver for Evil {
+    fn run(args: Args) -> Result<Option<Relation>, String> {
+        match args.get_or("case", "") {
+            "spin" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "flood" => loop {
+                Relation::sql("SELECT 1 AS one")?.execute()?;
+            },
+            "hoard" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 16 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "panic" => panic!("evil-driver: deliberate panic"),
+            "substrait" => match Relation::substrait(args.get_or("plan", "").as_bytes()) {
+                Ok(_) => outcome("accepted"),
+                Err(e) => outcome(&describe(&e)),
+            },
+            "failing-query" => {
+                match Relation::sql(
+                    "SELECT CAST(s AS INT) AS n FROM (VALUES ('1'), ('one')) AS t(s)",
+                )?
+                .execute()
+                {
+                    Ok(_) => outcome("ran"),
+                    Err(e) => outcome(&format!("handled: {}", describe(&e))),
+                }
+            }
+            "huge-result" => match Relation::scan(args.get_or("table", "points"))?.execute() {
+                Ok(rows) => outcome(&format!("received {} rows", rows.num_rows())),
+                Err(e) => outcome(&describe(&e)),
+            },
+            other => Err(format!(
+                "unknown case `{other}` (spin, flood, hoard, panic, substrait, failing-query, huge-result)"
+            )),
+        }
+    }
+}
+
+lode_guest::export_driver!(Evil);
