@@ -39,6 +39,58 @@ pub enum Command {
     Serve(ServeArgs),
     /// Send a plan to a running coordinator, show its progress, print its result
     Submit(SubmitArgs),
+    /// Let a driver guest (a Wasm program) build a plan, and write it
+    Plan(PlanArgs),
+    /// Run a driver guest: it builds and runs plans until it is done; print what it returns
+    Drive(DriveArgs),
+}
+
+/// What a driver guest gets: its arguments, the tables it plans against, its limits.
+#[derive(Debug, Args)]
+pub struct DriverArgs {
+    /// The driver: a Wasm component of the lode:guest/driver world
+    pub driver: PathBuf,
+    /// An argument for the driver (repeatable, in order)
+    #[arg(long = "arg", value_name = "KEY=VALUE")]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub tables: TableArgs,
+    /// Memory the driver may grow to, in MiB
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    pub driver_memory_mib: u64,
+    /// Seconds the driver may compute itself (planning and queries it runs do not count)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub driver_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub driver: DriverArgs,
+    /// Plan file to write (.json is JSON, anything else binary protobuf); `-` writes JSON to stdout
+    #[arg(short, long, value_name = "PLAN")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DriveArgs {
+    #[command(flatten)]
+    pub driver: DriverArgs,
+    /// Plans the driver may run, at most
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_plans: usize,
+    /// Rows of one result the driver may receive (larger results must be stored)
+    #[arg(long, value_name = "ROWS", default_value_t = 1_000_000)]
+    pub max_result_rows: u64,
+    /// Grant a capability a module of the driver's plans asks for: clocks, random (repeatable)
+    #[arg(long = "allow-capability", value_name = "CAPABILITY")]
+    pub allow_capabilities: Vec<lode_wasm::Capability>,
+    /// Output format of the driver's result
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Write the result to this file instead of standard output (written whole or not at all)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Settings every cluster service and client shares.

@@ -74,6 +74,15 @@ impl From<lode_dist::DistError> for Failure {
     }
 }
 
+impl From<lode_driver::DriverError> for Failure {
+    fn from(e: lode_driver::DriverError) -> Self {
+        match e {
+            lode_driver::DriverError::Exec(e) => e.into(),
+            _ => Failure::invalid(e.to_string()),
+        }
+    }
+}
+
 impl From<lode_datagen::GenError> for Failure {
     fn from(e: lode_datagen::GenError) -> Self {
         match e {

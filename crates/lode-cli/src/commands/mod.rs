@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share: reading plans and binding tables.
 
 pub mod conformance;
+pub mod drive;
 pub mod explain;
 pub mod generate;
 pub mod module;
@@ -18,6 +19,22 @@ use lode_plan::DecodedPlan;
 
 use crate::cli::{TableArgs, WasmArgs};
 use crate::failure::Failure;
+
+/// Writes a plan to `output`: JSON for `.json` and `-` (standard output), binary otherwise.
+pub fn write_plan(plan: &lode_plan::substrait::proto::Plan, output: &Path) -> Result<(), Failure> {
+    let format = if output.as_os_str() == "-" {
+        lode_plan::PlanFormat::Json
+    } else {
+        lode_plan::PlanFormat::for_output_path(output)
+    };
+    let bytes = lode_plan::encode_plan(plan, format)?;
+    let mut destination = crate::sink::Destination::open(Some(output))?;
+    destination
+        .writer()
+        .write_all(&bytes)
+        .map_err(|e| Failure::io(format!("cannot write {}: {e}", output.display())))?;
+    destination.commit()
+}
 
 /// Reads a plan file, or standard input for `-`. Errors name the file.
 pub fn read_plan(source: &str) -> Result<DecodedPlan, Failure> {

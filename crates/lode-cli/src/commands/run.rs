@@ -49,17 +49,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
             futures::stream::iter(batches.into_iter().map(Ok)),
         ));
     }
-    let mut destination = Destination::open(args.output.as_deref())?;
-    let format = match args.format {
-        OutputFormat::Table => ResultFormat::Table,
-        OutputFormat::Csv => ResultFormat::Csv,
-        OutputFormat::Json => ResultFormat::Json,
-        OutputFormat::Arrow => ResultFormat::Arrow,
-    };
-    let summary = write_results(stream, format, destination.writer())
-        .await
-        .map_err(|e| Failure::from(e).context(&args.plan))?;
-    destination.commit()?;
+    let summary = write_stream(stream, args.format, args.output.as_deref(), &args.plan).await?;
     if let Some(trend) = trend {
         eprintln!("{trend}");
     }
@@ -71,6 +61,28 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a result to `output` (standard output when `None`) in `format`, whole or not at
+/// all; errors say they concern `source`.
+pub async fn write_stream(
+    stream: datafusion::physical_plan::SendableRecordBatchStream,
+    format: OutputFormat,
+    output: Option<&std::path::Path>,
+    source: &str,
+) -> Result<lode_exec::WriteSummary, Failure> {
+    let mut destination = Destination::open(output)?;
+    let format = match format {
+        OutputFormat::Table => ResultFormat::Table,
+        OutputFormat::Csv => ResultFormat::Csv,
+        OutputFormat::Json => ResultFormat::Json,
+        OutputFormat::Arrow => ResultFormat::Arrow,
+    };
+    let summary = write_results(stream, format, destination.writer())
+        .await
+        .map_err(|e| Failure::from(e).context(source))?;
+    destination.commit()?;
+    Ok(summary)
 }
 
 /// `--executors N`: a coordinator and N executors in this process, each holding the --data
