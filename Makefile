@@ -98,7 +98,7 @@ fmt:
 	$(CARGO) fmt --all
 	cd guests && $(CARGO) fmt --all
 
-lint: bootstrap
+lint: guests
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	cd guests && $(CARGO) clippy --target wasm32-wasip2 -- -D warnings
 

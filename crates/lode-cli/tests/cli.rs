@@ -716,3 +716,98 @@ fn conformance_plans_pass_and_name_what_fails() {
     );
     assert!(stdout.contains("--- got\n    a\n    1"), "{stdout}");
 }
+
+#[test]
+fn drivers_emit_plans_and_drive_iterations() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lines.csv"),
+        "line\nto be or not to be\nthat is the question\n",
+    )
+    .unwrap();
+    let wc = dir.path().join("wc.pb");
+
+    // A driver writes the plan; it is an ordinary plan after that.
+    let (code, _, err) = run(lode()
+        .arg("plan")
+        .arg(guest("wordcount-driver"))
+        .args(["--arg", "top=2", "-o"])
+        .arg(&wc));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(lode().arg("validate").arg(&wc));
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, planned, err) = run(lode()
+        .arg("run")
+        .arg(&wc)
+        .args(["--format", "csv", "--data"])
+        .arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(planned, "word,n\nbe,2\nto,2\n");
+    let (code, driven, err) = run(lode()
+        .arg("drive")
+        .arg(guest("wordcount-driver"))
+        .args(["--arg", "top=2", "--format", "csv", "--data"])
+        .arg(dir.path()));
+    assert_eq!((code, driven.as_str()), (0, planned.as_str()), "{err}");
+
+    // An iterating driver: progress lines, then its result.
+    let mut points = String::from("x,y\n");
+    for i in 0..200 {
+        let (cx, cy) = if i % 2 == 0 { (0.0, 0.0) } else { (20.0, 20.0) };
+        points.push_str(&format!(
+            "{},{}\n",
+            cx + (i % 7) as f64 * 0.1,
+            cy + (i % 5) as f64 * 0.1
+        ));
+    }
+    std::fs::write(dir.path().join("points.csv"), points).unwrap();
+    let (code, out, err) = run(lode()
+        .arg("drive")
+        .arg(guest("kmeans"))
+        .args(["--arg", "k=2", "--format", "csv", "--data"])
+        .arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("driver: iteration 1:") && err.contains("plans run"),
+        "{err}"
+    );
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows[0], "cluster,points,x,y", "{out}");
+    // Two well-separated groups of 100: the centroids are the groups' means.
+    let mean = |parity: usize, modulus: usize| {
+        (0..200)
+            .filter(|i| i % 2 == parity)
+            .map(|i| (i % modulus) as f64 * 0.1)
+            .sum::<f64>()
+            / 100.0
+    };
+    for (row, (parity, offset)) in rows[1..].iter().zip([(0, 0.0), (1, 20.0)]) {
+        let fields: Vec<f64> = row.split(',').map(|f| f.parse().unwrap()).collect();
+        let expected = [
+            parity as f64,
+            100.0,
+            offset + mean(parity, 7),
+            offset + mean(parity, 5),
+        ];
+        assert!(
+            fields
+                .iter()
+                .zip(expected)
+                .all(|(a, b)| (a - b).abs() < 1e-9),
+            "{row} vs {expected:?}"
+        );
+    }
+    // Misuse: a module that is no driver (1), an argument without `=` (2), an emit-less driver (1).
+    let (code, _, err) = run(lode().arg("drive").arg(guest("gcd")));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is it a driver"), "{err}");
+    let (code, _, err) = run(lode()
+        .arg("drive")
+        .arg(guest("kmeans"))
+        .args(["--arg", "k"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--arg k: expected KEY=VALUE"), "{err}");
+    let (code, _, err) = run(lode().arg("plan").arg(guest("kmeans")).args(["-o", "-"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("use `lode drive`"), "{err}");
+}
