@@ -811,3 +811,26 @@ fn drivers_emit_plans_and_drive_iterations() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("use `lode drive`"), "{err}");
 }
+
+#[test]
+fn module_inspect_names_the_world() {
+    let (code, out, err) = run(lode().args(["module", "inspect"]).arg(guest("gcd")));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("world lode:guest/extension") && out.contains("name: \"gcd\""),
+        "{out}"
+    );
+    let (code, out, err) = run(lode().args(["module", "inspect"]).arg(guest("kmeans")));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("world lode:guest/driver")
+            && out.contains("exports: [emit, run]")
+            && out.contains("lode:guest/planner@0.1.0"),
+        "{out}"
+    );
+    let (code, _, err) = run(lode()
+        .args(["module", "inspect"])
+        .arg(plan("plans/wasm/reviews.csv")));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not WebAssembly"), "{err}");
+}

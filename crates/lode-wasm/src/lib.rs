@@ -21,6 +21,8 @@ pub use host::HostState;
 pub use instance::{GroupedRows, Instance};
 pub use module::{FunctionSpec, Module, SignatureSpec, kind_name};
 pub use policy::{Capability, Grant, HostPolicy, Limits};
-pub use runtime::{EPOCH_TICK, Origin, WasmRuntime, default_cache_dir, sha256_hex};
+pub use runtime::{
+    ComponentInfo, EPOCH_TICK, Origin, WasmRuntime, World, default_cache_dir, sha256_hex,
+};
 pub use wasmtime::component::ResourceAny;
 pub use wit::{Kind, Volatility};

@@ -28,6 +28,56 @@ pub struct WasmRuntime {
     loaded: Mutex<HashMap<String, Arc<Module>>>,
 }
 
+/// The Lode world a component implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    /// `lode:guest/extension`: functions and operators that run inside plans.
+    Extension,
+    /// `lode:guest/driver`: a program that builds and runs plans.
+    Driver,
+    /// Neither.
+    Other,
+}
+
+impl World {
+    pub fn name(self) -> &'static str {
+        match self {
+            World::Extension => "lode:guest/extension",
+            World::Driver => "lode:guest/driver",
+            World::Other => "none of Lode's worlds",
+        }
+    }
+}
+
+/// What [`WasmRuntime::inspect`] finds in a component.
+#[derive(Debug, Clone)]
+pub struct ComponentInfo {
+    pub world: World,
+    pub sha256: String,
+    pub size: usize,
+    /// Imported instances and functions (WASI interfaces, the driver's host interfaces).
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+impl ComponentInfo {
+    /// The capabilities its WASI imports could use, which Lode grants only when asked and
+    /// allowed (clocks, random); other WASI access (files, sockets) Lode never grants.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        Capability::ALL
+            .iter()
+            .copied()
+            .filter(|c| {
+                let prefix = match c {
+                    Capability::Clocks => "wasi:clocks/",
+                    Capability::Random => "wasi:random/",
+                };
+                self.imports.iter().any(|i| i.starts_with(prefix))
+            })
+            .collect()
+    }
+}
+
 /// How a module was obtained, for logs and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -83,6 +133,38 @@ impl WasmRuntime {
         };
         let (component, _) = self.component(bytes, &sha256, &module)?;
         Ok((component, sha256))
+    }
+
+    /// Which world a component implements and what it imports, without instantiating it.
+    pub fn inspect(&self, bytes: &[u8], name: &str) -> Result<ComponentInfo> {
+        let (component, sha256) = self.compile(bytes, name)?;
+        let ty = component.component_type();
+        let imports: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let world = if exports.iter().any(|e| e == crate::wit::INTERFACE_MODULE) {
+            World::Extension
+        } else if imports.iter().any(|i| i == crate::wit::INTERFACE_PLANNER)
+            && ["emit", "run"]
+                .iter()
+                .all(|f| exports.iter().any(|e| e == f))
+        {
+            World::Driver
+        } else {
+            World::Other
+        };
+        Ok(ComponentInfo {
+            world,
+            sha256,
+            size: bytes.len(),
+            imports,
+            exports,
+        })
     }
 
     pub fn policy(&self) -> &HostPolicy {
@@ -162,6 +244,12 @@ impl WasmRuntime {
                     tracing::warn!(%name, error = %e, "cached artifact failed to load; recompiling")
                 }
             }
+        }
+        if !bytes.starts_with(b"\0asm") {
+            return Err(WasmError::Compile {
+                module: name.clone(),
+                message: "the file is not WebAssembly (it does not start with \\0asm)".into(),
+            });
         }
         let component = Component::new(&self.engine, bytes).map_err(|e| WasmError::Compile {
             module: name.clone(),

@@ -201,6 +201,7 @@ pub struct RelationBinding {
 
 /// The interfaces of the `extension` world, as exported by a component.
 pub const INTERFACE_MODULE: &str = "lode:guest/module@0.1.0";
+pub const INTERFACE_PLANNER: &str = "lode:guest/planner@0.1.0";
 pub const INTERFACE_SCALAR: &str = "lode:guest/scalar@0.1.0";
 pub const INTERFACE_AGGREGATE: &str = "lode:guest/aggregate@0.1.0";
 pub const INTERFACE_TABLE: &str = "lode:guest/table@0.1.0";

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use lode_wasm::{HostPolicy, Kind, WasmRuntime};
+use lode_wasm::{HostPolicy, Kind, WasmRuntime, World};
 
 use crate::cli::{ModuleArgs, ModuleCommand};
 use crate::failure::Failure;
@@ -15,21 +15,73 @@ pub fn run(args: ModuleArgs) -> Result<ExitCode, Failure> {
                 .map_err(|e| Failure::io(format!("cannot read {}: {e}", wasm.display())))?;
             let runtime = WasmRuntime::new(HostPolicy::default(), lode_wasm::default_cache_dir())
                 .map_err(|e| Failure::invalid(e.to_string()))?;
-            let module = runtime
-                .load(&bytes, None)
-                .map_err(|e| Failure::invalid(format!("{}: {e}", wasm.display())))?;
-            print!("{}", extension_yaml(&module));
+            let source = wasm.display().to_string();
+            let info = runtime
+                .inspect(&bytes, &source)
+                .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
+            let mut out = String::new();
+            let _ = writeln!(out, "%YAML 1.2\n---");
+            let _ = writeln!(
+                out,
+                "# {source}: {} bytes, world {}",
+                info.size,
+                info.world.name()
+            );
+            let _ = writeln!(out, "# imports: {}", info.imports.join(", "));
+            let capabilities: Vec<&str> = info.capabilities().iter().map(|c| c.name()).collect();
+            let _ = writeln!(
+                out,
+                "# WASI it imports that Lode gates: {} (real only where granted: --allow-capability)",
+                if capabilities.is_empty() {
+                    "none".into()
+                } else {
+                    capabilities.join(", ")
+                }
+            );
+            match info.world {
+                World::Extension => {
+                    let module = runtime
+                        .load(&bytes, None)
+                        .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
+                    extension_yaml(&module, &mut out);
+                }
+                World::Driver => driver_yaml(&info, &mut out),
+                World::Other => {
+                    return Err(Failure::invalid(format!(
+                        "{source} implements none of Lode's worlds (lode:guest/extension, \
+                         lode:guest/driver); it exports: {}",
+                        info.exports.join(", ")
+                    )));
+                }
+            }
+            print!("{out}");
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+/// A driver: what it exports and which host interfaces it uses.
+fn driver_yaml(info: &lode_wasm::ComponentInfo, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "# A driver: `lode plan` calls emit, `lode drive` calls run."
+    );
+    let _ = writeln!(out, "x-lode-driver:");
+    let _ = writeln!(out, "  sha256: {}", info.sha256);
+    let _ = writeln!(out, "  exports: [{}]", info.exports.join(", "));
+    let host: Vec<&str> = info
+        .imports
+        .iter()
+        .filter(|i| i.starts_with("lode:"))
+        .map(String::as_str)
+        .collect();
+    let _ = writeln!(out, "  host-interfaces: [{}]", host.join(", "));
+}
+
 /// The module's functions as a Substrait simple extension file; table functions and operators
 /// (which Substrait YAML cannot describe) follow as a Lode section.
-fn extension_yaml(module: &lode_wasm::Module) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "%YAML 1.2\n---");
-    let _ = writeln!(out, "# {}, lode:guest@0.1.0", module.name());
+fn extension_yaml(module: &lode_wasm::Module, out: &mut String) {
+    let _ = writeln!(out, "# {}", module.name());
     let _ = writeln!(out, "urn: {}", lode_plan::ext::module_urn(module.sha256()));
     for (kind, section) in [
         (Kind::Scalar, "scalar_functions"),
@@ -92,7 +144,6 @@ fn extension_yaml(module: &lode_wasm::Module) -> String {
             let _ = writeln!(out, "    description: {}", yaml_string(&f.description));
         }
     }
-    out
 }
 
 fn yaml_string(s: &str) -> String {
