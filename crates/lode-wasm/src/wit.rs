@@ -205,4 +205,4 @@ pub const INTERFACE_PLANNER: &str = "lode:guest/planner@0.1.0";
 pub const INTERFACE_SCALAR: &str = "lode:guest/scalar@0.1.0";
 pub const INTERFACE_AGGREGATE: &str = "lode:guest/aggregate@0.1.0";
 pub const INTERFACE_TABLE: &str = "lode:guest/table@0.1.0";
-pub const INTERFACE_OPERATOR: &str = "lode:guest/operator@0.1.0";
+pub const INTERFACE_OPERATOR: &str = "lode:guest/operators@0.1.0";

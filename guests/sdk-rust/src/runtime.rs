@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
-use crate::bindings::exports::lode::guest::{aggregate, module, operator, scalar, table};
+use crate::bindings::exports::lode::guest::{aggregate, module, operators, scalar, table};
 use crate::bindings::lode::guest::{arrow as wit, types as wit_types};
 use crate::column::{Batch, Column, VariableBuilder, decode_batch, encode_batch};
 use crate::module::{
@@ -389,17 +389,17 @@ pub struct OperatorInstance {
     operator: RefCell<Box<dyn Operator>>,
 }
 
-impl operator::Guest for Runtime {
+impl operators::Guest for Runtime {
     type Instance = OperatorInstance;
 }
 
-impl operator::GuestInstance for OperatorInstance {
+impl operators::GuestInstance for OperatorInstance {
     fn open(
         name: String,
         inputs: Vec<wit::Schema>,
         config: Vec<u8>,
         partition: u32,
-    ) -> Result<operator::Instance, String> {
+    ) -> Result<operators::Instance, String> {
         let Definition::Operator { open, .. } = &lookup(&name, "operator")?.definition else {
             unreachable!()
         };
@@ -408,7 +408,7 @@ impl operator::GuestInstance for OperatorInstance {
             .map(|s| decode_schema(s))
             .collect::<Result<Vec<_>, _>>()?;
         let operator = open(&inputs, &config, partition)?;
-        Ok(operator::Instance::new(OperatorInstance {
+        Ok(operators::Instance::new(OperatorInstance {
             inputs,
             operator: RefCell::new(operator),
         }))
