@@ -834,3 +834,31 @@ fn module_inspect_names_the_world() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not WebAssembly"), "{err}");
 }
+
+#[test]
+fn the_python_guest_gives_the_rust_guests_results() {
+    let numbers = format!("numbers={}", plan("conformance/cases/data/numbers.csv"));
+    let sql = "SELECT a, b, gcd(a, b) AS g, noop(a) AS n FROM numbers ORDER BY b";
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = Vec::new();
+    for module in ["gcd", "gcd-python"] {
+        let plan_file = dir.path().join(format!("{module}.json"));
+        let (code, _, err) = run(lode()
+            .args(["sql", sql, "--table", &numbers, "--module"])
+            .arg(guest(module))
+            .arg("-o")
+            .arg(&plan_file));
+        assert_eq!(code, 0, "{module}: {err}");
+        let (code, out, err) = run(lode()
+            .arg("run")
+            .arg(&plan_file)
+            .args(["--table", &numbers, "--format", "csv"]));
+        assert_eq!(code, 0, "{module}: {err}");
+        results.push(out);
+    }
+    assert_eq!(
+        results[0],
+        "a,b,g,n\n,3,,\n17,5,1,17\n0,7,7,0\n12,18,6,12\n100,75,25,100\n"
+    );
+    assert_eq!(results[0], results[1], "Rust and Python guests differ");
+}
