@@ -836,12 +836,13 @@ fn module_inspect_names_the_world() {
 }
 
 #[test]
-fn the_python_guest_gives_the_rust_guests_results() {
+fn python_and_javascript_guests_give_the_rust_guests_results() {
     let numbers = format!("numbers={}", plan("conformance/cases/data/numbers.csv"));
     let sql = "SELECT a, b, gcd(a, b) AS g, noop(a) AS n FROM numbers ORDER BY b";
     let dir = tempfile::tempdir().unwrap();
     let mut results = Vec::new();
-    for module in ["gcd", "gcd-python"] {
+    let modules = ["gcd", "gcd-python", "gcd-js"];
+    for module in modules {
         let plan_file = dir.path().join(format!("{module}.json"));
         let (code, _, err) = run(lode()
             .args(["sql", sql, "--table", &numbers, "--module"])
@@ -860,5 +861,7 @@ fn the_python_guest_gives_the_rust_guests_results() {
         results[0],
         "a,b,g,n\n,3,,\n17,5,1,17\n0,7,7,0\n12,18,6,12\n100,75,25,100\n"
     );
-    assert_eq!(results[0], results[1], "Rust and Python guests differ");
+    for (module, result) in modules.iter().zip(&results).skip(1) {
+        assert_eq!(&results[0], result, "{module} differs from the Rust guest");
+    }
 }
