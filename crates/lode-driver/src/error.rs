@@ -13,7 +13,7 @@ pub enum DriverError {
     Failed { driver: String, message: String },
 
     /// The driver trapped (a panic, an out-of-bounds access) or was stopped at a limit.
-    #[error("driver {driver} stopped: {message}{}", stderr_tail(.stderr))]
+    #[error("driver {driver} stopped: {message}{}", lode_wasm::error::stderr_suffix(.stderr))]
     Trap {
         driver: String,
         message: String,
@@ -23,15 +23,6 @@ pub enum DriverError {
     /// Planning or running on the host failed outside any call of the driver.
     #[error(transparent)]
     Exec(#[from] ExecError),
-}
-
-fn stderr_tail(stderr: &str) -> String {
-    let stderr = stderr.trim();
-    if stderr.is_empty() {
-        String::new()
-    } else {
-        format!("\nits output ended with:\n{stderr}")
-    }
 }
 
 pub type Result<T, E = DriverError> = std::result::Result<T, E>;

@@ -53,7 +53,15 @@ impl PlanTarget for LocalTarget {
             .await
             .map_err(ExecError::datafusion("running the plan failed"))?;
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let table = MemTable::try_new(schema, vec![batches])
+        // Batches dealt round-robin into one partition per core, so later scans of the table
+        // run in parallel.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut partitions = vec![Vec::new(); cores.min(batches.len()).max(1)];
+        let count = partitions.len();
+        for (i, batch) in batches.into_iter().enumerate() {
+            partitions[i % count].push(batch);
+        }
+        let table = MemTable::try_new(schema, partitions)
             .map_err(ExecError::datafusion("storing the result failed"))?;
         let session = self.engine.session();
         session

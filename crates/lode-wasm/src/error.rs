@@ -132,7 +132,8 @@ fn row_suffix(row: Option<u64>) -> String {
     row.map(|r| format!(" at row {r}")).unwrap_or_default()
 }
 
-fn stderr_suffix(stderr: &str) -> String {
+/// The tail of a guest's captured stdout and stderr, as a line to add to an error.
+pub fn stderr_suffix(stderr: &str) -> String {
     let tail = stderr.trim();
     if tail.is_empty() {
         String::new()

@@ -1,13 +1,5 @@
-"""The `aggregate` interface for Python guests that offer none: every open says so.
-
-componentize-py looks resources up in a module named after their interface; a guest with
-such functions puts its own `aggregate.py` first on the path.
-"""
-from componentize_py_types import Err
+"""The `aggregate` interface of a Python guest without aggregates (see stubs.py)."""
+from stubs import refusing
 from wit_world.exports import aggregate
 
-
-class Accumulator(aggregate.Accumulator):
-    @classmethod
-    def open(cls, name, *args):
-        raise Err(f"this module has no such function: {name}")
+Accumulator = refusing(aggregate.Accumulator, "aggregate")

@@ -1,13 +1,5 @@
-"""The `table` interface for Python guests that offer none: every open says so.
-
-componentize-py looks resources up in a module named after their interface; a guest with
-such functions puts its own `table.py` first on the path.
-"""
-from componentize_py_types import Err
+"""The `table` interface of a Python guest without table functions (see stubs.py)."""
+from stubs import refusing
 from wit_world.exports import table
 
-
-class Generator(table.Generator):
-    @classmethod
-    def open(cls, name, *args):
-        raise Err(f"this module has no such function: {name}")
+Generator = refusing(table.Generator, "table function")

@@ -6,12 +6,10 @@ use std::time::Instant;
 
 use lode_dist::Connections;
 use lode_dist::proto::JobStatus;
-use lode_exec::{ResultFormat, write_results};
 use prost::Message;
 
 use crate::cli::{OutputFormat, SubmitArgs};
 use crate::failure::Failure;
-use crate::sink::Destination;
 
 pub async fn run(args: SubmitArgs) -> Result<ExitCode, Failure> {
     let mut plan = super::read_plan(&args.plan)?;
@@ -54,17 +52,7 @@ pub async fn submit_and_write(
     if interactive {
         eprintln!();
     }
-    let mut destination = Destination::open(output)?;
-    let format = match format {
-        OutputFormat::Table => ResultFormat::Table,
-        OutputFormat::Csv => ResultFormat::Csv,
-        OutputFormat::Json => ResultFormat::Json,
-        OutputFormat::Arrow => ResultFormat::Arrow,
-    };
-    let summary = write_results(submitted.batches, format, destination.writer())
-        .await
-        .map_err(|e| Failure::from(e).context(plan_name))?;
-    destination.commit()?;
+    let summary = super::run::write_stream(submitted.batches, format, output, plan_name).await?;
     if interactive {
         eprintln!(
             "{} rows in {:.3} s; job {}: {}",
