@@ -74,6 +74,15 @@ impl DriverState {
     }
 }
 
+/// An error the driver sees that no validator diagnostic or engine error stands behind.
+pub(crate) fn failure(location: impl Into<String>, message: impl Into<String>) -> GuestError {
+    GuestError {
+        code: None,
+        location: Some(location.into()),
+        message: message.into(),
+    }
+}
+
 /// The error a driver sees, from a host error and what it concerned.
 pub(crate) fn guest_error(location: impl Into<String>, error: impl Into<ExecError>) -> GuestError {
     match error.into() {
@@ -91,11 +100,7 @@ pub(crate) fn guest_error(location: impl Into<String>, error: impl Into<ExecErro
                 .collect::<Vec<_>>()
                 .join("\n"),
         },
-        error => GuestError {
-            code: None,
-            location: Some(location.into()),
-            message: error.to_string(),
-        },
+        error => failure(location, error.to_string()),
     }
 }
 
@@ -120,11 +125,8 @@ fn expressions(frame: &DataFrame, texts: &[String], what: &str) -> Result<Vec<Ex
 }
 
 fn to_usize(value: u64, what: &str) -> Result<usize, GuestError> {
-    usize::try_from(value).map_err(|_| GuestError {
-        code: None,
-        location: Some(what.to_string()),
-        message: format!("{what} {value} is too large"),
-    })
+    usize::try_from(value)
+        .map_err(|_| failure(what.to_string(), format!("{what} {value} is too large")))
 }
 
 /// A schema as the guest sees it: view types as their plain equivalents.
@@ -140,11 +142,7 @@ pub(crate) fn guest_schema(schema: &Schema) -> Result<wit::Schema, GuestError> {
             )
         })
         .collect();
-    marshal::encode_schema(&fields).map_err(|e| GuestError {
-        code: None,
-        location: Some("schema".into()),
-        message: e.to_string(),
-    })
+    marshal::encode_schema(&fields).map_err(|e| failure("schema", e.to_string()))
 }
 
 impl Host for DriverState {
@@ -174,11 +172,10 @@ impl HostRelation for DriverState {
         let session = self.planner.session();
         let built = match session.table(table.as_str()).await {
             Ok(frame) => Ok(frame.into_unoptimized_plan()),
-            Err(_) => Err(GuestError {
-                code: None,
-                location: Some(format!("table `{table}`")),
-                message: format!("the engine has no table `{table}`; {}", self.table_names()),
-            }),
+            Err(_) => Err(failure(
+                format!("table `{table}`"),
+                format!("the engine has no table `{table}`; {}", self.table_names()),
+            )),
         };
         self.keep(built)
     }
@@ -186,11 +183,7 @@ impl HostRelation for DriverState {
     async fn read(&mut self, table: String, columns: wit::Schema) -> Built {
         let location = format!("read of `{table}`");
         let built = marshal::decode_schema(&columns)
-            .map_err(|e| GuestError {
-                code: None,
-                location: Some(location.clone()),
-                message: e.to_string(),
-            })
+            .map_err(|e| failure(location.clone(), e.to_string()))
             .and_then(|fields| {
                 let source =
                     provider_as_source(Arc::new(EmptyTable::new(marshal::schema_of(&fields))));
@@ -369,17 +362,13 @@ impl HostRelation for DriverState {
                 .planner
                 .wasm_operator(module, &name, inputs, config, &partition_by)
                 .map_err(|e| guest_error(location, e)),
-            [] => Err(GuestError {
-                code: None,
-                location: Some(location),
-                message: format!(
-                    "no registered module has an operator `{name}`; register its module first"
-                ),
-            }),
-            several => Err(GuestError {
-                code: None,
-                location: Some(location),
-                message: format!(
+            [] => Err(failure(
+                location,
+                format!("no registered module has an operator `{name}`; register its module first"),
+            )),
+            several => Err(failure(
+                location,
+                format!(
                     "operator `{name}` is in several registered modules ({})",
                     several
                         .iter()
@@ -387,7 +376,7 @@ impl HostRelation for DriverState {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-            }),
+            )),
         };
         self.keep(built)
     }

@@ -11,7 +11,7 @@ use wasmtime::component::Resource;
 
 use crate::bindings::lode::guest::session::Host;
 use crate::bindings::{GuestError, Rows};
-use crate::planner::{Relation, guest_error, guest_schema};
+use crate::planner::{Relation, failure, guest_error, guest_schema};
 use crate::state::DriverState;
 
 type Answer<T> = wasmtime::Result<Result<T, GuestError>>;
@@ -28,13 +28,11 @@ impl DriverState {
         std::sync::Arc<dyn crate::PlanTarget>,
     )> {
         let Some(target) = self.target.clone() else {
-            return Ok(Err(GuestError {
-                code: None,
-                location: Some(what.into()),
-                message: "plans do not run while a driver emits its plan (`lode plan`); \
-                          use `lode drive` to run the driver"
-                    .into(),
-            }));
+            return Ok(Err(failure(
+                what,
+                "plans do not run while a driver emits its plan (`lode plan`); \
+                 use `lode drive` to run the driver",
+            )));
         };
         self.plans_run += 1;
         if self.plans_run > self.limits.max_plans {
@@ -90,15 +88,14 @@ impl DriverState {
             rows += batch.num_rows() as u64;
             bytes += batch.get_array_memory_size();
             if rows > self.limits.max_result_rows || bytes > self.limits.max_result_bytes {
-                return Ok(Err(GuestError {
-                    code: None,
-                    location: Some(format!("plan {number}")),
-                    message: format!(
+                return Ok(Err(failure(
+                    format!("plan {number}"),
+                    format!(
                         "the result is larger than a driver may receive ({} rows or {} bytes); \
                          store it with `session.store` and read what you need of it",
                         self.limits.max_result_rows, self.limits.max_result_bytes
                     ),
-                }));
+                )));
             }
             match to_guest(&batch) {
                 Ok(batch) => batches.push(batch),
@@ -128,11 +125,7 @@ impl DriverState {
             None
         };
         if let Some(message) = message {
-            return Ok(Err(GuestError {
-                code: None,
-                location: Some(location),
-                message,
-            }));
+            return Ok(Err(failure(location, message)));
         }
         let (plan, target) = match self.submission(relation, &location)? {
             Ok(submission) => submission,
@@ -151,11 +144,7 @@ impl DriverState {
 
 /// A result batch laid out for the driver, view types as their plain equivalents.
 fn to_guest(batch: &RecordBatch) -> Result<lode_wasm::wit::Batch, GuestError> {
-    let malformed = |e: marshal::MarshalError| GuestError {
-        code: None,
-        location: Some("result".into()),
-        message: e.to_string(),
-    };
+    let malformed = |e: marshal::MarshalError| failure("result", e.to_string());
     let columns: Vec<ArrayData> = batch
         .columns()
         .iter()
