@@ -66,12 +66,20 @@ impl Bytes {
 /// # Safety
 /// Implementors must be `Copy` types without padding for which every bit pattern is valid.
 pub unsafe trait Native: Copy + Default + 'static {
+    /// The Rust name of the type, for error messages.
+    const NAME: &'static str;
+    /// Whether a column of `data_type` holds its values as this type.
+    fn stores(data_type: &DataType) -> bool;
     fn append_le(self, out: &mut Vec<u8>);
 }
 
 macro_rules! native {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $($stored:pat_param)|+),* $(,)?) => {$(
         unsafe impl Native for $t {
+            const NAME: &'static str = stringify!($t);
+            fn stores(data_type: &DataType) -> bool {
+                matches!(data_type, $($stored)|+)
+            }
             #[inline]
             fn append_le(self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
@@ -79,7 +87,19 @@ macro_rules! native {
         }
     )*};
 }
-native!(i8, i16, i32, i64, i128, u8, u16, u32, u64, f32, f64);
+native!(
+    i8 => DataType::Int8,
+    i16 => DataType::Int16,
+    i32 => DataType::Int32 | DataType::Date32,
+    i64 => DataType::Int64 | DataType::Timestamp(..),
+    i128 => DataType::Decimal128(..),
+    u8 => DataType::UInt8,
+    u16 => DataType::UInt16,
+    u32 => DataType::UInt32,
+    u64 => DataType::UInt64,
+    f32 => DataType::Float32,
+    f64 => DataType::Float64,
+);
 
 /// A validity bitmap (bit set = value present), LSB first as in Arrow.
 #[derive(Debug, Clone, Default)]

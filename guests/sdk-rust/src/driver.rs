@@ -23,8 +23,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
 
-use crate::column::{Batch, decode_batch};
-use crate::types::{Field, decode_schema, encode_schema};
+use crate::column::{Batch, Column, decode_batch};
+use crate::types::{DataType, Field, decode_schema, encode_schema};
 
 #[doc(hidden)]
 pub mod bindings {
@@ -222,18 +222,53 @@ impl Rows {
 
     /// Every value of a column of a plain numeric type, in row order; an error naming the
     /// column when it is missing or has nulls.
+    /// An error names the column when it is missing, has nulls or holds another type
+    /// (`values::<f64>` of an integer column is an error, not a reinterpretation).
     pub fn values<T: crate::column::Native>(&self, column: &str) -> Result<Vec<T>, String> {
         let mut out = Vec::with_capacity(self.num_rows());
-        for batch in &self.batches {
-            let c = batch
-                .column_by_name(column)
-                .ok_or_else(|| format!("the result has no column `{column}`"))?;
-            if c.null_count() > 0 {
-                return Err(format!("column `{column}` has nulls"));
+        for c in self.columns(column)? {
+            if !T::stores(c.data_type()) {
+                return Err(format!(
+                    "column `{column}` is {:?}, not {}",
+                    c.data_type(),
+                    T::NAME
+                ));
             }
             out.extend_from_slice(c.values::<T>());
         }
         Ok(out)
+    }
+
+    /// Every value of a string column, in row order; an error naming the column when it is
+    /// missing, has nulls or is not a string column.
+    pub fn strings(&self, column: &str) -> Result<Vec<String>, String> {
+        let mut out = Vec::with_capacity(self.num_rows());
+        for c in self.columns(column)? {
+            if !matches!(c.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
+                return Err(format!(
+                    "column `{column}` is {:?}, not a string",
+                    c.data_type()
+                ));
+            }
+            out.extend((0..c.len()).map(|row| c.str_value(row).to_string()));
+        }
+        Ok(out)
+    }
+
+    /// The column named `column` of each batch, none with nulls.
+    fn columns(&self, column: &str) -> Result<Vec<&Column>, String> {
+        self.batches
+            .iter()
+            .map(|batch| {
+                let c = batch
+                    .column_by_name(column)
+                    .ok_or_else(|| format!("the result has no column `{column}`"))?;
+                if c.null_count() > 0 {
+                    return Err(format!("column `{column}` has nulls"));
+                }
+                Ok(c)
+            })
+            .collect()
     }
 }
 
