@@ -217,6 +217,126 @@ async fn kmeans_iterates_to_the_reference_clustering() {
     );
 }
 
+/// Comments as `make demo` generates them, then Spanish and German ones the English lexicon
+/// cannot score; returns the CSV of all of them and of the English ones.
+fn write_comments(dir: &Path, english: u64, foreign: u64) -> (PathBuf, PathBuf) {
+    const FOREIGN: &[&str] = &[
+        "el juego es muy bueno y los jugadores son geniales",
+        "no me gusta que el autor diga eso por nada",
+        "das Spiel ist sehr gut und die Spieler sind toll",
+        "der Artikel ist nicht gut aber das Video ist super",
+    ];
+    let header = "id,score,text\n";
+    let (mut all, mut only_english) = (String::from(header), String::from(header));
+    for id in 0..english {
+        let (score, text) = lode_datagen::comments::comment(7, id);
+        let row = format!("{id},{score},{text}\n");
+        all.push_str(&row);
+        only_english.push_str(&row);
+    }
+    for i in 0..foreign {
+        let text = FOREIGN[i as usize % FOREIGN.len()];
+        all.push_str(&format!("{},{},{text}\n", english + i, i % 4096));
+    }
+    let (all_path, english_path) = (dir.join("comments.csv"), dir.join("english.csv"));
+    std::fs::write(&all_path, all).unwrap();
+    std::fs::write(&english_path, only_english).unwrap();
+    (all_path, english_path)
+}
+
+fn float_column(batch: &RecordBatch, name: &str) -> Vec<f64> {
+    let column = batch.column_by_name(name).unwrap();
+    cast(column, &DataType::Float64)
+        .unwrap()
+        .as_primitive::<Float64Type>()
+        .values()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn sentiment_report_equals_the_demo_query_and_fits_its_trend() {
+    let dir = tempfile::tempdir().unwrap();
+    let (comments, english) = write_comments(dir.path(), 6_000, 400);
+    let engine = engine(&[("comments", &comments), ("english", &english)]).await;
+    let (result, log) = drive(&engine, "sentiment-report", &[], DriverLimits::default()).await;
+    let report = datafusion::arrow::compute::concat_batches(
+        &result.as_ref().unwrap()[0].schema(),
+        result.as_ref().unwrap(),
+    )
+    .unwrap();
+
+    // The reference: the demo's own SQL over the English comments, on the same engine.
+    engine.register_module(guest("sentiment")).unwrap();
+    let demo = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans/demo/polarization.sql"),
+    )
+    .unwrap()
+    .replace("FROM comments", "FROM english");
+    let frame = engine.session().sql(&demo).await.unwrap();
+    let expected = datafusion::arrow::compute::concat_batches(
+        &Arc::new(frame.schema().as_arrow().clone()),
+        &frame.collect().await.unwrap(),
+    )
+    .unwrap();
+    for column in ["bucket", "comments", "mean_sentiment", "polarization"] {
+        assert_eq!(
+            float_column(&report, column),
+            float_column(&expected, column),
+            "column {column}"
+        );
+    }
+
+    // The trend: least squares of polarization over bucket, computed here.
+    let (x, y) = (
+        float_column(&expected, "bucket"),
+        float_column(&expected, "polarization"),
+    );
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let slope = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| (a - mx) * (b - my))
+        .sum::<f64>()
+        / x.iter().map(|a| (a - mx).powi(2)).sum::<f64>();
+    let intercept = my - slope * mx;
+    assert!(slope > 0.0, "popular comments are more polarized: {slope}");
+    for (bucket, trend) in x.iter().zip(float_column(&report, "trend")) {
+        let want = intercept + slope * bucket;
+        assert!(
+            (trend - want).abs() <= 1e-6,
+            "trend at {bucket}: {trend} vs {want}"
+        );
+    }
+
+    let log = log.join("\n");
+    assert!(log.contains(" comments in en\n"), "{log}");
+    assert!(
+        log.contains("languages: 200 comments in de (left out"),
+        "{log}"
+    );
+    assert!(
+        log.contains("languages: 200 comments in es (left out"),
+        "{log}"
+    );
+    assert!(log.contains("score: 6000 comments scored"), "{log}");
+    assert!(log.contains("trend: polarization = "), "{log}");
+
+    // Too few comments it can score: refused, saying why.
+    let (refused, _) = drive(
+        &engine,
+        "sentiment-report",
+        &[("min-scored", "0.99")],
+        DriverLimits::default(),
+    )
+    .await;
+    let message = refused.unwrap_err().to_string();
+    assert!(
+        message.contains("only 6000 of 6400 comments are in English or unrecognised"),
+        "{message}"
+    );
+}
+
 #[tokio::test]
 async fn wordcount_driver_emits_a_plan_carrying_only_its_module() {
     let dir = tempfile::tempdir().unwrap();
