@@ -14,7 +14,7 @@ help:
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
 	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local; docs/benchmarks.md"
-	@echo "make guests - build the example Wasm guests (Rust, Python, JavaScript) into guests/out"
+	@echo "make guests - build the example Wasm guests (Rust, C, Python, JavaScript) into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
 	@echo "make fmt    - format the code;  make lint - clippy with warnings as errors"
 
@@ -23,7 +23,7 @@ bootstrap:
 	@tools/bootstrap
 
 guests: bootstrap
-	@echo "==> Building the example guests into guests/out: Rust (wasm32-wasip2), drivers, Python (componentize-py), JavaScript (componentize-js)"
+	@echo "==> Building the example guests into guests/out: Rust (wasm32-wasip2), drivers, C (clang + wasi-libc), Python (componentize-py), JavaScript (componentize-js)"
 	@tools/build-guests
 
 build: bootstrap

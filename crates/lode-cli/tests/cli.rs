@@ -836,12 +836,12 @@ fn module_inspect_names_the_world() {
 }
 
 #[test]
-fn python_and_javascript_guests_give_the_rust_guests_results() {
+fn c_python_and_javascript_guests_give_the_rust_guests_results() {
     let numbers = format!("numbers={}", plan("conformance/cases/data/numbers.csv"));
     let sql = "SELECT a, b, gcd(a, b) AS g, noop(a) AS n FROM numbers ORDER BY b";
     let dir = tempfile::tempdir().unwrap();
     let mut results = Vec::new();
-    let modules = ["gcd", "gcd-python", "gcd-js"];
+    let modules = ["gcd", "gcd-c", "gcd-python", "gcd-js"];
     for module in modules {
         let plan_file = dir.path().join(format!("{module}.json"));
         let (code, _, err) = run(lode()
