@@ -308,7 +308,7 @@ struct Costs {
 /// Per call: `noop` over a 1-row batch, many times on one instance. Per instance:
 /// instantiating the compiled module (warm), many times.
 fn call_and_instance_costs(gcd_wasm: &[u8]) -> Result<Costs> {
-    let runtime = WasmRuntime::new(HostPolicy::default(), None).map_err(|e| e.to_string())?;
+    let runtime = WasmRuntime::new(HostPolicy::default(), None, None).map_err(|e| e.to_string())?;
     let module = runtime.load(gcd_wasm, None).map_err(|e| e.to_string())?;
     let grant = runtime
         .grant(module.name(), &[], None, None)
@@ -371,12 +371,12 @@ fn compile_times(wasm: &[u8]) -> Result<CompileTimes> {
         }
         Ok(elapsed)
     };
-    let first =
-        WasmRuntime::new(HostPolicy::default(), Some(dir.clone())).map_err(|e| e.to_string())?;
+    let first = WasmRuntime::new(HostPolicy::default(), Some(dir.clone()), None)
+        .map_err(|e| e.to_string())?;
     let cold = timed(&first, Origin::Compiled)?;
     let memory = timed(&first, Origin::Memory)?;
-    let second =
-        WasmRuntime::new(HostPolicy::default(), Some(dir.clone())).map_err(|e| e.to_string())?;
+    let second = WasmRuntime::new(HostPolicy::default(), Some(dir.clone()), None)
+        .map_err(|e| e.to_string())?;
     let disk = timed(&second, Origin::Disk)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(CompileTimes { cold, disk, memory })

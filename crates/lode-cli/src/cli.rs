@@ -202,6 +202,15 @@ pub enum ModuleCommand {
         /// The component (.wasm)
         wasm: PathBuf,
     },
+    /// Add modules to the module store, so that plans may name them by sha256 alone
+    /// ($LODE_MODULE_STORE, else ~/.local/share/lode/modules)
+    Add {
+        /// The components (.wasm)
+        #[arg(required = true)]
+        wasm: Vec<PathBuf>,
+    },
+    /// List the module store: sha256, size and name of each module
+    List,
 }
 
 /// Where tables come from.
@@ -267,6 +276,10 @@ pub struct SqlArgs {
     pub tables: TableArgs,
     #[command(flatten)]
     pub wasm: WasmArgs,
+    /// Name the plan's Wasm modules by sha256 alone instead of embedding them, and add them to
+    /// the module store (`lode module list`), where `lode run` and a coordinator find them
+    #[arg(long)]
+    pub by_hash: bool,
     /// Plan file to write (.json is JSON, anything else binary protobuf); `-` writes JSON to stdout
     #[arg(short, long, value_name = "PLAN")]
     pub output: PathBuf,

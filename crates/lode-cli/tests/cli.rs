@@ -865,3 +865,104 @@ fn c_python_and_javascript_guests_give_the_rust_guests_results() {
         assert_eq!(&results[0], result, "{module} differs from the Rust guest");
     }
 }
+
+#[test]
+fn plans_name_modules_by_hash_through_the_module_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let in_store =
+        |cmd: &mut Command| -> (i32, String, String) { run(cmd.env("LODE_MODULE_STORE", &store)) };
+    let numbers = format!("numbers={}", plan("conformance/cases/data/numbers.csv"));
+    let sql = "SELECT a, b, gcd(a, b) AS g FROM numbers ORDER BY b";
+    let sha256 = {
+        let bytes = std::fs::read(guest("gcd-c")).unwrap();
+        lode_wasm::sha256_hex(&bytes)
+    };
+
+    let (code, out, err) = in_store(lode().args(["module", "add"]).arg(guest("gcd-c")));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("{sha256}  gcd-c (")), "{out}");
+    let (code, out, _) = in_store(lode().args(["module", "list"]));
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("{sha256}  gcd-c (")), "{out}");
+    // Only modules a plan can use: a driver is refused.
+    let (code, _, err) = in_store(lode().args(["module", "add"]).arg(guest("kmeans")));
+    assert_eq!(code, 1);
+    assert!(err.contains("implements lode:guest/driver"), "{err}");
+
+    let (embedded, by_hash) = (
+        dir.path().join("embedded.json"),
+        dir.path().join("by-hash.json"),
+    );
+    for (plan_file, extra) in [(&embedded, None), (&by_hash, Some("--by-hash"))] {
+        let (code, _, err) = in_store(
+            lode()
+                .args(["sql", sql, "--table", &numbers, "--module"])
+                .arg(guest("gcd-c"))
+                .args(extra)
+                .arg("-o")
+                .arg(plan_file),
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&by_hash) < 16_000 && size(&embedded) > 200_000,
+        "by hash {} bytes, embedded {} bytes",
+        size(&by_hash),
+        size(&embedded)
+    );
+    let text = std::fs::read_to_string(&by_hash).unwrap();
+    assert!(text.contains(&sha256), "the plan names the module");
+
+    // Without --module: the module comes from the store, with the embedded plan's result.
+    let results: Vec<String> = [&embedded, &by_hash]
+        .iter()
+        .map(|p| {
+            let (code, out, err) = in_store(
+                lode()
+                    .arg("run")
+                    .arg(p)
+                    .args(["--table", &numbers, "--format", "csv"]),
+            );
+            assert_eq!(code, 0, "{err}");
+            out
+        })
+        .collect();
+    assert_eq!(
+        results[0],
+        "a,b,g\n,3,\n17,5,1\n0,7,7\n12,18,6\n100,75,25\n"
+    );
+    assert_eq!(results[0], results[1]);
+    // Distributed: the coordinator serves the stored module to the executors.
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::copy(
+        plan("conformance/cases/data/numbers.csv"),
+        data.join("numbers.csv"),
+    )
+    .unwrap();
+    let (code, out, err) = in_store(
+        lode()
+            .arg("run")
+            .arg(&by_hash)
+            .arg("--data")
+            .arg(&data)
+            .args(["--executors", "2", "--format", "csv"]),
+    );
+    assert_eq!((code, out.as_str()), (0, results[0].as_str()), "{err}");
+
+    // A host whose store lacks it says so, and how to fix it.
+    let (code, _, err) = run(lode()
+        .env("LODE_MODULE_STORE", dir.path().join("empty"))
+        .arg("run")
+        .arg(&by_hash)
+        .args(["--table", &numbers]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "module {sha256} carries no bytes and is not in this host's module store"
+        )) && err.contains("lode module add"),
+        "{err}"
+    );
+}

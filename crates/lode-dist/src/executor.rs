@@ -359,8 +359,8 @@ impl Executor {
 }
 
 impl Executor {
-    /// `job`'s modules, loaded with the grants its plan asks for: compiled modules come from
-    /// this executor's runtime (memory, then its on-disk cache), others are fetched from the
+    /// `job`'s modules, loaded with the grants its plan asks for: modules come from this
+    /// executor's runtime (memory, then its module store), others are fetched from the
     /// coordinator once and checked against their sha256.
     async fn modules_of(&self, job: &str, entries: Vec<WasmModule>) -> Result<Arc<PlanModules>> {
         if entries.is_empty() {
@@ -373,7 +373,11 @@ impl Executor {
         {
             let _one_at_a_time = self.fetching.lock().await;
             for entry in &entries {
-                if runtime.cached(&entry.sha256).is_some() {
+                if runtime
+                    .load_by_hash(&entry.sha256)
+                    .map_err(lode_exec::ExecError::from)?
+                    .is_some()
+                {
                     continue;
                 }
                 let bytes = self.fetch_module(&entry.sha256).await?;

@@ -37,6 +37,9 @@ pub struct EngineConfig {
     pub wasm_policy: lode_wasm::HostPolicy,
     /// Where compiled Wasm modules are cached; `None` keeps them in memory only.
     pub module_cache: Option<PathBuf>,
+    /// The module store, where modules that plans name by hash alone are found
+    /// (`lode module add`); `None`: nowhere.
+    pub module_store: Option<PathBuf>,
     /// Plan for cutting into stages that run as separate tasks (`lode-dist`): no dynamic
     /// filters, which tie a join to a scan through shared state that does not survive the
     /// cut (a task holding a stale filter from another task's build side drops rows), no
@@ -52,6 +55,7 @@ impl Default for EngineConfig {
             target_partitions: cores,
             wasm_policy: lode_wasm::HostPolicy::default(),
             module_cache: lode_wasm::default_cache_dir(),
+            module_store: lode_wasm::default_store_dir(),
             distributed: false,
         }
     }
@@ -122,6 +126,7 @@ impl Engine {
         let runtime = lode_wasm::WasmRuntime::new(
             self.config.wasm_policy.clone(),
             self.config.module_cache.clone(),
+            self.config.module_store.clone(),
         )?;
         Ok(self.wasm.get_or_init(|| runtime))
     }

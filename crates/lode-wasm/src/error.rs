@@ -124,6 +124,9 @@ pub enum WasmError {
         source: std::io::Error,
     },
 
+    #[error("module store {path}: {message}")]
+    Store { path: PathBuf, message: String },
+
     #[error("wasmtime engine: {0}")]
     Engine(String),
 }

@@ -15,6 +15,7 @@ use crate::error::{ModuleName, Result, WasmError};
 use crate::host::HostState;
 use crate::module::Module;
 use crate::policy::{Capability, Grant, HostPolicy};
+use crate::store::ModuleStore;
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -25,6 +26,7 @@ pub struct WasmRuntime {
     linker: Linker<HostState>,
     policy: HostPolicy,
     disk: Option<DiskCache>,
+    store: Option<ModuleStore>,
     loaded: Mutex<HashMap<String, Arc<Module>>>,
 }
 
@@ -91,8 +93,13 @@ pub enum Origin {
 
 impl WasmRuntime {
     /// A runtime with the given policy. `cache_dir` holds compiled artifacts; `None` disables
-    /// the disk cache.
-    pub fn new(policy: HostPolicy, cache_dir: Option<PathBuf>) -> Result<Arc<Self>> {
+    /// the disk cache. `store_dir` is the [`ModuleStore`] where modules that plans name by
+    /// hash alone are found; `None`: nowhere.
+    pub fn new(
+        policy: HostPolicy,
+        cache_dir: Option<PathBuf>,
+        store_dir: Option<PathBuf>,
+    ) -> Result<Arc<Self>> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -114,6 +121,7 @@ impl WasmRuntime {
             linker,
             policy,
             disk,
+            store: store_dir.map(ModuleStore::new),
             loaded: Mutex::new(HashMap::new()),
         }))
     }
@@ -217,6 +225,26 @@ impl WasmRuntime {
         Ok((module, origin))
     }
 
+    /// The module store, if this runtime has one.
+    pub fn store(&self) -> Option<&ModuleStore> {
+        self.store.as_ref()
+    }
+
+    /// Module `sha256` for a plan that names it without its bytes: already loaded in this
+    /// process, else loaded from the module store; `None` when neither has it.
+    pub fn load_by_hash(&self, sha256: &str) -> Result<Option<Arc<Module>>> {
+        if let Some(module) = self.cached(sha256) {
+            return Ok(Some(module));
+        }
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        match store.get(sha256)? {
+            Some(bytes) => self.load(&bytes, Some(sha256)).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// A module already loaded in this process.
     pub fn cached(&self, sha256: &str) -> Option<Arc<Module>> {
         self.loaded
@@ -290,6 +318,12 @@ impl WasmRuntime {
             limits: self.policy.limits.tightened(memory_bytes, call_timeout),
         })
     }
+}
+
+/// Where the module store is unless told otherwise: `$LODE_MODULE_STORE`, else
+/// `$XDG_DATA_HOME/lode/modules`, else `~/.local/share/lode/modules`.
+pub fn default_store_dir() -> Option<PathBuf> {
+    ModuleStore::default_dir()
 }
 
 /// Where compiled modules are cached unless told otherwise: `$LODE_CACHE_DIR`, else

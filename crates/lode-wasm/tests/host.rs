@@ -20,7 +20,7 @@ fn guest(name: &str) -> Vec<u8> {
 
 #[test]
 fn gcd_over_a_batch() {
-    let runtime = WasmRuntime::new(HostPolicy::default(), None).unwrap();
+    let runtime = WasmRuntime::new(HostPolicy::default(), None, None).unwrap();
     let module = runtime.load(&guest("gcd"), None).unwrap();
     assert_eq!(module.name().name, "gcd");
     let names: Vec<&str> = module.functions().iter().map(|f| f.name.as_str()).collect();

@@ -1,63 +1,138 @@
 //! `lode module inspect`: what a module offers, as a Substrait simple extension YAML.
+//! `lode module add` / `list`: the module store, for plans that name modules by hash alone.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use lode_wasm::{HostPolicy, Kind, WasmRuntime, World};
+use lode_wasm::{HostPolicy, Kind, ModuleStore, WasmRuntime, World};
 
 use crate::cli::{ModuleArgs, ModuleCommand};
 use crate::failure::Failure;
 
 pub fn run(args: ModuleArgs) -> Result<ExitCode, Failure> {
     match args.command {
-        ModuleCommand::Inspect { wasm } => {
-            let bytes = std::fs::read(&wasm)
-                .map_err(|e| Failure::io(format!("cannot read {}: {e}", wasm.display())))?;
-            let runtime = WasmRuntime::new(HostPolicy::default(), lode_wasm::default_cache_dir())
-                .map_err(|e| Failure::invalid(e.to_string()))?;
-            let source = wasm.display().to_string();
-            let info = runtime
-                .inspect(&bytes, &source)
-                .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
-            let mut out = String::new();
-            let _ = writeln!(out, "%YAML 1.2\n---");
-            let _ = writeln!(
-                out,
-                "# {source}: {} bytes, world {}",
-                info.size,
+        ModuleCommand::Inspect { wasm } => inspect(&wasm),
+        ModuleCommand::Add { wasm } => add(&wasm),
+        ModuleCommand::List => list(),
+    }
+}
+
+fn runtime() -> Result<Arc<WasmRuntime>, Failure> {
+    WasmRuntime::new(
+        HostPolicy::default(),
+        lode_wasm::default_cache_dir(),
+        lode_wasm::default_store_dir(),
+    )
+    .map_err(|e| Failure::invalid(e.to_string()))
+}
+
+fn read(wasm: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(wasm).map_err(|e| Failure::io(format!("cannot read {}: {e}", wasm.display())))
+}
+
+fn store(runtime: &WasmRuntime) -> Result<&ModuleStore, Failure> {
+    runtime
+        .store()
+        .ok_or_else(|| Failure::io("there is no module store: set LODE_MODULE_STORE or HOME"))
+}
+
+/// Adds extension modules (compiled and checked first, so the store holds only modules a plan
+/// can use) and says where each went.
+fn add(files: &[std::path::PathBuf]) -> Result<ExitCode, Failure> {
+    let runtime = runtime()?;
+    let store = store(&runtime)?;
+    for wasm in files {
+        let bytes = read(wasm)?;
+        let source = wasm.display().to_string();
+        let info = runtime
+            .inspect(&bytes, &source)
+            .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
+        if info.world != World::Extension {
+            return Err(Failure::invalid(format!(
+                "{source} implements {}, not lode:guest/extension: plans use only modules of \
+                 functions and operators",
                 info.world.name()
-            );
-            let _ = writeln!(out, "# imports: {}", info.imports.join(", "));
-            let capabilities: Vec<&str> = info.capabilities().iter().map(|c| c.name()).collect();
-            let _ = writeln!(
-                out,
-                "# WASI it imports that Lode gates: {} (real only where granted: --allow-capability)",
-                if capabilities.is_empty() {
-                    "none".into()
-                } else {
-                    capabilities.join(", ")
-                }
-            );
-            match info.world {
-                World::Extension => {
-                    let module = runtime
-                        .load(&bytes, None)
-                        .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
-                    extension_yaml(&module, &mut out);
-                }
-                World::Driver => driver_yaml(&info, &mut out),
-                World::Other => {
-                    return Err(Failure::invalid(format!(
-                        "{source} implements none of Lode's worlds (lode:guest/extension, \
+            )));
+        }
+        let module = runtime
+            .load(&bytes, None)
+            .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
+        let sha256 = store.put(&bytes).map_err(|e| Failure::io(e.to_string()))?;
+        println!(
+            "{sha256}  {} ({} bytes): {source}",
+            module.name().name,
+            bytes.len()
+        );
+    }
+    eprintln!(
+        "added to the module store {}; `lode sql --by-hash` writes plans that name them by sha256",
+        store.dir().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list() -> Result<ExitCode, Failure> {
+    let runtime = runtime()?;
+    let store = store(&runtime)?;
+    let modules = store.list().map_err(|e| Failure::io(e.to_string()))?;
+    for stored in &modules {
+        let name = match runtime.load_by_hash(&stored.sha256) {
+            Ok(Some(module)) => module.name().name.clone(),
+            Ok(None) => "(removed)".into(),
+            Err(e) => format!("(unusable: {e})"),
+        };
+        println!("{}  {name} ({} bytes)", stored.sha256, stored.size);
+    }
+    eprintln!("{} module(s) in {}", modules.len(), store.dir().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(wasm: &Path) -> Result<ExitCode, Failure> {
+    let bytes = read(wasm)?;
+    let runtime = runtime()?;
+    let source = wasm.display().to_string();
+    let info = runtime
+        .inspect(&bytes, &source)
+        .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
+    let mut out = String::new();
+    let _ = writeln!(out, "%YAML 1.2\n---");
+    let _ = writeln!(
+        out,
+        "# {source}: {} bytes, world {}",
+        info.size,
+        info.world.name()
+    );
+    let _ = writeln!(out, "# imports: {}", info.imports.join(", "));
+    let capabilities: Vec<&str> = info.capabilities().iter().map(|c| c.name()).collect();
+    let _ = writeln!(
+        out,
+        "# WASI it imports that Lode gates: {} (real only where granted: --allow-capability)",
+        if capabilities.is_empty() {
+            "none".into()
+        } else {
+            capabilities.join(", ")
+        }
+    );
+    match info.world {
+        World::Extension => {
+            let module = runtime
+                .load(&bytes, None)
+                .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
+            extension_yaml(&module, &mut out);
+        }
+        World::Driver => driver_yaml(&info, &mut out),
+        World::Other => {
+            return Err(Failure::invalid(format!(
+                "{source} implements none of Lode's worlds (lode:guest/extension, \
                          lode:guest/driver); it exports: {}",
-                        info.exports.join(", ")
-                    )));
-                }
-            }
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
+                info.exports.join(", ")
+            )));
         }
     }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A driver: what it exports and which host interfaces it uses.

@@ -238,16 +238,32 @@ impl Shared {
     }
 
     /// Keeps the bytes of `job`'s modules for executors until the guard drops; returns the
-    /// module table's entries without their bytes, as tasks carry them.
+    /// module table's entries without their bytes, as tasks carry them. A module the plan
+    /// names by hash alone comes from the coordinator's module store, when it has it (when
+    /// not, planning fails naming it).
     pub(super) fn hold_modules(
         &self,
         job: &str,
         table: lode_plan::ext::ModuleTable,
     ) -> (HeldModules<'_>, Vec<lode_plan::ext::WasmModule>) {
+        let store = self
+            .config
+            .engine
+            .module_store
+            .clone()
+            .map(lode_wasm::ModuleStore::new);
         let mut bytes = HashMap::new();
         let mut entries = Vec::with_capacity(table.modules.len());
         for mut entry in table.modules {
-            let component = std::mem::take(&mut entry.component);
+            let mut component = std::mem::take(&mut entry.component);
+            if component.is_empty()
+                && let Some(store) = &store
+            {
+                match store.get(&entry.sha256) {
+                    Ok(stored) => component = stored.unwrap_or_default(),
+                    Err(e) => warn!(job, error = %e, "module store"),
+                }
+            }
             if !component.is_empty() {
                 bytes.insert(entry.sha256.clone(), Arc::new(component));
             }

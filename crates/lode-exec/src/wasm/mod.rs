@@ -109,7 +109,7 @@ pub struct PlanModules {
 
 impl PlanModules {
     /// Loads every module of a plan's module table. Modules without bytes must already be
-    /// loaded in this process (Lode's module store). `supplied` modules (the user's
+    /// loaded in this process or in the runtime's module store. `supplied` modules (the user's
     /// `--module` files) join them, with no capabilities, and may be referred to by name.
     pub fn load(
         runtime: &WasmRuntime,
@@ -135,10 +135,15 @@ impl PlanModules {
                 )));
             }
             let module = if entry.component.is_empty() {
-                runtime.cached(&entry.sha256).ok_or_else(|| {
+                runtime.load_by_hash(&entry.sha256)?.ok_or_else(|| {
                     ExecError::Module(format!(
-                        "{where_}: module {} carries no bytes and is not in this host's module store; embed it in the plan",
-                        entry.sha256
+                        "{where_}: module {} carries no bytes and is not in this host's module store{}; \
+                         add it with `lode module add FILE.wasm`, or embed it in the plan",
+                        entry.sha256,
+                        runtime
+                            .store()
+                            .map(|s| format!(" ({})", s.dir().display()))
+                            .unwrap_or_default()
                     ))
                 })?
             } else {
