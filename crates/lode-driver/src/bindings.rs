@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
     with: {
         "lode:guest/arrow": arrow,
         "lode:guest/planner.relation": crate::planner::Relation,
+        "lode:guest/session.query": crate::query::Query,
     },
 });
 

@@ -15,6 +15,7 @@
 mod bindings;
 mod error;
 mod planner;
+mod query;
 mod session;
 mod state;
 mod target;

@@ -1,17 +1,21 @@
 //! The `session` interface: plans leave the driver as Substrait and run on its target,
 //! within its limits.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use datafusion::arrow::array::{ArrayData, RecordBatch};
+use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
 use lode_wasm::marshal::{self, GuestBatch};
 use prost::Message;
 use wasmtime::component::Resource;
 
-use crate::bindings::lode::guest::session::Host;
+use crate::DriverLimits;
+use crate::bindings::lode::guest::session::{Host, HostQuery, QueryStatus};
 use crate::bindings::{GuestError, Rows};
 use crate::planner::{Relation, failure, guest_error, guest_schema};
+use crate::query::Query;
 use crate::state::DriverState;
 
 type Answer<T> = wasmtime::Result<Result<T, GuestError>>;
@@ -67,42 +71,27 @@ impl DriverState {
             Err(e) => return Ok(Err(e)),
         };
         let number = self.plans_run;
-        let mut stream = match target.execute(plan).await {
+        let stream = match target.execute(plan).await {
             Ok(stream) => stream,
             Err(e) => return Ok(Err(guest_error(format!("plan {number}"), e))),
         };
-        let schema = match guest_schema(&stream.schema()) {
-            Ok(schema) => schema,
+        Ok(collect(stream, self.limits, number, &AtomicU64::new(0)).await)
+    }
+
+    /// Starts a plan as a task of the host and returns it as a [`Query`] the driver holds.
+    fn submit_relation(&mut self, relation: &Resource<Relation>) -> Answer<Resource<Query>> {
+        let (plan, target) = match self.submission(relation, "submit")? {
+            Ok(submission) => submission,
             Err(e) => return Ok(Err(e)),
         };
-        let (mut rows, mut bytes) = (0u64, 0usize);
-        let mut batches = Vec::new();
-        while let Some(batch) = stream.next().await {
-            let batch = match batch {
-                Ok(batch) => batch,
-                Err(e) => {
-                    let e = lode_exec::ExecError::datafusion("running the plan failed")(e);
-                    return Ok(Err(guest_error(format!("plan {number}"), e)));
-                }
-            };
-            rows += batch.num_rows() as u64;
-            bytes += batch.get_array_memory_size();
-            if rows > self.limits.max_result_rows || bytes > self.limits.max_result_bytes {
-                return Ok(Err(failure(
-                    format!("plan {number}"),
-                    format!(
-                        "the result is larger than a driver may receive ({} rows or {} bytes); \
-                         store it with `session.store` and read what you need of it",
-                        self.limits.max_result_rows, self.limits.max_result_bytes
-                    ),
-                )));
-            }
-            match to_guest(&batch) {
-                Ok(batch) => batches.push(batch),
-                Err(e) => return Ok(Err(e)),
-            }
-        }
-        Ok(Ok(Rows { schema, batches }))
+        let number = self.plans_run;
+        let query = Query::start(number, self.limits, async move {
+            target
+                .execute(plan)
+                .await
+                .map_err(|e| guest_error(format!("plan {number}"), e))
+        });
+        Ok(Ok(self.relations.push(query)?))
     }
 
     async fn store_relation(&mut self, relation: &Resource<Relation>, name: &str) -> Answer<u64> {
@@ -142,6 +131,40 @@ impl DriverState {
     }
 }
 
+/// A result read into rows for the driver, counting them in `seen` as they come. A result
+/// over the driver's limits is an error telling it to store the result instead.
+pub(crate) async fn collect(
+    mut stream: SendableRecordBatchStream,
+    limits: DriverLimits,
+    number: usize,
+    seen: &AtomicU64,
+) -> Result<Rows, GuestError> {
+    let schema = guest_schema(&stream.schema())?;
+    let (mut rows, mut bytes) = (0u64, 0usize);
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| {
+            let e = lode_exec::ExecError::datafusion("running the plan failed")(e);
+            guest_error(format!("plan {number}"), e)
+        })?;
+        rows += batch.num_rows() as u64;
+        bytes += batch.get_array_memory_size();
+        seen.store(rows, Ordering::Relaxed);
+        if rows > limits.max_result_rows || bytes > limits.max_result_bytes {
+            return Err(failure(
+                format!("plan {number}"),
+                format!(
+                    "the result is larger than a driver may receive ({} rows or {} bytes); \
+                     store it with `session.store` and read what you need of it",
+                    limits.max_result_rows, limits.max_result_bytes
+                ),
+            ));
+        }
+        batches.push(to_guest(&batch)?);
+    }
+    Ok(Rows { schema, batches })
+}
+
 /// A result batch laid out for the driver, view types as their plain equivalents.
 fn to_guest(batch: &RecordBatch) -> Result<lode_wasm::wit::Batch, GuestError> {
     let malformed = |e: marshal::MarshalError| failure("result", e.to_string());
@@ -171,8 +194,39 @@ impl Host for DriverState {
         answer
     }
 
+    async fn submit(&mut self, plan: Resource<Relation>) -> Answer<Resource<Query>> {
+        let started = Instant::now();
+        let answer = self.submit_relation(&plan);
+        self.charge(started);
+        answer
+    }
+
     async fn log(&mut self, message: String) -> wasmtime::Result<()> {
         (self.progress)(&message);
+        Ok(())
+    }
+}
+
+impl HostQuery for DriverState {
+    async fn status(&mut self, query: Resource<Query>) -> wasmtime::Result<QueryStatus> {
+        Ok(self.relations.get(&query)?.status())
+    }
+
+    async fn cancel(&mut self, query: Resource<Query>) -> wasmtime::Result<()> {
+        self.relations.get_mut(&query)?.cancel();
+        Ok(())
+    }
+
+    async fn wait(&mut self, query: Resource<Query>) -> Answer<Rows> {
+        let started = Instant::now();
+        let answer = self.relations.get_mut(&query)?.wait().await;
+        self.charge(started);
+        Ok(answer)
+    }
+
+    async fn drop(&mut self, query: Resource<Query>) -> wasmtime::Result<()> {
+        // Dropping the query aborts its task, if it still runs.
+        self.relations.delete(query)?;
         Ok(())
     }
 }

@@ -463,6 +463,34 @@ async fn errors_of_the_plans_a_driver_submits_are_values_it_handles() {
     );
 }
 
+#[tokio::test]
+async fn submitted_queries_report_their_status_and_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_points(dir.path(), &points(100));
+    let engine = engine(&[("points", &path)]).await;
+    let started = std::time::Instant::now();
+    let (result, _) = drive(
+        &engine,
+        "evil-driver",
+        &[("case", "submit")],
+        DriverLimits::default(),
+    )
+    .await;
+    let text = outcome(result);
+    assert_eq!(
+        text,
+        "endless: QueryState::Running 0 rows, then QueryState::Cancelled 0 rows, \
+         wait: plan 1: cancelled by the driver; small: n = [100], QueryState::Finished 1 rows, \
+         wait again: plan 2: this query was already waited for"
+    );
+    // The endless query (ten billion rows) stopped when cancelled.
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// How a misbehaving driver was stopped.
 async fn stopped(case: &str, limits: DriverLimits) -> String {
     let engine = engine(&[]).await;

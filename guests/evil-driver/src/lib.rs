@@ -8,10 +8,12 @@
 //! - `failing-query`: runs a query that fails and returns the error it got, as a value;
 //! - `huge-result`: asks for all of table `--arg table=...` (points), for a host whose limit
 //!   on results returned to a driver is smaller.
+//! - `submit`: submits an endless query and a small one, waits for the small one, then
+//!   cancels the endless one, and says what their statuses were.
 //!
 //! Handled errors come back as a one-row table `outcome`.
 
-use lode_guest::driver::{Args, Driver, Relation, describe};
+use lode_guest::driver::{Args, Driver, QueryStatus, Relation, describe};
 
 struct Evil;
 
@@ -61,8 +63,36 @@ impl Driver for Evil {
                 Ok(rows) => outcome(&format!("received {} rows", rows.num_rows())),
                 Err(e) => outcome(&describe(&e)),
             },
+            "submit" => {
+                let table = args.get_or("table", "points");
+                let show = |s: QueryStatus| format!("{:?} {} rows", s.state, s.rows);
+                // Ten billion rows: it runs until cancelled.
+                let endless = Relation::sql(&format!(
+                    "SELECT count(*) AS n FROM {table} a, {table} b, {table} c, {table} d, {table} e"
+                ))?
+                .submit()?;
+                let small =
+                    Relation::sql(&format!("SELECT count(*) AS n FROM {table}"))?.submit()?;
+                let before = show(endless.status());
+                let n = small.wait()?.values::<i64>("n")?;
+                let small_after = show(small.status());
+                endless.cancel();
+                let cancelled = show(endless.status());
+                let waited = match endless.wait() {
+                    Ok(rows) => format!("{} rows", rows.num_rows()),
+                    Err(e) => describe(&e),
+                };
+                let again = match small.wait() {
+                    Ok(_) => "waited twice".to_string(),
+                    Err(e) => describe(&e),
+                };
+                outcome(&format!(
+                    "endless: {before}, then {cancelled}, wait: {waited}; small: n = {n:?}, \
+                     {small_after}, wait again: {again}"
+                ))
+            }
             other => Err(format!(
-                "unknown case `{other}` (spin, flood, hoard, panic, substrait, failing-query, huge-result)"
+                "unknown case `{other}` (spin, flood, hoard, panic, substrait, failing-query, huge-result, submit)"
             )),
         }
     }

@@ -49,6 +49,7 @@ pub mod bindings {
 
 use bindings::lode::guest::{planner, session};
 pub use planner::{JoinKind, SetOp, SortKey};
+pub use session::{QueryState, QueryStatus};
 
 /// A failure the host reported: a plan that does not build, a query that failed. The driver
 /// may handle it, or return it (`?` turns it into the driver's error message).
@@ -182,15 +183,13 @@ impl Relation {
     /// Runs the plan and returns its rows (an error when larger than the host lets a driver
     /// receive: store those instead).
     pub fn execute(&self) -> Result<Rows, Error> {
-        let rows = session::execute(&self.0)?;
-        let fields = decode_schema(&rows.schema).map_err(host_data_error)?;
-        let batches = rows
-            .batches
-            .into_iter()
-            .map(|b| decode_batch(&fields, b))
-            .collect::<Result<_, _>>()
-            .map_err(host_data_error)?;
-        Ok(Rows { fields, batches })
+        Rows::decode(session::execute(&self.0)?)
+    }
+
+    /// Starts running the plan and returns at once: the [`Query`] tells how it goes, stops
+    /// it, or waits for its rows.
+    pub fn submit(&self) -> Result<Query, Error> {
+        session::submit(&self.0).map(Query)
     }
 
     /// Runs the plan and keeps its result as table `name` for later plans; returns its row
@@ -208,6 +207,26 @@ fn host_data_error(message: String) -> Error {
     }
 }
 
+/// A query running while the driver goes on ([`Relation::submit`]). Dropping it cancels it.
+pub struct Query(session::Query);
+
+impl Query {
+    /// Running, finished, failed or cancelled; rows so far; milliseconds since submitted.
+    pub fn status(&self) -> QueryStatus {
+        self.0.status()
+    }
+
+    /// Stops it: [`Query::wait`] then returns an error saying so.
+    pub fn cancel(&self) {
+        self.0.cancel()
+    }
+
+    /// Waits for it to end and returns its rows (the limits of [`Relation::execute`] apply).
+    pub fn wait(&self) -> Result<Rows, Error> {
+        Rows::decode(self.0.wait()?)
+    }
+}
+
 /// A result: its columns and batches.
 #[derive(Debug, Clone)]
 pub struct Rows {
@@ -216,6 +235,17 @@ pub struct Rows {
 }
 
 impl Rows {
+    fn decode(rows: session::Rows) -> Result<Rows, Error> {
+        let fields = decode_schema(&rows.schema).map_err(host_data_error)?;
+        let batches = rows
+            .batches
+            .into_iter()
+            .map(|b| decode_batch(&fields, b))
+            .collect::<Result<_, _>>()
+            .map_err(host_data_error)?;
+        Ok(Rows { fields, batches })
+    }
+
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows).sum()
     }
