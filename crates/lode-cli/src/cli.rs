@@ -91,6 +91,16 @@ pub struct DriveArgs {
     /// Write the result to this file instead of standard output (written whole or not at all)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Run the driver's plans on the cluster of this coordinator (its executors' tables; stored
+    /// results stay on the executors) instead of the embedded engine
+    #[arg(long, value_name = "URL", conflicts_with = "executors")]
+    pub coordinator: Option<String>,
+    /// Run the driver's plans on a coordinator and N executors started in this process, each
+    /// holding the --data directory (the same path as --coordinator)
+    #[arg(long, value_name = "N")]
+    pub executors: Option<usize>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// Settings every cluster service and client shares.

@@ -797,6 +797,35 @@ fn drivers_emit_plans_and_drive_iterations() {
             "{row} vs {expected:?}"
         );
     }
+    // The same driver on a coordinator and two executors in this process: the same clusters.
+    let (code, on_cluster, err) = run(lode()
+        .arg("drive")
+        .arg(guest("kmeans"))
+        .args([
+            "--arg",
+            "k=2",
+            "--format",
+            "csv",
+            "--executors",
+            "2",
+            "--data",
+        ])
+        .arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().count(),
+        on_cluster.lines().count(),
+        "{on_cluster}"
+    );
+    for (local, cluster) in out.lines().zip(on_cluster.lines()).skip(1) {
+        let parse = |row: &str| -> Vec<String> { row.split(',').map(str::to_string).collect() };
+        let (local, cluster) = (parse(local), parse(cluster));
+        assert_eq!(local[..2], cluster[..2], "cluster and size");
+        for (a, b) in local[2..].iter().zip(&cluster[2..]) {
+            let (a, b): (f64, f64) = (a.parse().unwrap(), b.parse().unwrap());
+            assert!((a - b).abs() < 1e-9, "{out} vs {on_cluster}");
+        }
+    }
     // Misuse: a module that is no driver (1), an argument without `=` (2), an emit-less driver (1).
     let (code, _, err) = run(lode().arg("drive").arg(guest("gcd")));
     assert_eq!(code, 1, "{err}");

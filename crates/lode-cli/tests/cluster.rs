@@ -54,9 +54,33 @@ fn data() -> &'static Path {
             dir.path().join("reviews.csv"),
         )
         .unwrap();
+        write_points(&dir.path().join("points"));
         dir
     })
     .path()
+}
+
+/// `points(x, y)` for the k-means driver: 6,000 points around four centres (a fixed
+/// xorshift sequence), in three CSV parts like the TPC-H tables.
+fn write_points(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let centres = [(0.0, 0.0), (10.0, 10.0), (-8.0, 6.0), (5.0, -7.0)];
+    let mut parts = vec![String::from("x,y\n"); 3];
+    for i in 0..6000 {
+        let (cx, cy) = centres[i % centres.len()];
+        let (x, y) = (cx + 3.0 * (uniform() - 0.5), cy + 3.0 * (uniform() - 0.5));
+        parts[i % 3].push_str(&format!("{x:?},{y:?}\n"));
+    }
+    for (n, part) in parts.iter().enumerate() {
+        std::fs::write(dir.join(format!("part-{}.csv", n + 1)), part).unwrap();
+    }
 }
 
 /// Executor `n`'s data directory: `region` and `nation` whole, and parts `n` and `n+1`
@@ -73,8 +97,13 @@ fn executor_data(root: &Path, n: usize) -> PathBuf {
         }
         std::fs::create_dir_all(dir.join(&name)).unwrap();
         for part in [n % 3 + 1, (n + 1) % 3 + 1] {
-            let file = format!("part-{part}.parquet");
-            std::fs::hard_link(path.join(&file), dir.join(&name).join(&file)).unwrap();
+            for file in std::fs::read_dir(&path).unwrap() {
+                let file = file.unwrap().file_name();
+                let stem = Path::new(&file).file_stem().unwrap().to_owned();
+                if stem == format!("part-{part}").as_str() {
+                    std::fs::hard_link(path.join(&file), dir.join(&name).join(&file)).unwrap();
+                }
+            }
         }
     }
     dir
@@ -102,6 +131,8 @@ fn wait_for_line(stderr: ChildStderr, marker: &str) -> (String, Receiver<String>
 struct Cluster {
     dir: tempfile::TempDir,
     coordinator: Child,
+    /// The coordinator's standard error after it started listening.
+    coordinator_log: Receiver<String>,
     executors: Vec<Child>,
     /// Each executor's standard error after it registered.
     executor_logs: Vec<Receiver<String>>,
@@ -135,7 +166,7 @@ impl Cluster {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (line, _) = wait_for_line(
+        let (line, coordinator_log) = wait_for_line(
             coordinator.stderr.take().unwrap(),
             "coordinator listening on",
         );
@@ -143,6 +174,7 @@ impl Cluster {
         let mut cluster = Cluster {
             dir,
             coordinator,
+            coordinator_log,
             executors: Vec::new(),
             executor_logs: Vec::new(),
             address,
@@ -205,16 +237,21 @@ impl Cluster {
 
     /// Waits up to a minute for executor `n` to log a line containing `marker`.
     fn wait_for_executor(&self, n: usize, marker: &str) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match self.executor_logs[n].recv_timeout(left) {
-                Ok(line) if line.contains(marker) => return,
-                Ok(_) => {}
-                Err(e) => panic!("executor {n} did not log `{marker}`: {e}"),
-            }
-        }
-        panic!("executor {n} did not log `{marker}` within a minute");
+        wait_for_log(&self.executor_logs[n], &format!("executor {n}"), marker);
     }
+}
+
+/// Waits up to a minute for a line containing `marker` in `log`; returns it.
+fn wait_for_log(log: &Receiver<String>, who: &str, marker: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match log.recv_timeout(left) {
+            Ok(line) if line.contains(marker) => return line,
+            Ok(_) => {}
+            Err(e) => panic!("{who} did not log `{marker}`: {e}"),
+        }
+    }
+    panic!("{who} did not log `{marker}` within a minute");
 }
 
 impl Drop for Cluster {
@@ -415,4 +452,35 @@ fn a_job_survives_an_executor_killed_in_the_middle() {
         normalized(&String::from_utf8_lossy(&out.stdout)),
         normalized(&local_with_modules(&plan, &modules))
     );
+}
+
+#[test]
+fn a_driver_runs_its_plans_on_the_cluster_as_on_the_embedded_engine() {
+    let cluster = Cluster::start(3);
+    let drive = |place: &[&std::ffi::OsStr]| {
+        succeeded(
+            lode()
+                .arg("drive")
+                .arg(guest("kmeans"))
+                .args(["--arg", "k=4", "--format", "csv"])
+                .args(place),
+        )
+    };
+    let expected = drive(&["--data".as_ref(), data().as_os_str()]);
+    let token = cluster.token_file();
+    let on_cluster = drive(&[
+        "--coordinator".as_ref(),
+        cluster.address.as_ref(),
+        "--token-file".as_ref(),
+        token.as_os_str(),
+    ]);
+    assert_eq!(expected.lines().count(), 5, "{expected}");
+    assert_eq!(normalized(&on_cluster), normalized(&expected));
+    // The assignments it stored stayed on the executors and are dropped when it ends.
+    let line = wait_for_log(
+        &cluster.coordinator_log,
+        "the coordinator",
+        "stored results dropped",
+    );
+    assert!(line.contains("dropped=1"), "{line}");
 }

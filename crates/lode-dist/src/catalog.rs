@@ -213,6 +213,18 @@ impl Catalog {
             .collect()
     }
 
+    /// Every table with its schema.
+    pub fn schemas(&self) -> Vec<(String, SchemaRef)> {
+        self.tables
+            .iter()
+            .map(|(name, table)| (name.clone(), Arc::clone(&table.schema)))
+            .collect()
+    }
+
+    pub fn has_table(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+
     /// Whether `executor` holds every file in `paths`.
     pub fn holds_all<'p>(&self, executor: &str, mut paths: impl Iterator<Item = &'p str>) -> bool {
         paths.all(|path| {

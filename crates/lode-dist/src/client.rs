@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use arrow_flight::Ticket;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
 use datafusion::physical_plan::SendableRecordBatchStream;
 
@@ -26,20 +27,141 @@ pub async fn submit(
     coordinator: &str,
     plan: Vec<u8>,
     partitions: u32,
-    mut progress: impl FnMut(&proto::JobStatus),
+    progress: impl FnMut(&proto::JobStatus),
 ) -> Result<Submitted> {
-    let unreachable = |e: tonic::Status| DistError::Remote {
+    let options = proto::SubmitOptions {
+        partitions,
+        store_as: String::new(),
+    };
+    let (job, finished) = run(connections, coordinator, plan, options, progress).await?;
+    let schema = crate::codec::decode_schema(&finished.schema)
+        .map_err(DistError::datafusion("the result's schema"))?;
+    let address = coordinator.to_string();
+    let batches = connections
+        .do_get(
+            coordinator,
+            Ticket::new(finished.ticket),
+            schema,
+            Arc::default(),
+            move |message| {
+                DataFusionError::Execution(format!("reading the result from {address}: {message}"))
+            },
+        )
+        .map_err(DistError::datafusion("reading the result"))?;
+    Ok(Submitted {
+        job,
+        status: finished.status.unwrap_or_default(),
+        batches,
+    })
+}
+
+/// A result kept on the executors as a table ([`store`]).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub rows: u64,
+    pub schema: SchemaRef,
+    pub status: proto::JobStatus,
+}
+
+/// Runs `plan` like [`submit`], but keeps its result on the executors that computed it as
+/// table `name`, which later plans read, until [`drop_tables`]. Nothing is sent back but its
+/// row count and schema.
+pub async fn store(
+    connections: &Connections,
+    coordinator: &str,
+    plan: Vec<u8>,
+    name: &str,
+    progress: impl FnMut(&proto::JobStatus),
+) -> Result<Stored> {
+    let options = proto::SubmitOptions {
+        partitions: 0,
+        store_as: name.to_string(),
+    };
+    let (_, finished) = run(connections, coordinator, plan, options, progress).await?;
+    Ok(Stored {
+        rows: finished.result_rows,
+        schema: crate::codec::decode_schema(&finished.schema)
+            .map_err(DistError::datafusion("the result's schema"))?,
+        status: finished.status.unwrap_or_default(),
+    })
+}
+
+/// The tables plans may read on the cluster, with their schemas: the executors' data and
+/// the stored results (`true`).
+pub async fn tables(
+    connections: &Connections,
+    coordinator: &str,
+) -> Result<Vec<(String, SchemaRef, bool)>> {
+    let mut client = client(connections, coordinator)?;
+    let reply = client
+        .tables(proto::TablesRequest {})
+        .await
+        .map_err(remote(coordinator))?
+        .into_inner();
+    reply
+        .tables
+        .into_iter()
+        .map(|table| {
+            let schema = crate::codec::decode_schema(&table.schema)
+                .map_err(DistError::datafusion("a table's schema"))?;
+            Ok((table.name, schema, table.stored))
+        })
+        .collect()
+}
+
+/// Drops stored results; returns how many the coordinator had.
+pub async fn drop_tables(
+    connections: &Connections,
+    coordinator: &str,
+    names: Vec<String>,
+) -> Result<u32> {
+    let mut client = client(connections, coordinator)?;
+    let reply = client
+        .drop_tables(proto::DropTablesRequest { names })
+        .await
+        .map_err(remote(coordinator))?
+        .into_inner();
+    Ok(reply.dropped)
+}
+
+fn remote(coordinator: &str) -> impl Fn(tonic::Status) -> DistError + '_ {
+    move |e: tonic::Status| DistError::Remote {
         address: coordinator.to_string(),
         message: e.message().to_string(),
-    };
-    let channel = connections.channel(coordinator).map_err(unreachable)?;
-    let mut client = CoordinatorClient::with_interceptor(channel, connections.token().send())
-        .max_decoding_message_size(connections.max_message_bytes())
-        .max_encoding_message_size(connections.max_message_bytes());
+    }
+}
+
+type Client = CoordinatorClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        crate::auth::SendToken,
+    >,
+>;
+
+fn client(connections: &Connections, coordinator: &str) -> Result<Client> {
+    let channel = connections
+        .channel(coordinator)
+        .map_err(remote(coordinator))?;
+    Ok(
+        CoordinatorClient::with_interceptor(channel, connections.token().send())
+            .max_decoding_message_size(connections.max_message_bytes())
+            .max_encoding_message_size(connections.max_message_bytes()),
+    )
+}
+
+/// Submits `plan` with `options` and follows the job to its end: the job id and how it
+/// finished, or why it failed.
+async fn run(
+    connections: &Connections,
+    coordinator: &str,
+    plan: Vec<u8>,
+    options: proto::SubmitOptions,
+    mut progress: impl FnMut(&proto::JobStatus),
+) -> Result<(String, proto::JobFinished)> {
+    let unreachable = remote(coordinator);
+    let mut client = client(connections, coordinator)?;
     let mut requests = vec![proto::SubmitRequest {
-        kind: Some(proto::submit_request::Kind::Options(proto::SubmitOptions {
-            partitions,
-        })),
+        kind: Some(proto::submit_request::Kind::Options(options)),
     }];
     requests.extend(
         plan.chunks(crate::CHUNK_BYTES)
@@ -50,10 +172,10 @@ pub async fn submit(
     let mut events = client
         .submit(futures::stream::iter(requests))
         .await
-        .map_err(unreachable)?
+        .map_err(&unreachable)?
         .into_inner();
     let mut job = String::new();
-    while let Some(event) = events.message().await.map_err(unreachable)? {
+    while let Some(event) = events.message().await.map_err(&unreachable)? {
         match event.kind {
             Some(proto::job_event::Kind::Accepted(accepted)) => {
                 job = accepted.job;
@@ -68,29 +190,7 @@ pub async fn submit(
                     progress(&status);
                 }
             }
-            Some(proto::job_event::Kind::Finished(finished)) => {
-                let schema = crate::codec::decode_schema(&finished.schema)
-                    .map_err(DistError::datafusion("the result's schema"))?;
-                let address = coordinator.to_string();
-                let batches = connections
-                    .do_get(
-                        coordinator,
-                        Ticket::new(finished.ticket),
-                        schema,
-                        Arc::default(),
-                        move |message| {
-                            DataFusionError::Execution(format!(
-                                "reading the result from {address}: {message}"
-                            ))
-                        },
-                    )
-                    .map_err(DistError::datafusion("reading the result"))?;
-                return Ok(Submitted {
-                    job,
-                    status: finished.status.unwrap_or_default(),
-                    batches,
-                });
-            }
+            Some(proto::job_event::Kind::Finished(finished)) => return Ok((job, finished)),
             Some(proto::job_event::Kind::Failed(failed)) => {
                 return Err(DistError::JobFailed(failed.reason));
             }

@@ -27,6 +27,7 @@ use prost::Message;
 
 use crate::proto;
 use crate::shuffle::{PieceSource, ShuffleReaderExec};
+use crate::stored::StoredTableExec;
 
 /// Encodes and decodes Lode's physical plan nodes and Wasm functions. The coordinator only
 /// encodes; an executor decodes readers that fetch their pieces through `source`, and Wasm
@@ -111,6 +112,12 @@ impl PhysicalExtensionCodec for LodeCodec {
                 })?;
                 Ok(Arc::new(ShuffleReaderExec::from_proto(reader, source)?))
             }
+            Some(proto::plan_extension::Kind::StoredTable(reader)) => {
+                let source = self.source.clone().ok_or_else(|| {
+                    DataFusionError::Internal("no piece source to read stored results from".into())
+                })?;
+                Ok(Arc::new(StoredTableExec::from_proto(reader, source)?))
+            }
             Some(proto::plan_extension::Kind::WasmRelation(rel)) => self
                 .modules("a Wasm relation")?
                 .relation_plan(&rel, inputs.to_vec()),
@@ -128,6 +135,8 @@ impl PhysicalExtensionCodec for LodeCodec {
     ) -> DfResult<()> {
         let kind = if let Some(reader) = node.downcast_ref::<ShuffleReaderExec>() {
             proto::plan_extension::Kind::ShuffleReader(reader.to_proto()?)
+        } else if let Some(stored) = node.downcast_ref::<StoredTableExec>() {
+            proto::plan_extension::Kind::StoredTable(stored.to_proto()?)
         } else if let Some(rel) = lode_exec::wasm_relation_of(node.as_ref()) {
             proto::plan_extension::Kind::WasmRelation(rel?)
         } else {

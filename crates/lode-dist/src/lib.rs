@@ -28,9 +28,10 @@ pub mod proto;
 mod shuffle;
 mod split;
 mod stage;
+mod stored;
 
 pub use auth::Token;
-pub use client::{Submitted, submit};
+pub use client::{Stored, Submitted, drop_tables, store, submit, tables};
 pub use cluster::LocalCluster;
 pub use coordinator::{CoordinatorConfig, ExecutorSummary, RunningCoordinator, start_coordinator};
 pub use error::{DistError, Result};

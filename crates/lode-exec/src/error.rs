@@ -38,6 +38,10 @@ pub enum ExecError {
     #[error("{0}")]
     Module(String),
 
+    /// A query that ran elsewhere (on a cluster) failed; the message says where and why.
+    #[error("{0}")]
+    Remote(String),
+
     /// A bug in Lode or a library it uses, caught before it could end the process.
     #[error("internal error: {0}")]
     Internal(String),

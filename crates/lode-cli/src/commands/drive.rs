@@ -1,18 +1,27 @@
-//! `lode plan` and `lode drive`: driver guests, Wasm programs that build plans and run them.
+//! `lode plan` and `lode drive`: driver guests, Wasm programs that build plans and run them,
+//! on the embedded engine or a cluster.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lode_driver::{Driver, DriverLimits, LocalTarget, Session};
-use lode_exec::Engine;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::datasource::MemTable;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use lode_dist::Connections;
+use lode_driver::{Driver, DriverLimits, LocalTarget, PlanTarget, Session};
+use lode_exec::{Engine, ExecError};
+use lode_plan::substrait::proto::Plan;
+use prost::Message;
 
-use crate::cli::{DriveArgs, DriverArgs, PlanArgs, WasmArgs};
+use crate::cli::{DriveArgs, DriverArgs, PlanArgs, TableArgs, WasmArgs};
 use crate::failure::Failure;
 
 /// `lode plan`: the driver's `emit` builds one plan, which is validated and written.
 pub async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
-    let prepared = prepare(&args.driver, &[]).await?;
+    let prepared = prepare(&args.driver, &[], true).await?;
     let session = Session {
         planner: prepared.engine,
         target: None,
@@ -28,10 +37,90 @@ pub async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `lode drive`: the driver's `run` builds and runs plans on the embedded engine until it is
-/// done; the relation it returns is run and printed.
+/// `lode drive`: the driver's `run` builds and runs plans until it is done, on the embedded
+/// engine, a cluster (`--coordinator`) or one started in this process (`--executors`); the
+/// relation it returns is run and printed.
 pub async fn drive(args: DriveArgs) -> Result<ExitCode, Failure> {
-    let prepared = prepare(&args.driver, &args.allow_capabilities).await?;
+    match (&args.coordinator, args.executors) {
+        (Some(coordinator), _) => {
+            if !args.driver.tables.data.is_empty() || !args.driver.tables.tables.is_empty() {
+                return Err(Failure::io(
+                    "--coordinator: the driver reads the cluster's tables; drop --data and --table",
+                ));
+            }
+            let connections = Connections::new(
+                super::serve::token(&args.cluster)?,
+                super::serve::max_message_bytes(&args.cluster),
+            );
+            drive_on_cluster(&args, &connections, coordinator).await
+        }
+        (None, Some(executors)) => {
+            let [data] = args.driver.tables.data.as_slice() else {
+                return Err(Failure::io(
+                    "--executors needs exactly one --data directory (every executor holds its tables)",
+                ));
+            };
+            if !args.driver.tables.tables.is_empty() || executors == 0 {
+                return Err(Failure::io(
+                    "--executors needs at least one executor and takes its tables from --data only",
+                ));
+            }
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let engine = lode_exec::EngineConfig {
+                distributed: true,
+                ..lode_exec::EngineConfig::default()
+            }
+            .allowing(&args.allow_capabilities);
+            let slots = cores.div_ceil(executors).max(1);
+            let cluster = lode_dist::LocalCluster::start(executors, data, slots, engine).await?;
+            let result = drive_on_cluster(&args, cluster.connections(), cluster.address()).await;
+            cluster.stop().await;
+            result
+        }
+        (None, None) => {
+            let prepared = prepare(&args.driver, &args.allow_capabilities, true).await?;
+            let target = Arc::new(LocalTarget::new(Arc::clone(&prepared.engine)));
+            run_and_write(&args, prepared, target).await
+        }
+    }
+}
+
+/// The driver's plans as jobs of the cluster behind `coordinator`. Its planner knows the
+/// cluster's tables by their schemas; the results it stores are dropped when it ends.
+async fn drive_on_cluster(
+    args: &DriveArgs,
+    connections: &Connections,
+    coordinator: &str,
+) -> Result<ExitCode, Failure> {
+    let prepared = prepare(&args.driver, &args.allow_capabilities, false).await?;
+    for (name, schema, stored) in lode_dist::tables(connections, coordinator).await? {
+        // Another session's stored results are not this driver's to read or replace.
+        if !stored {
+            declare_table(&prepared.engine, &name, schema)?;
+        }
+    }
+    let target = Arc::new(ClusterTarget {
+        connections: connections.clone(),
+        coordinator: coordinator.to_string(),
+        planner: Arc::clone(&prepared.engine),
+        stored: Mutex::default(),
+    });
+    let result = run_and_write(args, prepared, Arc::clone(&target) as Arc<dyn PlanTarget>).await;
+    let stored: Vec<String> = lock(&target.stored).iter().cloned().collect();
+    if !stored.is_empty()
+        && let Err(e) = lode_dist::drop_tables(connections, coordinator, stored).await
+    {
+        tracing::warn!(error = %e, "could not drop the driver's stored results");
+    }
+    result
+}
+
+/// Runs the driver on `target`, writes the relation it returns, and sums up.
+async fn run_and_write(
+    args: &DriveArgs,
+    prepared: Prepared,
+    target: Arc<dyn PlanTarget>,
+) -> Result<ExitCode, Failure> {
     let limits = DriverLimits {
         max_plans: args.max_plans,
         max_result_rows: args.max_result_rows,
@@ -39,7 +128,7 @@ pub async fn drive(args: DriveArgs) -> Result<ExitCode, Failure> {
     };
     let session = Session {
         planner: Arc::clone(&prepared.engine),
-        target: Some(Arc::new(LocalTarget::new(prepared.engine))),
+        target: Some(target),
         limits,
         progress: progress(),
     };
@@ -67,6 +156,64 @@ pub async fn drive(args: DriveArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A table the planner knows by its schema only: its data is elsewhere (on the cluster).
+fn declare_table(planner: &Engine, name: &str, schema: SchemaRef) -> Result<(), ExecError> {
+    let table = MemTable::try_new(schema, vec![Vec::new()])
+        .map_err(ExecError::datafusion("declaring a cluster table"))?;
+    let session = planner.session();
+    session
+        .deregister_table(name)
+        .map_err(ExecError::datafusion("declaring a cluster table"))?;
+    session
+        .register_table(name, Arc::new(table))
+        .map_err(ExecError::datafusion("declaring a cluster table"))?;
+    Ok(())
+}
+
+/// A cluster behind a coordinator: each plan is a job; a stored result stays on the executors
+/// that computed it, and the planner learns its schema.
+struct ClusterTarget {
+    connections: Connections,
+    coordinator: String,
+    planner: Arc<Engine>,
+    /// The tables this driver stored, dropped when it ends.
+    stored: Mutex<BTreeSet<String>>,
+}
+
+fn remote(e: lode_dist::DistError) -> ExecError {
+    ExecError::Remote(e.to_string())
+}
+
+#[async_trait]
+impl PlanTarget for ClusterTarget {
+    async fn execute(&self, plan: Plan) -> Result<SendableRecordBatchStream, ExecError> {
+        let bytes = plan.encode_to_vec();
+        let submitted = lode_dist::submit(&self.connections, &self.coordinator, bytes, 0, |_| {})
+            .await
+            .map_err(remote)?;
+        Ok(submitted.batches)
+    }
+
+    async fn store(&self, plan: Plan, name: &str) -> Result<u64, ExecError> {
+        let bytes = plan.encode_to_vec();
+        let stored = lode_dist::store(&self.connections, &self.coordinator, bytes, name, |_| {})
+            .await
+            .map_err(remote)?;
+        declare_table(&self.planner, name, stored.schema)?;
+        lock(&self.stored).insert(name.to_string());
+        tracing::info!(
+            table = name,
+            rows = stored.rows,
+            "result stored on the cluster's executors"
+        );
+        Ok(stored.rows)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 struct Prepared {
     driver: Driver,
     engine: Arc<Engine>,
@@ -76,9 +223,12 @@ struct Prepared {
     source: String,
 }
 
+/// Loads the driver and its planning engine, with the tables of `--data`/`--table` when
+/// `local_tables` (a cluster's come from its coordinator).
 async fn prepare(
     args: &DriverArgs,
     capabilities: &[lode_wasm::Capability],
+    local_tables: bool,
 ) -> Result<Prepared, Failure> {
     let source = args.driver.display().to_string();
     let pairs = args
@@ -96,7 +246,12 @@ async fn prepare(
         allow_capabilities: capabilities.to_vec(),
         modules: Vec::new(),
     };
-    let engine = Arc::new(super::engine(&args.tables, &wasm, |_| {}).await?);
+    let tables = if local_tables {
+        args.tables.clone()
+    } else {
+        TableArgs::default()
+    };
+    let engine = Arc::new(super::engine(&tables, &wasm, |_| {}).await?);
     let name = args
         .driver
         .file_stem()

@@ -24,6 +24,7 @@ use crate::proto;
 use crate::shuffle::{PieceId, PieceSource, TaskOutput, resolve_readers};
 use crate::split::split_into_stages;
 use crate::stage::{Stage, StageGraph, StageId, StageOutput};
+use crate::stored::{StoredResult, StoredTable};
 
 /// Bytes shared by every task of a stage.
 type Encoded = Arc<Vec<u8>>;
@@ -82,6 +83,17 @@ pub(super) async fn plan_job(
         engine
             .session()
             .register_table(name.as_str(), table)
+            .map_err(|e| plan_error(&e))?;
+    }
+    let stored: Vec<(String, StoredResult)> = lock(&shared.stored)
+        .iter()
+        .map(|(name, result)| (name.clone(), result.clone()))
+        .collect();
+    for (name, result) in stored {
+        let table = StoredTable::new(result, Arc::new(NotHere));
+        engine
+            .session()
+            .register_table(name.as_str(), Arc::new(table))
             .map_err(|e| plan_error(&e))?;
     }
     let logical = engine

@@ -8,6 +8,7 @@ use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::{Any, CommandStatementSubstraitPlan, SqlInfo};
 use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
@@ -21,7 +22,8 @@ use crate::flight::{FlightPieces, decode_ticket, encode_ticket, flight_stream};
 use crate::lock;
 use crate::proto;
 use crate::proto::coordinator_server::Coordinator;
-use crate::shuffle::PieceSource;
+use crate::shuffle::{PieceSource, TaskOutput};
+use crate::stored::StoredResult;
 
 type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -104,10 +106,12 @@ impl Coordinator for CoordinatorService {
         let mut inbound = request.into_inner();
         let mut plan = Vec::new();
         let mut partitions = 0;
+        let mut store_as = None;
         while let Some(message) = inbound.message().await? {
             match message.kind {
                 Some(proto::submit_request::Kind::Options(options)) => {
-                    partitions = options.partitions
+                    partitions = options.partitions;
+                    store_as = Some(options.store_as).filter(|name| !name.is_empty());
                 }
                 Some(proto::submit_request::Kind::PlanChunk(chunk)) => plan.extend(chunk),
                 None => {}
@@ -118,7 +122,15 @@ impl Coordinator for CoordinatorService {
         let shared = Arc::clone(&self.shared);
         tokio::spawn(
             async move {
-                let event = run_job(&shared, job, &plan, partitions, events.clone()).await;
+                let event = run_job(
+                    &shared,
+                    job,
+                    &plan,
+                    partitions,
+                    store_as.as_deref(),
+                    events.clone(),
+                )
+                .await;
                 let _ = events.send(Ok(event)).await;
             }
             .instrument(info_span!("job")),
@@ -135,6 +147,39 @@ impl Coordinator for CoordinatorService {
             .get(&job)
             .is_some_and(|switch| switch.send(true).is_ok());
         Ok(Response::new(proto::CancelReply { cancelled }))
+    }
+
+    async fn tables(
+        &self,
+        _request: Request<proto::TablesRequest>,
+    ) -> Result<Response<proto::TablesReply>, Status> {
+        let encode = |name: &str, schema: &SchemaRef, stored: bool| {
+            encode_schema(schema)
+                .map(|schema| proto::TableSchema {
+                    name: name.to_string(),
+                    schema,
+                    stored,
+                })
+                .map_err(|e| Status::internal(format!("the schema of table {name}: {e}")))
+        };
+        let mut tables = Vec::new();
+        for (name, schema) in lock(&self.shared.catalog).schemas() {
+            tables.push(encode(&name, &schema, false)?);
+        }
+        for (name, result) in lock(&self.shared.stored).iter() {
+            tables.push(encode(name, &result.schema, true)?);
+        }
+        Ok(Response::new(proto::TablesReply { tables }))
+    }
+
+    async fn drop_tables(
+        &self,
+        request: Request<proto::DropTablesRequest>,
+    ) -> Result<Response<proto::DropTablesReply>, Status> {
+        let names = request.into_inner().names;
+        let dropped = self.shared.drop_stored(&names) as u32;
+        info!(dropped, "stored results dropped");
+        Ok(Response::new(proto::DropTablesReply { dropped }))
     }
 
     async fn fetch_module(
@@ -159,17 +204,43 @@ impl Coordinator for CoordinatorService {
     }
 }
 
+/// Whether a result may be stored as table `name`: a name plans can read, not one of the
+/// executors' data tables.
+fn check_store_name(shared: &Shared, name: &str) -> std::result::Result<(), String> {
+    let readable = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !readable {
+        return Err(format!(
+            "store_as `{name}` is not a table name a plan can read: use lower-case letters, digits and _"
+        ));
+    }
+    if lock(&shared.catalog).has_table(name) {
+        return Err(format!(
+            "store_as `{name}` is a table of the executors' data; store under another name"
+        ));
+    }
+    Ok(())
+}
+
 /// Plans and runs one job, forwarding progress to `events`; returns the final event.
 async fn run_job(
     shared: &Shared,
     job: String,
     plan: &[u8],
     partitions: u32,
+    store_as: Option<&str>,
     events: mpsc::Sender<Result<proto::JobEvent, Status>>,
 ) -> proto::JobEvent {
     let failed = |reason: String| proto::JobEvent {
         kind: Some(proto::job_event::Kind::Failed(proto::JobFailed { reason })),
     };
+    if let Some(name) = store_as
+        && let Err(reason) = check_store_name(shared, name)
+    {
+        return failed(reason);
+    }
     let decoded = match lode_plan::decode_plan(plan) {
         Ok(decoded) => decoded,
         Err(e) => return failed(format!("the plan cannot be read: {e}")),
@@ -217,19 +288,36 @@ async fn run_job(
     match outcome {
         Ok(result) => {
             info!(job = %job, rows = result.status.rows_written, bytes_moved = result.status.bytes_moved, "job finished");
-            let finished = proto::JobFinished {
+            let result_rows = result.outputs.iter().map(TaskOutput::rows).sum();
+            let mut finished = proto::JobFinished {
                 status: Some(result.status),
-                ticket: encode_ticket(proto::Ticket {
-                    kind: Some(proto::ticket::Kind::Result(proto::ResultTicket {
-                        job: job.clone(),
-                    })),
-                })
-                .ticket
-                .to_vec(),
+                ticket: Vec::new(),
                 schema: encode_schema(&result.schema).unwrap_or_default(),
+                result_rows,
             };
             lock(&shared.jobs).remove(&job);
-            lock(&shared.results).insert(job, result);
+            match store_as {
+                Some(name) => {
+                    info!(job = %job, table = name, rows = result_rows, "result stored on the executors");
+                    let stored = StoredResult {
+                        job,
+                        stage: result.stage,
+                        schema: result.schema,
+                        outputs: result.outputs,
+                    };
+                    shared.store_result(name, stored);
+                }
+                None => {
+                    finished.ticket = encode_ticket(proto::Ticket {
+                        kind: Some(proto::ticket::Kind::Result(proto::ResultTicket {
+                            job: job.clone(),
+                        })),
+                    })
+                    .ticket
+                    .to_vec();
+                    lock(&shared.results).insert(job, result);
+                }
+            }
             proto::JobEvent {
                 kind: Some(proto::job_event::Kind::Finished(finished)),
             }
@@ -272,7 +360,7 @@ impl FlightSqlService for CoordinatorFlight {
         let shared = Arc::clone(&self.shared);
         let plan = plan.plan.to_vec();
         let run = tokio::spawn(
-            async move { run_job(&shared, job, &plan, 0, events).await }
+            async move { run_job(&shared, job, &plan, 0, None, events).await }
                 .instrument(info_span!("flight-sql job")),
         );
         // Drain progress so the job never waits on this caller.

@@ -18,6 +18,7 @@ use crate::lock;
 use crate::proto;
 use crate::shuffle::TaskOutput;
 use crate::stage::StageId;
+use crate::stored::StoredResult;
 
 pub(super) type ExecutorSender = mpsc::Sender<Result<proto::CoordinatorMessage, Status>>;
 
@@ -96,6 +97,9 @@ pub(super) struct Shared {
     pub(super) jobs: Mutex<HashMap<String, watch::Sender<bool>>>,
     /// Running jobs' Wasm module bytes, by job: what executors fetch.
     modules: Mutex<HashMap<String, ModuleBytes>>,
+    /// Results kept as tables (`SubmitOptions.store_as`), by table name; their jobs' pieces
+    /// stay on the executors until dropped.
+    pub(super) stored: Mutex<BTreeMap<String, StoredResult>>,
     pub(super) executors_changed: Notify,
     next_id: AtomicU64,
     /// Distinguishes this coordinator's job ids from an earlier one's on the same executors.
@@ -114,6 +118,7 @@ impl Shared {
             catalog: Mutex::default(),
             pending: Mutex::default(),
             results: Mutex::default(),
+            stored: Mutex::default(),
             jobs: Mutex::default(),
             modules: Mutex::default(),
             executors_changed: Notify::new(),
@@ -282,6 +287,29 @@ impl Shared {
         lock(&self.modules)
             .values()
             .find_map(|modules| modules.get(sha256).cloned())
+    }
+
+    /// Keeps `result` as table `name`, replacing (and deleting the pieces of) an earlier one.
+    pub(super) fn store_result(&self, name: &str, result: StoredResult) {
+        let replaced = lock(&self.stored).insert(name.to_string(), result);
+        if let Some(old) = replaced {
+            self.end_job(&old.job);
+        }
+    }
+
+    /// Drops stored results; returns how many there were.
+    pub(super) fn drop_stored(&self, names: &[String]) -> usize {
+        let dropped: Vec<StoredResult> = {
+            let mut stored = lock(&self.stored);
+            names
+                .iter()
+                .filter_map(|name| stored.remove(name))
+                .collect()
+        };
+        for result in &dropped {
+            self.end_job(&result.job);
+        }
+        dropped.len()
     }
 
     /// Tells every executor that `job` is over, so they delete its stage outputs.

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
@@ -56,6 +57,38 @@ impl ShuffleReaderExec {
     /// The stage this reader reads.
     pub fn stage(&self) -> StageId {
         self.stage
+    }
+
+    /// The job whose stage it reads, once resolved.
+    pub fn job(&self) -> Option<&str> {
+        self.input.as_ref().map(|input| input.job.as_str())
+    }
+
+    /// A reader of every task output of `job`'s `stage`, partition `p` reading task `p`'s:
+    /// resolved from the start, for a stored result that later jobs read.
+    pub fn resolved_whole(
+        job: &str,
+        stage: StageId,
+        schema: SchemaRef,
+        outputs: Vec<TaskOutput>,
+        source: Arc<dyn PieceSource>,
+    ) -> Self {
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(outputs.len().max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        ShuffleReaderExec {
+            stage,
+            kind: ExchangeKind::Merge,
+            properties: Arc::new(properties),
+            input: Some(ResolvedInput {
+                job: job.to_string(),
+                outputs: Arc::new(outputs),
+                source,
+            }),
+        }
     }
 
     pub fn kind(&self) -> ExchangeKind {
