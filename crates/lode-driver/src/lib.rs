@@ -89,6 +89,9 @@ pub struct Outcome {
     /// Time the driver computed itself, and time the host planned and ran for it.
     pub driver_time: Duration,
     pub host_time: Duration,
+    /// The part of `host_time` in the host interface rather than in running queries:
+    /// building relations, registering modules, writing Substrait, laying out results.
+    pub interface_time: Duration,
 }
 
 /// A compiled driver component.
@@ -161,6 +164,7 @@ impl Driver {
             plans,
             driver_time,
             host_time: store.data().host_time,
+            interface_time: store.data().interface_time,
         })
     }
 
@@ -197,6 +201,7 @@ impl Driver {
             plans_run: 0,
             started: Instant::now(),
             host_time: Duration::ZERO,
+            interface_time: Duration::ZERO,
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| state.sandbox.limiter());

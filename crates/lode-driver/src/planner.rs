@@ -162,7 +162,7 @@ impl Host for DriverState {
             }
             Err(e) => Err(guest_error("register-module", e)),
         };
-        self.charge(started);
+        self.charge_interface(started);
         Ok(registered)
     }
 }
@@ -203,7 +203,7 @@ impl HostRelation for DriverState {
             .await
             .map(DataFrame::into_unoptimized_plan)
             .map_err(datafusion_error("sql", "the SQL does not plan"));
-        self.charge(started);
+        self.charge_interface(started);
         self.keep(built)
     }
 
@@ -217,7 +217,7 @@ impl HostRelation for DriverState {
                 .map_err(|e| guest_error("substrait", e)),
             Err(e) => Err(guest_error("substrait", e)),
         };
-        self.charge(started);
+        self.charge_interface(started);
         self.keep(built)
     }
 

@@ -46,7 +46,10 @@ impl Query {
         let reported = Arc::clone(&progress);
         let task = tokio::spawn(async move {
             let result = match planned.await {
-                Ok(stream) => collect(stream, limits, number, &reported.rows).await,
+                Ok(stream) => {
+                    let mut laying_out = std::time::Duration::ZERO;
+                    collect(stream, limits, number, &reported.rows, &mut laying_out).await
+                }
                 Err(e) => Err(e),
             };
             let mut state = lock(&reported.state);

@@ -2,7 +2,7 @@
 //! within its limits.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{ArrayData, RecordBatch};
 use datafusion::physical_plan::SendableRecordBatchStream;
@@ -66,7 +66,10 @@ impl DriverState {
     }
 
     async fn execute_relation(&mut self, relation: &Resource<Relation>) -> Answer<Rows> {
-        let (plan, target) = match self.submission(relation, "execute")? {
+        let writing = Instant::now();
+        let submission = self.submission(relation, "execute")?;
+        self.note_interface(writing);
+        let (plan, target) = match submission {
             Ok(submission) => submission,
             Err(e) => return Ok(Err(e)),
         };
@@ -75,12 +78,25 @@ impl DriverState {
             Ok(stream) => stream,
             Err(e) => return Ok(Err(guest_error(format!("plan {number}"), e))),
         };
-        Ok(collect(stream, self.limits, number, &AtomicU64::new(0)).await)
+        let mut laying_out = Duration::ZERO;
+        let rows = collect(
+            stream,
+            self.limits,
+            number,
+            &AtomicU64::new(0),
+            &mut laying_out,
+        )
+        .await;
+        self.interface_time += laying_out;
+        Ok(rows)
     }
 
     /// Starts a plan as a task of the host and returns it as a [`Query`] the driver holds.
     fn submit_relation(&mut self, relation: &Resource<Relation>) -> Answer<Resource<Query>> {
-        let (plan, target) = match self.submission(relation, "submit")? {
+        let writing = Instant::now();
+        let submission = self.submission(relation, "submit")?;
+        self.note_interface(writing);
+        let (plan, target) = match submission {
             Ok(submission) => submission,
             Err(e) => return Ok(Err(e)),
         };
@@ -116,7 +132,10 @@ impl DriverState {
         if let Some(message) = message {
             return Ok(Err(failure(location, message)));
         }
-        let (plan, target) = match self.submission(relation, &location)? {
+        let writing = Instant::now();
+        let submission = self.submission(relation, &location)?;
+        self.note_interface(writing);
+        let (plan, target) = match submission {
             Ok(submission) => submission,
             Err(e) => return Ok(Err(e)),
         };
@@ -131,13 +150,15 @@ impl DriverState {
     }
 }
 
-/// A result read into rows for the driver, counting them in `seen` as they come. A result
-/// over the driver's limits is an error telling it to store the result instead.
+/// A result read into rows for the driver, counting them in `seen` as they come and the time
+/// spent laying them out for the driver in `laying_out`. A result over the driver's limits is
+/// an error telling it to store the result instead.
 pub(crate) async fn collect(
     mut stream: SendableRecordBatchStream,
     limits: DriverLimits,
     number: usize,
     seen: &AtomicU64,
+    laying_out: &mut Duration,
 ) -> Result<Rows, GuestError> {
     let schema = guest_schema(&stream.schema())?;
     let (mut rows, mut bytes) = (0u64, 0usize);
@@ -160,7 +181,9 @@ pub(crate) async fn collect(
                 ),
             ));
         }
+        let started = Instant::now();
         batches.push(to_guest(&batch)?);
+        *laying_out += started.elapsed();
     }
     Ok(Rows { schema, batches })
 }

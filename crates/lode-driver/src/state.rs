@@ -34,12 +34,29 @@ pub(crate) struct DriverState {
     /// Time spent in the host on the driver's behalf (planning, running plans), which its
     /// own time limit does not count.
     pub(crate) host_time: Duration,
+    /// The part of `host_time` spent in the host interface itself rather than in running
+    /// queries: building relations, registering modules, writing Substrait, laying results
+    /// out for the driver.
+    pub(crate) interface_time: Duration,
 }
 
 impl DriverState {
     /// Counts time since `started` as the host's.
     pub(crate) fn charge(&mut self, started: Instant) {
         self.host_time += started.elapsed();
+    }
+
+    /// Counts time since `started` as the host interface's (not part of `host_time` by itself:
+    /// the call it happens in charges that).
+    pub(crate) fn note_interface(&mut self, started: Instant) {
+        self.interface_time += started.elapsed();
+    }
+
+    /// Counts a whole host call since `started` as the interface's.
+    pub(crate) fn charge_interface(&mut self, started: Instant) {
+        let elapsed = started.elapsed();
+        self.host_time += elapsed;
+        self.interface_time += elapsed;
     }
 
     /// The driver's own time so far.

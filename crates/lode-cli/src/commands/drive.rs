@@ -148,10 +148,15 @@ async fn run_and_write(
         None => String::new(),
     };
     eprintln!(
-        "{source}: {} plans run; {:.3} s in the driver, {:.3} s planning and running{rows}",
+        "{source}: {} plans run; {:.3} s in the driver, {:.3} s in the host interface \
+         (building plans, Substrait, results), {:.3} s running queries{rows}",
         outcome.plans,
         outcome.driver_time.as_secs_f64(),
-        outcome.host_time.as_secs_f64(),
+        outcome.interface_time.as_secs_f64(),
+        outcome
+            .host_time
+            .saturating_sub(outcome.interface_time)
+            .as_secs_f64(),
     );
     Ok(ExitCode::SUCCESS)
 }
