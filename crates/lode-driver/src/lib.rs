@@ -141,17 +141,35 @@ impl Driver {
         Ok(decoded.plan)
     }
 
-    /// Calls the driver's `run` and runs the relation it returns, if any.
+    /// Calls the driver's `run` and runs the relation it returns, if any. The tables the
+    /// driver stored are dropped at the end, whether it succeeded or not (the returned
+    /// relation's result no longer needs them once it is opened).
     pub async fn run(&self, session: Session, args: &[(String, String)]) -> Result<Outcome> {
         let (mut store, driver) = self.instantiate(session).await?;
         let returned = driver.call_run(&mut store, args).await;
-        let relation = self.answer(&mut store, returned)?;
+        let outcome = self.finish_run(&mut store, returned).await;
+        let stored: Vec<String> = store.data().stored.iter().cloned().collect();
+        if let Some(target) = store.data().target.clone()
+            && !stored.is_empty()
+            && let Err(e) = target.drop_stored(&stored).await
+        {
+            tracing::warn!(error = %e, tables = ?stored, "could not drop the driver's stored tables");
+        }
+        outcome
+    }
+
+    async fn finish_run(
+        &self,
+        store: &mut Store<DriverState>,
+        returned: wasmtime::Result<std::result::Result<Option<Resource<Relation>>, String>>,
+    ) -> Result<Outcome> {
+        let relation = self.answer(store, returned)?;
         let driver_time = store.data().own_time();
         let plans = store.data().plans_run;
         let result = match relation {
             None => None,
             Some(relation) => {
-                let plan = self.relation_plan(&mut store, relation)?;
+                let plan = self.relation_plan(store, relation)?;
                 let target =
                     store.data().target.clone().ok_or_else(|| {
                         ExecError::Internal("a driver runs without a target".into())

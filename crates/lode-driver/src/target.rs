@@ -20,6 +20,9 @@ pub trait PlanTarget: Send + Sync {
     /// Runs a plan and keeps its result as table `name`, which later plans read (and the
     /// driver's planner sees). Returns its row count.
     async fn store(&self, plan: Plan, name: &str) -> Result<u64, ExecError>;
+
+    /// Drops tables the driver stored; called when it ends.
+    async fn drop_stored(&self, names: &[String]) -> Result<(), ExecError>;
 }
 
 /// The engine in this process. Stored tables live in its memory, in its session, so the
@@ -71,5 +74,15 @@ impl PlanTarget for LocalTarget {
             .register_table(name, Arc::new(table))
             .map_err(ExecError::datafusion("storing the result failed"))?;
         Ok(rows)
+    }
+
+    async fn drop_stored(&self, names: &[String]) -> Result<(), ExecError> {
+        for name in names {
+            self.engine
+                .session()
+                .deregister_table(name.as_str())
+                .map_err(ExecError::datafusion("dropping a stored table failed"))?;
+        }
+        Ok(())
     }
 }

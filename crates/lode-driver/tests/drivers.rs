@@ -215,6 +215,10 @@ async fn kmeans_iterates_to_the_reference_clustering() {
             .any(|l| l.contains("stored 20000 assigned points")),
         "{log:?}"
     );
+    // What it stored was dropped when it ended, so it runs again on the same engine.
+    assert!(!engine.session().table_exist("kmeans_assignments").unwrap());
+    let (again, _) = drive(&engine, "kmeans", &[("k", "4")], DriverLimits::default()).await;
+    assert_eq!(again.unwrap().len(), batches.len());
 }
 
 /// Comments as `make demo` generates them, then Spanish and German ones the English lexicon

@@ -1,9 +1,8 @@
 //! `lode plan` and `lode drive`: driver guests, Wasm programs that build plans and run them,
 //! on the embedded engine or a cluster.
 
-use std::collections::BTreeSet;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -103,16 +102,8 @@ async fn drive_on_cluster(
         connections: connections.clone(),
         coordinator: coordinator.to_string(),
         planner: Arc::clone(&prepared.engine),
-        stored: Mutex::default(),
     });
-    let result = run_and_write(args, prepared, Arc::clone(&target) as Arc<dyn PlanTarget>).await;
-    let stored: Vec<String> = lock(&target.stored).iter().cloned().collect();
-    if !stored.is_empty()
-        && let Err(e) = lode_dist::drop_tables(connections, coordinator, stored).await
-    {
-        tracing::warn!(error = %e, "could not drop the driver's stored results");
-    }
-    result
+    run_and_write(args, prepared, target).await
 }
 
 /// Runs the driver on `target`, writes the relation it returns, and sums up.
@@ -181,8 +172,6 @@ struct ClusterTarget {
     connections: Connections,
     coordinator: String,
     planner: Arc<Engine>,
-    /// The tables this driver stored, dropped when it ends.
-    stored: Mutex<BTreeSet<String>>,
 }
 
 fn remote(e: lode_dist::DistError) -> ExecError {
@@ -205,7 +194,6 @@ impl PlanTarget for ClusterTarget {
             .await
             .map_err(remote)?;
         declare_table(&self.planner, name, stored.schema)?;
-        lock(&self.stored).insert(name.to_string());
         tracing::info!(
             table = name,
             rows = stored.rows,
@@ -213,10 +201,19 @@ impl PlanTarget for ClusterTarget {
         );
         Ok(stored.rows)
     }
-}
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+    async fn drop_stored(&self, names: &[String]) -> Result<(), ExecError> {
+        for name in names {
+            self.planner
+                .session()
+                .deregister_table(name.as_str())
+                .map_err(ExecError::datafusion("forgetting a stored table"))?;
+        }
+        lode_dist::drop_tables(&self.connections, &self.coordinator, names.to_vec())
+            .await
+            .map_err(remote)?;
+        Ok(())
+    }
 }
 
 struct Prepared {
