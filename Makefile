@@ -13,7 +13,7 @@ help:
 	@echo "make demo   - build Lode and the guests, score 1 M comments with the Wasm sentiment module in a plan"
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
-	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local; docs/benchmarks.md"
+	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead; docs/benchmarks.md"
 	@echo "make guests - build the example Wasm guests (Rust, C, Python, JavaScript) into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
 	@echo "make fmt    - format the code;  make lint - clippy with warnings as errors"
@@ -86,6 +86,8 @@ bench: guests
 	target/release/lode-bench wasm --rows 10000000 --guests guests/out --report docs/benchmarks.md
 	@echo "==> TPC-H SF 1 through lode run --executors 2 vs lode run; scheduling latency, result throughput (docs/benchmarks.md)"
 	target/release/lode-bench cluster --data data/tpch-sf1 --report docs/benchmarks.md
+	@echo "==> Drivers: k-means over 1 M points, driver and host interface vs queries; gcd in Rust, C, Python, JS (docs/benchmarks.md)"
+	target/release/lode-bench drivers --points 1000000 --iterations 10 --guests guests/out --report docs/benchmarks.md
 
 plans: build
 	@test -f $(DEMO_DATA)/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.1 --out $(DEMO_DATA)

@@ -17,6 +17,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 mod cluster;
+mod drivers;
 mod wasm;
 use lode_exec::{Engine, EngineConfig, ResultFormat, TableBindings};
 
@@ -74,6 +75,28 @@ enum Cmd {
         #[arg(long)]
         lode: Option<PathBuf>,
     },
+    /// Driver overhead (k-means: driver and host interface vs query execution), and the gcd
+    /// guest in Rust, C, Python and JavaScript (start-up, calls, throughput)
+    Drivers {
+        /// Points of the k-means table
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// k-means iterations per run
+        #[arg(long, default_value_t = 10)]
+        iterations: usize,
+        /// Rows of the gcd query per language
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Directory of the built guests (`make guests`)
+        #[arg(long, default_value = "guests/out")]
+        guests: PathBuf,
+        /// Markdown report to update (the drivers section is replaced, the rest kept)
+        #[arg(long)]
+        report: PathBuf,
+        /// Measured runs (after one warm-up run)
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+    },
     /// Run one SQL query file with DataFusion on Lode's session setup; Arrow IPC to stdout
     Sql {
         #[arg(long)]
@@ -105,6 +128,21 @@ fn main() -> ExitCode {
             iterations,
             lode,
         } => cluster::run(&data, &report, iterations.max(1), lode),
+        Cmd::Drivers {
+            points,
+            iterations,
+            rows,
+            guests,
+            report,
+            repeats,
+        } => drivers::run(
+            points.max(1),
+            iterations.max(1),
+            rows.max(1),
+            &guests,
+            &report,
+            repeats.max(1),
+        ),
         Cmd::Sql { data, query } => sql(&data, &query),
     };
     match result {

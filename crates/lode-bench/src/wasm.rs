@@ -31,7 +31,7 @@ mod native_gcd;
 #[allow(dead_code)]
 mod native_sentiment;
 
-const BATCH_ROWS: usize = 8192;
+pub(crate) const BATCH_ROWS: usize = 8192;
 
 /// One measured comparison.
 struct Comparison {
@@ -114,7 +114,7 @@ pub fn run(rows: usize, guests: &Path, report: &Path, iterations: usize) -> Resu
         }
         Ok::<_, String>(out)
     })?;
-    let costs = call_and_instance_costs(&gcd_wasm)?;
+    let costs = call_and_instance_costs(&gcd_wasm, 200_000, 2_000)?;
     let compile = compile_times(&gcd_wasm)?;
     let section = render(&comparisons, &costs, &compile, iterations);
     crate::update_report(report, "wasm", &section)?;
@@ -123,7 +123,11 @@ pub fn run(rows: usize, guests: &Path, report: &Path, iterations: usize) -> Resu
 }
 
 /// The median wall time of `iterations` runs of `sql`, and its (single-value) result.
-async fn time_query(engine: &Engine, sql: &str, iterations: usize) -> Result<(Duration, String)> {
+pub(crate) async fn time_query(
+    engine: &Engine,
+    sql: &str,
+    iterations: usize,
+) -> Result<(Duration, String)> {
     let mut times = Vec::new();
     let mut result = String::new();
     for _ in 0..iterations {
@@ -153,7 +157,7 @@ async fn time_query(engine: &Engine, sql: &str, iterations: usize) -> Result<(Du
     Ok((times[times.len() / 2], result))
 }
 
-fn numbers(rows: usize, partitions: usize) -> Result<Arc<MemTable>> {
+pub(crate) fn numbers(rows: usize, partitions: usize) -> Result<Arc<MemTable>> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("a", DataType::Int64, false),
         Field::new("b", DataType::Int64, false),
@@ -300,14 +304,18 @@ impl ScalarUDFImpl for NativeSentiment {
     }
 }
 
-struct Costs {
-    call: Duration,
-    instance: Duration,
+pub(crate) struct Costs {
+    pub(crate) call: Duration,
+    pub(crate) instance: Duration,
 }
 
-/// Per call: `noop` over a 1-row batch, many times on one instance. Per instance:
-/// instantiating the compiled module (warm), many times.
-fn call_and_instance_costs(gcd_wasm: &[u8]) -> Result<Costs> {
+/// Per call: `noop` over a 1-row batch, `calls` times on one instance. Per instance:
+/// instantiating the compiled module (warm), `instances` times.
+pub(crate) fn call_and_instance_costs(
+    gcd_wasm: &[u8],
+    calls: u32,
+    instances: u32,
+) -> Result<Costs> {
     let runtime = WasmRuntime::new(HostPolicy::default(), None, None).map_err(|e| e.to_string())?;
     let module = runtime.load(gcd_wasm, None).map_err(|e| e.to_string())?;
     let grant = runtime
@@ -322,7 +330,6 @@ fn call_and_instance_costs(gcd_wasm: &[u8]) -> Result<Costs> {
         .open_scalar("noop", &args)
         .map_err(|e| e.to_string())?;
     let one: ArrayRef = Arc::new(Int64Array::from(vec![7]));
-    let calls = 200_000;
     for _ in 0..1000 {
         instance
             .call_scalar(handle, "noop", std::slice::from_ref(&one), 1, &result)
@@ -335,7 +342,6 @@ fn call_and_instance_costs(gcd_wasm: &[u8]) -> Result<Costs> {
             .map_err(|e| e.to_string())?;
     }
     let call = started.elapsed() / calls;
-    let instances = 2_000;
     let started = Instant::now();
     for _ in 0..instances {
         let fresh = module.instantiate(&grant).map_err(|e| e.to_string())?;
@@ -353,13 +359,13 @@ fn call_and_instance_costs(gcd_wasm: &[u8]) -> Result<Costs> {
     })
 }
 
-struct CompileTimes {
-    cold: Duration,
-    disk: Duration,
-    memory: Duration,
+pub(crate) struct CompileTimes {
+    pub(crate) cold: Duration,
+    pub(crate) disk: Duration,
+    pub(crate) memory: Duration,
 }
 
-fn compile_times(wasm: &[u8]) -> Result<CompileTimes> {
+pub(crate) fn compile_times(wasm: &[u8]) -> Result<CompileTimes> {
     let dir = std::env::temp_dir().join(format!("lode-bench-cache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let timed = |runtime: &WasmRuntime, expected: Origin| -> Result<Duration> {
