@@ -893,6 +893,37 @@ fn c_python_and_javascript_guests_give_the_rust_guests_results() {
     for (module, result) in modules.iter().zip(&results).skip(1) {
         assert_eq!(&results[0], result, "{module} differs from the Rust guest");
     }
+
+    // sentiment: strings in, a struct of floats out; the same floats to the last bit.
+    let reviews = format!("reviews={}", plan("plans/wasm/reviews.csv"));
+    let sql = "SELECT id, s['positive'] AS p, s['negative'] AS n, s['neutral'] AS u, \
+               s['compound'] AS c FROM (SELECT id, sentiment(text) AS s FROM reviews) ORDER BY id";
+    let mut results = Vec::new();
+    let modules = ["sentiment", "sentiment-python", "sentiment-js"];
+    for module in modules {
+        let plan_file = dir.path().join(format!("{module}.json"));
+        let (code, _, err) = run(lode()
+            .args(["sql", sql, "--table", &reviews, "--module"])
+            .arg(guest(module))
+            .arg("-o")
+            .arg(&plan_file));
+        assert_eq!(code, 0, "{module}: {err}");
+        let (code, out, err) = run(lode()
+            .arg("run")
+            .arg(&plan_file)
+            .args(["--table", &reviews, "--format", "csv"]));
+        assert_eq!(code, 0, "{module}: {err}");
+        results.push(out);
+    }
+    assert_eq!(results[0].lines().count(), 13, "{}", results[0]);
+    assert!(
+        results[0].contains("\n1,0.5412844036697247,0.0,0.4587155963302752,0.8359758677591163\n"),
+        "{}",
+        results[0]
+    );
+    for (module, result) in modules.iter().zip(&results).skip(1) {
+        assert_eq!(&results[0], result, "{module} differs from the Rust guest");
+    }
 }
 
 #[test]

@@ -1,8 +1,9 @@
 """Arrow columns as the lode:guest/arrow WIT lays them out, for Python guests.
 
 A batch is the Arrow IPC body layout: one node (length, null count) per array and its buffers
-(validity, then values for fixed-width types). These helpers read and write the fixed-width
-columns a scalar function takes, without any per-value encoding on the host side.
+(validity, then values for fixed-width types; validity, offsets, data for strings; a struct's
+validity, then its children's). These helpers read and write the columns the example
+functions take and return, without any per-value encoding on the host side.
 """
 from array import array
 
@@ -49,3 +50,52 @@ def int64_batch(values: list) -> arrow.Batch:
         nodes=[arrow.Node(length=n, null_count=nulls)],
         buffers=[bytes(validity), data.tobytes()],
     )
+
+
+def float64_field(name: str) -> arrow.Field:
+    return arrow.Field(name=name, data_type=arrow.DataType_Float64(), nullable=True, children=0)
+
+
+def utf8_field(name: str) -> arrow.Field:
+    return arrow.Field(name=name, data_type=arrow.DataType_Utf8(), nullable=True, children=0)
+
+
+def struct_of_float64(name: str, children: list) -> list:
+    """A struct field of float64 children, as a field list in pre-order."""
+    parent = arrow.Field(
+        name=name, data_type=arrow.DataType_Struct(), nullable=True, children=len(children)
+    )
+    return [parent] + [float64_field(child) for child in children]
+
+
+def utf8_values(batch: arrow.Batch, column: int) -> list:
+    """Column `column` of a batch whose columns are all utf8 (i32 offsets): its strings, `None`
+    for nulls."""
+    node = batch.nodes[column]
+    validity, offsets, data = batch.buffers[3 * column : 3 * column + 3]
+    starts = array("i", offsets)
+    has_nulls = node.null_count > 0
+    return [
+        None
+        if has_nulls and not validity[row >> 3] >> (row & 7) & 1
+        else bytes(data[starts[row] : starts[row + 1]]).decode("utf-8")
+        for row in range(node.length)
+    ]
+
+
+def struct_of_float64_batch(rows: list, width: int) -> arrow.Batch:
+    """A one-column batch of a struct of `width` float64 fields; each row is a tuple of
+    `width` floats, or `None` for a null struct (its fields are null too)."""
+    n = len(rows)
+    nulls = sum(r is None for r in rows)
+    validity = bytearray((n + 7) // 8) if nulls else bytearray()
+    if nulls:
+        for row, r in enumerate(rows):
+            if r is not None:
+                validity[row >> 3] |= 1 << (row & 7)
+    nodes = [arrow.Node(length=n, null_count=nulls)] * (width + 1)
+    buffers = [bytes(validity)]
+    for field in range(width):
+        values = array("d", (0.0 if r is None else r[field] for r in rows))
+        buffers += [bytes(validity), values.tobytes()]
+    return arrow.Batch(num_rows=n, nodes=nodes, buffers=buffers)

@@ -1,0 +1,62 @@
+"""sentiment(text) -> struct<positive, negative, neutral, compound> in Python: the same function
+as guests/sentiment (score.py follows its score.rs step for step)."""
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import arrow, types
+
+from lode_arrow import struct_of_float64, utf8_field
+
+SCORES = ["positive", "negative", "neutral", "compound"]
+DESCRIPTION = (
+    "lexicon-based sentiment of a text: shares of positive, negative and neutral words, "
+    "and a compound score in [-1, 1]"
+)
+
+
+class Module(exports.Module):
+    def describe(self) -> types.ModuleInfo:
+        signature = types.Signature(args=[utf8_field("arg0")], result=struct_of_float64("result", SCORES))
+        return types.ModuleInfo(
+            name="sentiment-python",
+            functions=[
+                types.FunctionInfo(
+                    name="sentiment",
+                    kind=types.Kind.SCALAR,
+                    description=DESCRIPTION,
+                    volatility=types.Volatility.IMMUTABLE,
+                    signatures=[signature],
+                )
+            ],
+        )
+
+    def bind_scalar(self, name, args) -> types.ScalarBinding:
+        if name != "sentiment":
+            raise Err(f"no scalar function {name}")
+        if len(args) != 1 or not isinstance(args[0].data_type, arrow.DataType_Utf8):
+            raise Err("sentiment takes (string)")
+        return types.ScalarBinding(result=struct_of_float64(name, SCORES))
+
+    def bind_aggregate(self, name, args):
+        raise Err(f"no aggregate {name}")
+
+    def bind_table(self, name, arg_types, args, config):
+        raise Err(f"no table function {name}")
+
+    def bind_operator(self, name, inputs, config):
+        raise Err(f"no operator {name}")
+
+
+class Scalar(exports.Scalar):
+    pass
+
+
+class Aggregate(exports.Aggregate):
+    pass
+
+
+class Table(exports.Table):
+    pass
+
+
+class Operators(exports.Operators):
+    pass
