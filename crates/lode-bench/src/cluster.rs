@@ -35,10 +35,7 @@ pub fn run(data: &Path, report: &Path, iterations: usize, lode: Option<PathBuf>)
         ));
     }
     let rows = tpch(&lode, data, iterations)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = crate::tokio_runtime()?;
     let (latency, throughput) = runtime.block_on(in_process(data))?;
     let section = render(&rows, iterations, &latency, &throughput);
     update_report(report, "cluster", &section)?;

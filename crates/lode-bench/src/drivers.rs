@@ -6,8 +6,7 @@
 //!   driver) against the whole run; the rest is query execution.
 //! - **Guest languages**: the same `gcd` module in Rust, C, Python and JavaScript: compiling
 //!   it cold, loading it from the disk cache, instantiating it, one call, and `sum(gcd(a, b))`
-//!   over in-memory rows. (The guests in other languages implement `gcd` and `noop`; a
-//!   `sentiment` port is not written yet.)
+//!   over in-memory rows; and `sentiment` in Rust, Python and JavaScript over comment text.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,14 +20,16 @@ use lode_driver::{Driver, DriverLimits, LocalTarget, Session};
 use lode_exec::{Engine, EngineConfig, TableBindings};
 
 use crate::Result;
-use crate::wasm::{BATCH_ROWS, call_and_instance_costs, compile_times, numbers, time_query};
+use crate::wasm::{
+    BATCH_ROWS, call_and_instance_costs, comments, compile_times, numbers, time_query,
+};
 
-/// The guest languages compared, by their module file in `guests/out`.
-const LANGUAGES: [(&str, &str); 4] = [
-    ("Rust", "gcd"),
-    ("C", "gcd-c"),
-    ("Python", "gcd-python"),
-    ("JavaScript", "gcd-js"),
+/// The guest languages compared, by their `gcd` and `sentiment` module files in `guests/out`.
+const LANGUAGES: [(&str, &str, Option<&str>); 4] = [
+    ("Rust", "gcd", Some("sentiment")),
+    ("C", "gcd-c", None),
+    ("Python", "gcd-python", Some("sentiment-python")),
+    ("JavaScript", "gcd-js", Some("sentiment-js")),
 ];
 
 struct KMeansRun {
@@ -45,7 +46,8 @@ struct Language {
     disk: Duration,
     instance: Duration,
     call: Duration,
-    query: Duration,
+    gcd: Duration,
+    sentiment: Option<Duration>,
 }
 
 pub fn run(
@@ -56,14 +58,8 @@ pub fn run(
     report: &Path,
     repeats: usize,
 ) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let read = |name: &str| {
-        let path = guests.join(format!("{name}.wasm"));
-        std::fs::read(&path).map_err(|e| format!("{}: {e} (run `make guests`)", path.display()))
-    };
+    let runtime = crate::tokio_runtime()?;
+    let read = |name: &str| crate::read_guest(guests, name);
     let kmeans = read("kmeans")?;
     let runs = runtime.block_on(async {
         let engine = Arc::new(
@@ -96,12 +92,29 @@ pub fn run(
         Ok::<_, String>(runs)
     })?;
     let mut languages = Vec::new();
-    for (name, file) in LANGUAGES {
-        let bytes = read(file)?;
+    let partitions = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (name, gcd_file, sentiment_file) in LANGUAGES {
+        let bytes = read(gcd_file)?;
         eprintln!("{name}: {} bytes", bytes.len());
         let compile = compile_times(&bytes)?;
         let costs = call_and_instance_costs(&bytes, 20_000, 200)?;
-        let query = runtime.block_on(gcd_query(bytes.clone(), rows, repeats))?;
+        let gcd = runtime.block_on(query_time(
+            bytes.clone(),
+            "numbers",
+            numbers(rows, partitions)?,
+            "SELECT sum(gcd(a, b)) FROM numbers",
+            repeats,
+        ))?;
+        let sentiment = match sentiment_file {
+            Some(file) => Some(runtime.block_on(query_time(
+                read(file)?,
+                "comments",
+                comments(rows, partitions)?,
+                "SELECT sum(sentiment(text)['compound']) FROM comments",
+                repeats,
+            ))?),
+            None => None,
+        };
         languages.push(Language {
             name,
             size: bytes.len(),
@@ -109,7 +122,8 @@ pub fn run(
             disk: compile.disk,
             instance: costs.instance,
             call: costs.call,
-            query,
+            gcd,
+            sentiment,
         });
     }
     let section = render(&runs, points, iterations, &languages, rows, repeats);
@@ -163,8 +177,14 @@ async fn kmeans_run(engine: &Arc<Engine>, driver: &Driver, iterations: usize) ->
     })
 }
 
-/// The median time of `sum(gcd(a, b))` over `rows` rows with this module's `gcd`.
-async fn gcd_query(module: Vec<u8>, rows: usize, repeats: usize) -> Result<Duration> {
+/// The median time of `sql` over `table` (registered as `name`) with `module`'s functions.
+async fn query_time(
+    module: Vec<u8>,
+    name: &str,
+    table: Arc<MemTable>,
+    sql: &str,
+    repeats: usize,
+) -> Result<Duration> {
     let config = EngineConfig {
         module_cache: None,
         ..EngineConfig::default()
@@ -173,12 +193,11 @@ async fn gcd_query(module: Vec<u8>, rows: usize, repeats: usize) -> Result<Durat
         .await
         .map_err(|e| e.to_string())?;
     engine.register_module(module).map_err(|e| e.to_string())?;
-    let partitions = std::thread::available_parallelism().map_or(1, |n| n.get());
     engine
         .session()
-        .register_table("numbers", numbers(rows, partitions)?)
+        .register_table(name, table)
         .map_err(|e| e.to_string())?;
-    let (time, _) = time_query(&engine, "SELECT sum(gcd(a, b)) FROM numbers", repeats).await?;
+    let (time, _) = time_query(&engine, sql, repeats).await?;
     Ok(time)
 }
 
@@ -268,20 +287,21 @@ fn render(
         "\nDriver and interface together: {share:.2} % of the run (target < 5 %).\n\n"
     ));
     s.push_str(&format!(
-        "- `gcd` in each guest language: loading compiles it (cold) or reads the disk cache; an instance is a fresh sandbox of the compiled module; a call is `noop` over a 1-row batch; the query is `SELECT sum(gcd(a, b))` over {rows} in-memory rows (median of {repeats}).\n\n"
+        "- Each guest language's `gcd` module: loading compiles it (cold) or reads the disk cache; an instance is a fresh sandbox of the compiled module; a call is `noop` over a 1-row batch. Throughput: `SELECT sum(gcd(a, b))` over {rows} in-memory rows, and `SELECT sum(sentiment(text)['compound'])` over {rows} comments (median of {repeats}; C has no `sentiment`).\n\n"
     ));
-    s.push_str("| language | component | compile (cold) | from the disk cache | instance | call | query | rows/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| language | `gcd` component | compile (cold) | from the disk cache | instance | call | `gcd` rows/s | `sentiment` rows/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    let per_second = |d: Duration| format!("{:.2} M", rows as f64 / d.as_secs_f64() / 1e6);
     for l in languages {
         s.push_str(&format!(
-            "| {} | {:.1} MB | {:.0} ms | {:.1} ms | {:.1} µs | {:.2} µs | {:.3} s | {:.1} M |\n",
+            "| {} | {:.1} MB | {:.0} ms | {:.1} ms | {:.1} µs | {:.2} µs | {} | {} |\n",
             l.name,
             l.size as f64 / 1e6,
             l.cold.as_secs_f64() * 1e3,
             l.disk.as_secs_f64() * 1e3,
             l.instance.as_secs_f64() * 1e6,
             l.call.as_secs_f64() * 1e6,
-            l.query.as_secs_f64(),
-            rows as f64 / l.query.as_secs_f64() / 1e6,
+            per_second(l.gcd),
+            l.sentiment.map_or_else(|| "—".to_string(), per_second),
         ));
     }
     s

@@ -156,12 +156,23 @@ fn main() -> ExitCode {
 
 type Result<T> = std::result::Result<T, String>;
 
-fn sql(data: &Path, query: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(query).map_err(|e| format!("{}: {e}", query.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// A multi-threaded tokio runtime for a benchmark's async work.
+fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// The bytes of guest `name` from the built guests in `guests` (`make guests`).
+fn read_guest(guests: &Path, name: &str) -> Result<Vec<u8>> {
+    let path = guests.join(format!("{name}.wasm"));
+    std::fs::read(&path).map_err(|e| format!("{}: {e} (run `make guests`)", path.display()))
+}
+
+fn sql(data: &Path, query: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(query).map_err(|e| format!("{}: {e}", query.display()))?;
+    let runtime = crate::tokio_runtime()?;
     runtime.block_on(async {
         let mut tables = TableBindings::new();
         tables.add_data_dir(data).map_err(|e| e.to_string())?;

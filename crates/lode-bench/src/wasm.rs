@@ -43,14 +43,8 @@ struct Comparison {
 }
 
 pub fn run(rows: usize, guests: &Path, report: &Path, iterations: usize) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let read = |name: &str| {
-        let path = guests.join(format!("{name}.wasm"));
-        std::fs::read(&path).map_err(|e| format!("{}: {e} (run `make guests`)", path.display()))
-    };
+    let runtime = crate::tokio_runtime()?;
+    let read = |name: &str| crate::read_guest(guests, name);
     let gcd_wasm = read("gcd")?;
     let sentiment_wasm = read("sentiment")?;
     let comparisons = runtime.block_on(async {
@@ -183,7 +177,7 @@ pub(crate) fn numbers(rows: usize, partitions: usize) -> Result<Arc<MemTable>> {
         .map_err(|e| e.to_string())
 }
 
-fn comments(rows: usize, partitions: usize) -> Result<Arc<MemTable>> {
+pub(crate) fn comments(rows: usize, partitions: usize) -> Result<Arc<MemTable>> {
     let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
     let mut parts = vec![Vec::new(); partitions];
     for (i, start) in (0..rows).step_by(BATCH_ROWS).enumerate() {

@@ -866,26 +866,11 @@ fn module_inspect_names_the_world() {
 
 #[test]
 fn c_python_and_javascript_guests_give_the_rust_guests_results() {
+    let dir = tempfile::tempdir().unwrap();
     let numbers = format!("numbers={}", plan("conformance/cases/data/numbers.csv"));
     let sql = "SELECT a, b, gcd(a, b) AS g, noop(a) AS n FROM numbers ORDER BY b";
-    let dir = tempfile::tempdir().unwrap();
-    let mut results = Vec::new();
     let modules = ["gcd", "gcd-c", "gcd-python", "gcd-js"];
-    for module in modules {
-        let plan_file = dir.path().join(format!("{module}.json"));
-        let (code, _, err) = run(lode()
-            .args(["sql", sql, "--table", &numbers, "--module"])
-            .arg(guest(module))
-            .arg("-o")
-            .arg(&plan_file));
-        assert_eq!(code, 0, "{module}: {err}");
-        let (code, out, err) = run(lode()
-            .arg("run")
-            .arg(&plan_file)
-            .args(["--table", &numbers, "--format", "csv"]));
-        assert_eq!(code, 0, "{module}: {err}");
-        results.push(out);
-    }
+    let results = csv_with_each_module(dir.path(), &modules, sql, &numbers);
     assert_eq!(
         results[0],
         "a,b,g,n\n,3,,\n17,5,1,17\n0,7,7,0\n12,18,6,12\n100,75,25,100\n"
@@ -898,23 +883,8 @@ fn c_python_and_javascript_guests_give_the_rust_guests_results() {
     let reviews = format!("reviews={}", plan("plans/wasm/reviews.csv"));
     let sql = "SELECT id, s['positive'] AS p, s['negative'] AS n, s['neutral'] AS u, \
                s['compound'] AS c FROM (SELECT id, sentiment(text) AS s FROM reviews) ORDER BY id";
-    let mut results = Vec::new();
     let modules = ["sentiment", "sentiment-python", "sentiment-js"];
-    for module in modules {
-        let plan_file = dir.path().join(format!("{module}.json"));
-        let (code, _, err) = run(lode()
-            .args(["sql", sql, "--table", &reviews, "--module"])
-            .arg(guest(module))
-            .arg("-o")
-            .arg(&plan_file));
-        assert_eq!(code, 0, "{module}: {err}");
-        let (code, out, err) = run(lode()
-            .arg("run")
-            .arg(&plan_file)
-            .args(["--table", &reviews, "--format", "csv"]));
-        assert_eq!(code, 0, "{module}: {err}");
-        results.push(out);
-    }
+    let results = csv_with_each_module(dir.path(), &modules, sql, &reviews);
     assert_eq!(results[0].lines().count(), 13, "{}", results[0]);
     assert!(
         results[0].contains("\n1,0.5412844036697247,0.0,0.4587155963302752,0.8359758677591163\n"),
@@ -924,6 +894,29 @@ fn c_python_and_javascript_guests_give_the_rust_guests_results() {
     for (module, result) in modules.iter().zip(&results).skip(1) {
         assert_eq!(&results[0], result, "{module} differs from the Rust guest");
     }
+}
+
+/// The CSV result of `sql` over `table` (NAME=PATH) with each module's functions, through
+/// `lode sql` and `lode run`.
+fn csv_with_each_module(dir: &Path, modules: &[&str], sql: &str, table: &str) -> Vec<String> {
+    modules
+        .iter()
+        .map(|module| {
+            let plan_file = dir.join(format!("{module}.json"));
+            let (code, _, err) = run(lode()
+                .args(["sql", sql, "--table", table, "--module"])
+                .arg(guest(module))
+                .arg("-o")
+                .arg(&plan_file));
+            assert_eq!(code, 0, "{module}: {err}");
+            let (code, out, err) = run(lode()
+                .arg("run")
+                .arg(&plan_file)
+                .args(["--table", table, "--format", "csv"]));
+            assert_eq!(code, 0, "{module}: {err}");
+            out
+        })
+        .collect()
 }
 
 #[test]

@@ -17,7 +17,6 @@ use datafusion::error::Result as DfResult;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
@@ -73,23 +72,7 @@ impl TableProvider for StoredTable {
             Arc::clone(&self.source),
         );
         let scan: Arc<dyn ExecutionPlan> = Arc::new(StoredTableExec { reader });
-        match projection {
-            None => Ok(scan),
-            Some(columns) => {
-                let schema = self.result.schema.clone();
-                let exprs = columns
-                    .iter()
-                    .map(|&i| {
-                        let field = schema.field(i);
-                        let column: Arc<dyn PhysicalExpr> = Arc::new(
-                            datafusion::physical_expr::expressions::Column::new(field.name(), i),
-                        );
-                        (column, field.name().clone())
-                    })
-                    .collect::<Vec<_>>();
-                Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
-            }
-        }
+        lode_exec::projected(scan, projection)
     }
 }
 

@@ -34,7 +34,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 pub use error::{DriverError, Result};
 pub use planner::Relation;
-pub use target::{LocalTarget, PlanTarget};
+pub use target::{LocalTarget, PlanTarget, replace_table};
 
 use state::DriverState;
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::TryStreamExt;
@@ -66,13 +67,7 @@ impl PlanTarget for LocalTarget {
         }
         let table = MemTable::try_new(schema, partitions)
             .map_err(ExecError::datafusion("storing the result failed"))?;
-        let session = self.engine.session();
-        session
-            .deregister_table(name)
-            .map_err(ExecError::datafusion("replacing the stored table failed"))?;
-        session
-            .register_table(name, Arc::new(table))
-            .map_err(ExecError::datafusion("storing the result failed"))?;
+        replace_table(&self.engine, name, Arc::new(table))?;
         Ok(rows)
     }
 
@@ -85,4 +80,21 @@ impl PlanTarget for LocalTarget {
         }
         Ok(())
     }
+}
+
+/// Registers `table` as `name` in `engine`'s session, replacing a table of that name: how a
+/// target makes a stored result visible to the driver's planner.
+pub fn replace_table(
+    engine: &Engine,
+    name: &str,
+    table: Arc<dyn TableProvider>,
+) -> Result<(), ExecError> {
+    let session = engine.session();
+    session
+        .deregister_table(name)
+        .map_err(ExecError::datafusion("replacing a table failed"))?;
+    session
+        .register_table(name, table)
+        .map_err(ExecError::datafusion("registering a table failed"))?;
+    Ok(())
 }

@@ -23,7 +23,7 @@ pub use support::DataFusionSupport;
 pub use tables::{FileFormat, TableBinding, TableBindings};
 pub use wasm::{
     LoadedModule, PlanModules, WasmFunctionRef, aggregate_function_ref, embed_supplied_modules,
-    scalar_function_ref, substrait_type_name, wasm_relation_of,
+    projected, scalar_function_ref, substrait_type_name, wasm_relation_of,
 };
 
 /// Locks a mutex, taking the data of a poisoned one: every mutex in this crate guards a cache

@@ -35,15 +35,21 @@ def int64_columns(batch: arrow.Batch) -> list:
     return columns
 
 
-def int64_batch(values: list) -> arrow.Batch:
-    """A one-column int64 batch; `None` is null."""
-    n = len(values)
+def _validity(values: list) -> tuple:
+    """The null count of `values` and their validity bitmap (empty when none is null)."""
     nulls = sum(v is None for v in values)
-    validity = bytearray((n + 7) // 8) if nulls else bytearray()
+    validity = bytearray((len(values) + 7) // 8) if nulls else bytearray()
     if nulls:
         for row, v in enumerate(values):
             if v is not None:
                 validity[row >> 3] |= 1 << (row & 7)
+    return nulls, validity
+
+
+def int64_batch(values: list) -> arrow.Batch:
+    """A one-column int64 batch; `None` is null."""
+    n = len(values)
+    nulls, validity = _validity(values)
     data = array("q", (0 if v is None else v for v in values))
     return arrow.Batch(
         num_rows=n,
@@ -87,12 +93,7 @@ def struct_of_float64_batch(rows: list, width: int) -> arrow.Batch:
     """A one-column batch of a struct of `width` float64 fields; each row is a tuple of
     `width` floats, or `None` for a null struct (its fields are null too)."""
     n = len(rows)
-    nulls = sum(r is None for r in rows)
-    validity = bytearray((n + 7) // 8) if nulls else bytearray()
-    if nulls:
-        for row, r in enumerate(rows):
-            if r is not None:
-                validity[row >> 3] |= 1 << (row & 7)
+    nulls, validity = _validity(rows)
     nodes = [arrow.Node(length=n, null_count=nulls)] * (width + 1)
     buffers = [bytes(validity)]
     for field in range(width):

@@ -5,6 +5,7 @@ componentize-py looks a resource up in a module named after its interface (`aggr
 puts its own module of that name first on the path.
 """
 from componentize_py_types import Err
+from wit_world import exports
 
 
 def refusing(protocol, kind: str):
@@ -16,3 +17,35 @@ def refusing(protocol, kind: str):
             raise Err(f"this module has no {kind} {name}")
 
     return Refusing
+
+
+class ScalarsOnly:
+    """The `module` interface's binds of a module that has scalar functions only: the other
+    kinds refuse every name. Mix it into the app's `Module`."""
+
+    def bind_aggregate(self, name, args):
+        raise Err(f"no aggregate {name}")
+
+    def bind_table(self, name, arg_types, args, config):
+        raise Err(f"no table function {name}")
+
+    def bind_operator(self, name, inputs, config):
+        raise Err(f"no operator {name}")
+
+
+# The interfaces' classes componentize-py looks up in the app module (their resources live in
+# modules of their own); an app imports them into its namespace.
+class Scalar(exports.Scalar):
+    pass
+
+
+class Aggregate(exports.Aggregate):
+    pass
+
+
+class Table(exports.Table):
+    pass
+
+
+class Operators(exports.Operators):
+    pass

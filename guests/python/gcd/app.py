@@ -4,6 +4,8 @@ from wit_world import exports
 from wit_world.imports import types
 
 from lode_arrow import int64_field
+# Scalar, Aggregate, Table and Operators: componentize-py looks them up in this module.
+from stubs import Aggregate, Operators, Scalar, ScalarsOnly, Table  # noqa: F401
 
 
 def signature(args: int) -> types.Signature:
@@ -18,7 +20,7 @@ FUNCTIONS = {
 }
 
 
-class Module(exports.Module):
+class Module(ScalarsOnly, exports.Module):
     def describe(self) -> types.ModuleInfo:
         return types.ModuleInfo(
             name="gcd-python",
@@ -38,28 +40,3 @@ class Module(exports.Module):
         if name not in FUNCTIONS:
             raise Err(f"no scalar function {name}")
         return types.ScalarBinding(result=[int64_field(name)])
-
-    def bind_aggregate(self, name, args):
-        raise Err(f"no aggregate {name}")
-
-    def bind_table(self, name, arg_types, args, config):
-        raise Err(f"no table function {name}")
-
-    def bind_operator(self, name, inputs, config):
-        raise Err(f"no operator {name}")
-
-
-class Scalar(exports.Scalar):
-    pass
-
-
-class Aggregate(exports.Aggregate):
-    pass
-
-
-class Table(exports.Table):
-    pass
-
-
-class Operators(exports.Operators):
-    pass

@@ -5,6 +5,8 @@ from wit_world import exports
 from wit_world.imports import arrow, types
 
 from lode_arrow import struct_of_float64, utf8_field
+# Scalar, Aggregate, Table and Operators: componentize-py looks them up in this module.
+from stubs import Aggregate, Operators, Scalar, ScalarsOnly, Table  # noqa: F401
 
 SCORES = ["positive", "negative", "neutral", "compound"]
 DESCRIPTION = (
@@ -13,7 +15,7 @@ DESCRIPTION = (
 )
 
 
-class Module(exports.Module):
+class Module(ScalarsOnly, exports.Module):
     def describe(self) -> types.ModuleInfo:
         signature = types.Signature(args=[utf8_field("arg0")], result=struct_of_float64("result", SCORES))
         return types.ModuleInfo(
@@ -35,28 +37,3 @@ class Module(exports.Module):
         if len(args) != 1 or not isinstance(args[0].data_type, arrow.DataType_Utf8):
             raise Err("sentiment takes (string)")
         return types.ScalarBinding(result=struct_of_float64(name, SCORES))
-
-    def bind_aggregate(self, name, args):
-        raise Err(f"no aggregate {name}")
-
-    def bind_table(self, name, arg_types, args, config):
-        raise Err(f"no table function {name}")
-
-    def bind_operator(self, name, inputs, config):
-        raise Err(f"no operator {name}")
-
-
-class Scalar(exports.Scalar):
-    pass
-
-
-class Aggregate(exports.Aggregate):
-    pass
-
-
-class Table(exports.Table):
-    pass
-
-
-class Operators(exports.Operators):
-    pass

@@ -156,14 +156,7 @@ async fn run_and_write(
 fn declare_table(planner: &Engine, name: &str, schema: SchemaRef) -> Result<(), ExecError> {
     let table = MemTable::try_new(schema, vec![Vec::new()])
         .map_err(ExecError::datafusion("declaring a cluster table"))?;
-    let session = planner.session();
-    session
-        .deregister_table(name)
-        .map_err(ExecError::datafusion("declaring a cluster table"))?;
-    session
-        .register_table(name, Arc::new(table))
-        .map_err(ExecError::datafusion("declaring a cluster table"))?;
-    Ok(())
+    lode_driver::replace_table(planner, name, Arc::new(table))
 }
 
 /// A cluster behind a coordinator: each plan is a job; a stored result stays on the executors

@@ -31,6 +31,7 @@ pub(crate) use pool::InstancePool;
 pub use produce::{attach_modules, embed_supplied_modules, substrait_type_name};
 pub(crate) use relation::{WasmRelNode, WasmRelation};
 pub use remote::{WasmFunctionRef, aggregate_function_ref, scalar_function_ref, wasm_relation_of};
+pub use sql::projected;
 pub(crate) use sql::to_substrait_plan;
 
 /// A module file the user supplied, loaded, with the bytes a produced plan embeds.

@@ -98,19 +98,28 @@ impl TableProvider for WasmTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let table: Arc<dyn ExecutionPlan> =
             Arc::new(WasmTableExec::new(Arc::clone(&self.relation)));
-        let Some(projection) = projection else {
-            return Ok(table);
-        };
-        let schema = self.relation.schema.clone();
-        let exprs: Vec<(Arc<dyn datafusion::physical_expr::PhysicalExpr>, String)> = projection
-            .iter()
-            .map(|i| {
-                let name = schema.field(*i).name().clone();
-                (Arc::new(Column::new(&name, *i)) as _, name)
-            })
-            .collect();
-        Ok(Arc::new(ProjectionExec::try_new(exprs, table)?))
+        projected(table, projection)
     }
+}
+
+/// `scan` with only the `projection` columns, for table providers whose scans produce every
+/// column: DataFusion's `scan` contract.
+pub fn projected(
+    scan: Arc<dyn ExecutionPlan>,
+    projection: Option<&Vec<usize>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let Some(projection) = projection else {
+        return Ok(scan);
+    };
+    let schema = scan.schema();
+    let exprs: Vec<(Arc<dyn datafusion::physical_expr::PhysicalExpr>, String)> = projection
+        .iter()
+        .map(|i| {
+            let name = schema.field(*i).name().clone();
+            (Arc::new(Column::new(&name, *i)) as _, name)
+        })
+        .collect();
+    Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
 }
 
 /// Converts a logical plan to Substrait like DataFusion's `to_substrait_plan`, writing Wasm
