@@ -39,6 +39,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Send a plan to a running coordinator, show its progress, print its result
     Submit(SubmitArgs),
+    /// Cancel a job running on a cluster (`lode submit` prints its id)
+    Cancel(CancelArgs),
     /// Let a driver guest (a Wasm program) build a plan, and write it
     Plan(PlanArgs),
     /// Run a driver guest: it builds and runs plans until it is done; print what it returns
@@ -162,6 +164,17 @@ pub enum Service {
         #[command(flatten)]
         cluster: ClusterArgs,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The job's id, as `lode submit` printed it
+    pub job: String,
+    /// The coordinator's address
+    #[arg(long, value_name = "URL")]
+    pub coordinator: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Args)]
@@ -405,6 +418,22 @@ pub enum Dataset {
         /// (to spread across executors' data directories)
         #[arg(long, value_name = "N", default_value_t = 1)]
         parts: usize,
+        /// Output directory
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Points around cluster centres, `points(x, y)`, as Parquet files in DIR/points (the
+    /// k-means driver's table)
+    Points {
+        /// Number of points
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Number of clusters the points gather in
+        #[arg(long, default_value_t = 8)]
+        clusters: u64,
+        /// Seed: the same seed gives the same points
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         /// Output directory
         #[arg(long, value_name = "DIR")]
         out: PathBuf,

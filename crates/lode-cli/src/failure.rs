@@ -86,7 +86,10 @@ impl From<lode_driver::DriverError> for Failure {
 impl From<lode_datagen::GenError> for Failure {
     fn from(e: lode_datagen::GenError) -> Self {
         match e {
-            lode_datagen::GenError::BadScaleFactor(_) => Failure::io(e.to_string()),
+            // Bad command-line values: usage errors, like clap's own.
+            lode_datagen::GenError::BadScaleFactor(_) | lode_datagen::GenError::BadArgument(_) => {
+                Failure::io(e.to_string())
+            }
             _ => Failure::invalid(e.to_string()),
         }
     }

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
             Command::Conformance(args) => commands::conformance::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,
             Command::Submit(args) => commands::submit::run(args).await,
+            Command::Cancel(args) => commands::submit::cancel(args).await,
             Command::Plan(args) => commands::drive::plan(args).await,
             Command::Drive(args) => commands::drive::drive(args).await,
         }

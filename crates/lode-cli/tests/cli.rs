@@ -1019,3 +1019,39 @@ fn plans_name_modules_by_hash_through_the_module_store() {
         "{err}"
     );
 }
+
+#[test]
+fn generated_points_feed_the_kmeans_driver() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(lode()
+        .args([
+            "gen",
+            "points",
+            "--rows",
+            "20000",
+            "--clusters",
+            "4",
+            "--out",
+        ])
+        .arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("points: 20000 rows in 4 clusters"), "{err}");
+    let (code, out, err) = run(lode()
+        .arg("drive")
+        .arg(guest("kmeans"))
+        .args(["--arg", "k=4", "--format", "csv", "--data"])
+        .arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    let sizes: Vec<u64> = out
+        .lines()
+        .skip(1)
+        .map(|row| row.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(sizes.len(), 4, "{out}");
+    assert_eq!(sizes.iter().sum::<u64>(), 20000, "{out}");
+    let (code, _, err) = run(lode()
+        .args(["gen", "points", "--clusters", "0", "--out"])
+        .arg(dir.path()));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--clusters must be at least 1"), "{err}");
+}

@@ -484,3 +484,67 @@ fn a_driver_runs_its_plans_on_the_cluster_as_on_the_embedded_engine() {
     );
     assert!(line.contains("dropped=1"), "{line}");
 }
+
+#[test]
+fn a_job_is_cancelled_by_its_id() {
+    let cluster = Cluster::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    // `spin` loops until the guest's 30 s call limit: the job runs until cancelled.
+    let plan = dir.path().join("spin.json");
+    succeeded(
+        lode()
+            .args([
+                "sql",
+                "SELECT sum(spin(CAST(n_nationkey AS BIGINT))) AS s FROM nation",
+                "--data",
+            ])
+            .arg(data())
+            .arg("--module")
+            .arg(guest("evil"))
+            .arg("-o")
+            .arg(&plan),
+    );
+    let started = std::time::Instant::now();
+    let mut submit = cluster
+        .submit_command(&plan, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (line, rest) = wait_for_line(submit.stderr.take().unwrap(), "accepted");
+    let job = line.split(' ').nth(1).unwrap().to_string();
+    let cancel = || {
+        lode()
+            .args([
+                "cancel",
+                &job,
+                "--coordinator",
+                &cluster.address,
+                "--token-file",
+            ])
+            .arg(cluster.token_file())
+            .output()
+            .unwrap()
+    };
+    let out = cancel();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!submit.wait().unwrap().success());
+    let failure: Vec<String> = rest.iter().collect();
+    assert!(
+        failure.iter().any(|l| l.contains("cancelled")),
+        "{failure:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the job ended at the guest's time limit, not when cancelled: {:?}",
+        started.elapsed()
+    );
+    // It is over: cancelling again says so.
+    let out = cancel();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not running"));
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Int64Builder, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use crate::{Batches, GenError, Progress, write_parquet};
+use crate::{GenError, Progress, write_split};
 
 const POSITIVE: &[&str] = &[
     "amazing",
@@ -53,7 +53,6 @@ const NEUTRAL: &[&str] = &[
 
 /// Rows per file: the table is split so scans run in parallel.
 const ROWS_PER_FILE: u64 = 250_000;
-const ROWS_PER_BATCH: u64 = 8192;
 
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -68,42 +67,22 @@ pub fn generate(
     rows: u64,
     seed: u64,
     out: &Path,
-    mut progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress),
 ) -> Result<Vec<PathBuf>, GenError> {
     if rows == 0 {
         return Err(GenError::BadArgument(
             "--rows must be at least 1".to_string(),
         ));
     }
-    let dir = out.join("comments");
-    std::fs::create_dir_all(&dir).map_err(|source| GenError::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    let mut written = Vec::new();
-    let files = rows.div_ceil(ROWS_PER_FILE);
-    let mut done = 0;
-    for file in 0..files {
-        let start = file * ROWS_PER_FILE;
-        let end = (start + ROWS_PER_FILE).min(rows);
-        let path = dir.join(format!("part-{file:03}.parquet"));
-        let batches: Batches = Box::new(
-            (start..end)
-                .step_by(ROWS_PER_BATCH as usize)
-                .map(move |from| Ok(batch(seed, from, (from + ROWS_PER_BATCH).min(end)))),
-        );
-        write_parquet(&path, "comments", schema(), batches, None, &mut |p| {
-            progress(Progress {
-                rows: done + p.rows,
-                expected_rows: Some(rows),
-                done: p.done && end == rows,
-                ..p
-            })
-        })?;
-        done = end;
-        written.push(path);
-    }
-    Ok(written)
+    write_split(
+        &out.join("comments"),
+        "comments",
+        schema(),
+        rows,
+        ROWS_PER_FILE,
+        move |from, to| batch(seed, from, to),
+        progress,
+    )
 }
 
 /// SplitMix64 of (seed, id, lane): independent uniform 64-bit draws per row.

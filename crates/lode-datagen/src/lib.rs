@@ -4,6 +4,7 @@
 //! files atomically (a file appears complete or not at all) and reports progress.
 
 pub mod comments;
+pub mod points;
 pub mod tpch;
 
 use std::fs::File;
@@ -47,6 +48,50 @@ pub struct Progress {
     /// Rows the table will have, where the generator can tell in advance.
     pub expected_rows: Option<u64>,
     pub done: bool,
+}
+
+/// Rows per batch of the generated tables.
+const ROWS_PER_BATCH: u64 = 8192;
+
+/// Writes `rows` rows of `table` to `dir/part-NNN.parquet`, `rows_per_file` rows a file, each
+/// batch made by `batch(first_row, end_row)`; returns the files.
+fn write_split(
+    dir: &Path,
+    table: &'static str,
+    schema: SchemaRef,
+    rows: u64,
+    rows_per_file: u64,
+    batch: impl Fn(u64, u64) -> RecordBatch + Clone + 'static,
+    mut progress: impl FnMut(Progress),
+) -> Result<Vec<PathBuf>, GenError> {
+    std::fs::create_dir_all(dir).map_err(|source| GenError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    let mut done = 0;
+    for file in 0..rows.div_ceil(rows_per_file) {
+        let start = file * rows_per_file;
+        let end = (start + rows_per_file).min(rows);
+        let path = dir.join(format!("part-{file:03}.parquet"));
+        let make = batch.clone();
+        let batches: Batches = Box::new(
+            (start..end)
+                .step_by(ROWS_PER_BATCH as usize)
+                .map(move |from| Ok(make(from, (from + ROWS_PER_BATCH).min(end)))),
+        );
+        write_parquet(&path, table, Arc::clone(&schema), batches, None, &mut |p| {
+            progress(Progress {
+                rows: done + p.rows,
+                expected_rows: Some(rows),
+                done: p.done && end == rows,
+                ..p
+            })
+        })?;
+        done = end;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Writes `batches` to `path` through a `.partial` file renamed when complete.

@@ -29,11 +29,24 @@ pub async fn submit(
     partitions: u32,
     progress: impl FnMut(&proto::JobStatus),
 ) -> Result<Submitted> {
+    submit_with(connections, coordinator, plan, partitions, |_| {}, progress).await
+}
+
+/// [`submit`], also calling `accepted` with the job's id once the coordinator accepted it
+/// (for [`cancel`]).
+pub async fn submit_with(
+    connections: &Connections,
+    coordinator: &str,
+    plan: Vec<u8>,
+    partitions: u32,
+    accepted: impl FnOnce(&proto::JobAccepted),
+    progress: impl FnMut(&proto::JobStatus),
+) -> Result<Submitted> {
     let options = proto::SubmitOptions {
         partitions,
         store_as: String::new(),
     };
-    let (job, finished) = run(connections, coordinator, plan, options, progress).await?;
+    let (job, finished) = run(connections, coordinator, plan, options, accepted, progress).await?;
     let schema = crate::codec::decode_schema(&finished.schema)
         .map_err(DistError::datafusion("the result's schema"))?;
     let address = coordinator.to_string();
@@ -77,7 +90,7 @@ pub async fn store(
         partitions: 0,
         store_as: name.to_string(),
     };
-    let (_, finished) = run(connections, coordinator, plan, options, progress).await?;
+    let (_, finished) = run(connections, coordinator, plan, options, |_| {}, progress).await?;
     Ok(Stored {
         rows: finished.result_rows,
         schema: crate::codec::decode_schema(&finished.schema)
@@ -107,6 +120,20 @@ pub async fn tables(
             Ok((table.name, schema, table.stored))
         })
         .collect()
+}
+
+/// Asks the coordinator to cancel `job`; false when it is not running there (finished,
+/// failed, or unknown).
+pub async fn cancel(connections: &Connections, coordinator: &str, job: &str) -> Result<bool> {
+    let mut client = client(connections, coordinator)?;
+    let reply = client
+        .cancel(proto::CancelRequest {
+            job: job.to_string(),
+        })
+        .await
+        .map_err(remote(coordinator))?
+        .into_inner();
+    Ok(reply.cancelled)
 }
 
 /// Drops stored results; returns how many the coordinator had.
@@ -156,8 +183,10 @@ async fn run(
     coordinator: &str,
     plan: Vec<u8>,
     options: proto::SubmitOptions,
+    accepted: impl FnOnce(&proto::JobAccepted),
     mut progress: impl FnMut(&proto::JobStatus),
 ) -> Result<(String, proto::JobFinished)> {
+    let mut accepted = Some(accepted);
     let unreachable = remote(coordinator);
     let mut client = client(connections, coordinator)?;
     let mut requests = vec![proto::SubmitRequest {
@@ -177,13 +206,16 @@ async fn run(
     let mut job = String::new();
     while let Some(event) = events.message().await.map_err(&unreachable)? {
         match event.kind {
-            Some(proto::job_event::Kind::Accepted(accepted)) => {
-                job = accepted.job;
+            Some(proto::job_event::Kind::Accepted(event)) => {
+                if let Some(accepted) = accepted.take() {
+                    accepted(&event);
+                }
                 progress(&proto::JobStatus {
-                    stages: accepted.stages,
-                    tasks: accepted.tasks,
+                    stages: event.stages,
+                    tasks: event.tasks,
                     ..Default::default()
                 });
+                job = event.job;
             }
             Some(proto::job_event::Kind::Progress(update)) => {
                 if let Some(status) = update.status {

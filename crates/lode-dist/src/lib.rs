@@ -31,7 +31,7 @@ mod stage;
 mod stored;
 
 pub use auth::Token;
-pub use client::{Stored, Submitted, drop_tables, store, submit, tables};
+pub use client::{Stored, Submitted, cancel, drop_tables, store, submit, submit_with, tables};
 pub use cluster::LocalCluster;
 pub use coordinator::{CoordinatorConfig, ExecutorSummary, RunningCoordinator, start_coordinator};
 pub use error::{DistError, Result};

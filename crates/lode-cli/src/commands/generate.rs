@@ -26,6 +26,26 @@ pub fn run(args: GenArgs) -> Result<ExitCode, Failure> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Dataset::Points {
+            rows,
+            clusters,
+            seed,
+            out,
+        } => {
+            let started = Instant::now();
+            let interactive = std::io::stderr().is_terminal();
+            let mut last_report = Instant::now();
+            let files = lode_datagen::points::generate(rows, clusters, seed, &out, |p| {
+                report(&p, interactive, &mut last_report)
+            })?;
+            eprintln!(
+                "points: {rows} rows in {clusters} clusters, {} files under {} in {:.1} s",
+                files.len(),
+                out.join("points").display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Dataset::Comments { rows, seed, out } => {
             let started = Instant::now();
             let interactive = std::io::stderr().is_terminal();

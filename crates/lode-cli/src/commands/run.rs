@@ -114,9 +114,13 @@ async fn run_on_cluster(
     }
     .allowing(&args.wasm.allow_capabilities);
     let cluster = lode_dist::LocalCluster::start(executors, data, slots, engine).await?;
+    let embedded = super::submit::ClusterRef {
+        connections: cluster.connections(),
+        coordinator: cluster.address(),
+        announce_jobs: false,
+    };
     let result = super::submit::submit_and_write(
-        cluster.connections(),
-        cluster.address(),
+        embedded,
         prost::Message::encode_to_vec(&plan.plan),
         args.partitions.unwrap_or(0) as u32,
         args.format,

@@ -8,7 +8,7 @@ use lode_dist::Connections;
 use lode_dist::proto::JobStatus;
 use prost::Message;
 
-use crate::cli::{OutputFormat, SubmitArgs};
+use crate::cli::{CancelArgs, OutputFormat, SubmitArgs};
 use crate::failure::Failure;
 
 pub async fn run(args: SubmitArgs) -> Result<ExitCode, Failure> {
@@ -18,9 +18,13 @@ pub async fn run(args: SubmitArgs) -> Result<ExitCode, Failure> {
         super::serve::token(&args.cluster)?,
         super::serve::max_message_bytes(&args.cluster),
     );
+    let cluster = ClusterRef {
+        connections: &connections,
+        coordinator: &args.coordinator,
+        announce_jobs: true,
+    };
     submit_and_write(
-        &connections,
-        &args.coordinator,
+        cluster,
         plan.plan.encode_to_vec(),
         args.partitions.unwrap_or(0),
         args.format,
@@ -30,23 +34,69 @@ pub async fn run(args: SubmitArgs) -> Result<ExitCode, Failure> {
     .await
 }
 
+/// A coordinator to submit to.
+#[derive(Clone, Copy)]
+pub struct ClusterRef<'a> {
+    pub connections: &'a Connections,
+    pub coordinator: &'a str,
+    /// Say each job's id and how to cancel it: for a cluster the user started, not one
+    /// embedded in this process (which stops with it).
+    pub announce_jobs: bool,
+}
+
+/// `lode cancel`: stops a running job; an error when the coordinator has no such job running.
+pub async fn cancel(args: CancelArgs) -> Result<ExitCode, Failure> {
+    let connections = Connections::new(
+        super::serve::token(&args.cluster)?,
+        super::serve::max_message_bytes(&args.cluster),
+    );
+    if lode_dist::cancel(&connections, &args.coordinator, &args.job).await? {
+        eprintln!("job {} cancelled", args.job);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure::invalid(format!(
+            "job {} is not running on {} (it finished, failed, or never existed)",
+            args.job, args.coordinator
+        )))
+    }
+}
+
 /// Submits `plan`, shows progress on a terminal, writes the result as `format`.
 pub async fn submit_and_write(
-    connections: &Connections,
-    coordinator: &str,
+    cluster: ClusterRef<'_>,
     plan: Vec<u8>,
     partitions: u32,
     format: OutputFormat,
     output: Option<&std::path::Path>,
     plan_name: &str,
 ) -> Result<ExitCode, Failure> {
+    let ClusterRef {
+        connections,
+        coordinator,
+        announce_jobs,
+    } = cluster;
     let started = Instant::now();
     let interactive = std::io::stderr().is_terminal();
-    let submitted = lode_dist::submit(connections, coordinator, plan, partitions, |status| {
-        if interactive {
-            eprint!("\r{}", describe(status));
+    let accepted = |event: &lode_dist::proto::JobAccepted| {
+        if announce_jobs {
+            eprintln!(
+                "job {} accepted: {} stages, {} tasks (`lode cancel {} --coordinator {coordinator}` stops it)",
+                event.job, event.stages, event.tasks, event.job
+            );
         }
-    })
+    };
+    let submitted = lode_dist::submit_with(
+        connections,
+        coordinator,
+        plan,
+        partitions,
+        accepted,
+        |status| {
+            if interactive {
+                eprint!("\r{}", describe(status));
+            }
+        },
+    )
     .await
     .map_err(|e| Failure::from(e).context(plan_name))?;
     if interactive {
