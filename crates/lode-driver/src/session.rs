@@ -112,11 +112,7 @@ impl DriverState {
 
     async fn store_relation(&mut self, relation: &Resource<Relation>, name: &str) -> Answer<u64> {
         let location = format!("store `{name}`");
-        let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        let message = if !valid {
+        let message = if !lode_exec::is_plain_table_name(name) {
             Some(format!(
                 "`{name}` is not a table name a plan can read: use lower-case letters, digits and _"
             ))

@@ -20,7 +20,7 @@ pub use engine::{Engine, EngineConfig, to_logical_plan};
 pub use error::{ExecError, Result};
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use support::DataFusionSupport;
-pub use tables::{FileFormat, TableBinding, TableBindings};
+pub use tables::{FileFormat, TableBinding, TableBindings, is_plain_table_name};
 pub use wasm::{
     LoadedModule, PlanModules, WasmFunctionRef, aggregate_function_ref, embed_supplied_modules,
     projected, scalar_function_ref, substrait_type_name, wasm_relation_of,

@@ -223,3 +223,12 @@ fn directory_format(dir: &Path) -> std::result::Result<FileFormat, String> {
         .map(|(f, _)| f)
         .ok_or_else(|| "directory holds no .parquet, .csv or .arrow files".to_string())
 }
+
+/// Whether `name` is a table name a plan can read without quoting: lower-case ASCII letters,
+/// digits and `_`, not starting with a digit. Names under which results are stored must be.
+pub fn is_plain_table_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}

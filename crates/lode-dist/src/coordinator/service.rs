@@ -207,11 +207,7 @@ impl Coordinator for CoordinatorService {
 /// Whether a result may be stored as table `name`: a name plans can read, not one of the
 /// executors' data tables.
 fn check_store_name(shared: &Shared, name: &str) -> std::result::Result<(), String> {
-    let readable = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !readable {
+    if !lode_exec::is_plain_table_name(name) {
         return Err(format!(
             "store_as `{name}` is not a table name a plan can read: use lower-case letters, digits and _"
         ));
