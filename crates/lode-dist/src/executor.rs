@@ -13,7 +13,6 @@ use datafusion::object_store::local::LocalFileSystem;
 use lode_exec::{Engine, EngineConfig, PlanModules, TableBindings};
 use lode_plan::ext::{ModuleTable, WasmModule};
 use tokio::sync::{Semaphore, mpsc, watch};
-use tonic::transport::server::TcpIncoming;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::Token;
@@ -94,7 +93,7 @@ struct Executor {
 /// Starts an executor: serves Flight on `config.listen` and attaches to the coordinator,
 /// reattaching whenever the connection drops.
 pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
-    let (listener, local) = crate::listen(config.listen).await?;
+    let (incoming, local) = crate::listen(config.listen).await?;
     let address = config
         .advertise
         .clone()
@@ -126,7 +125,7 @@ pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
     let mut server_stop = stopped.clone();
     let server = tonic::transport::Server::builder()
         .add_service(flight)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+        .serve_with_incoming_shutdown(incoming, async move {
             let _ = server_stop.wait_for(|s| *s).await;
         });
 

@@ -69,14 +69,18 @@ pub(crate) async fn stop_within(
     }
 }
 
-/// Listens on `address` (port 0 picks a free port); returns the listener and where it listens.
+/// Listens on `address` (port 0 picks a free port); returns its incoming connections
+/// (TCP_NODELAY set on each) and where it listens.
 pub(crate) async fn listen(
     address: std::net::SocketAddr,
-) -> Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+) -> Result<(tonic::transport::server::TcpIncoming, std::net::SocketAddr)> {
     let failed = |e: std::io::Error| DistError::Config(format!("cannot listen on {address}: {e}"));
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(failed)?;
     let local = listener.local_addr().map_err(failed)?;
-    Ok((listener, local))
+    // Without TCP_NODELAY a small reply waits for the peer's delayed ACK (~40 ms on Linux):
+    // tonic sets it only on sockets it binds itself, not on a listener handed to it.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    Ok((incoming, local))
 }

@@ -14,7 +14,6 @@ use arrow_flight::flight_service_server::FlightServiceServer;
 use lode_exec::EngineConfig;
 use tokio::sync::watch;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::server::TcpIncoming;
 use tracing::{info, warn};
 
 use crate::auth::Token;
@@ -114,7 +113,7 @@ impl RunningCoordinator {
 
 /// Starts a coordinator serving its own API and Arrow Flight (SQL) on one port.
 pub async fn start_coordinator(config: CoordinatorConfig) -> Result<RunningCoordinator> {
-    let (listener, local) = crate::listen(config.listen).await?;
+    let (incoming, local) = crate::listen(config.listen).await?;
     let address = format!("http://{local}");
     let shared = Arc::new(Shared::new(config.clone()));
     let (stop, stopped) = watch::channel(false);
@@ -129,7 +128,7 @@ pub async fn start_coordinator(config: CoordinatorConfig) -> Result<RunningCoord
     let server = tonic::transport::Server::builder()
         .add_service(InterceptedService::new(api, config.token.require()))
         .add_service(InterceptedService::new(flight, config.token.require()))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+        .serve_with_incoming_shutdown(incoming, async move {
             let _ = server_stop.wait_for(|s| *s).await;
         });
     let monitor = Arc::clone(&shared).watch_heartbeats(stopped);
