@@ -188,21 +188,28 @@ impl Catalog {
     }
 
     /// The tables, each split into about `partitions_per_executor` scan partitions per
-    /// executor in `executors`, every partition's files held by one executor.
+    /// executor in `executors`, every partition's files held by one executor; large Parquet
+    /// files are read in byte ranges of at least `min_range_bytes`.
     pub fn tables(
         &self,
         executors: &[String],
         partitions_per_executor: usize,
+        min_range_bytes: u64,
     ) -> Result<Vec<(String, Arc<ClusterTable>)>> {
         self.tables
             .iter()
             .map(|(name, table)| {
-                let groups = place_files(table, executors, partitions_per_executor.max(1))
-                    .map_err(|file| {
-                        DistError::Config(format!(
-                            "file {file} of table {name} is held by no attached executor"
-                        ))
-                    })?;
+                let groups = place_files(
+                    table,
+                    executors,
+                    partitions_per_executor.max(1),
+                    min_range_bytes.max(1),
+                )
+                .map_err(|file| {
+                    DistError::Config(format!(
+                        "file {file} of table {name} is held by no attached executor"
+                    ))
+                })?;
                 let provider = ClusterTable {
                     schema: Arc::clone(&table.schema),
                     format: table.format,
@@ -238,36 +245,66 @@ impl Catalog {
 }
 
 /// Splits a table's files into groups, each homed on one executor holding all its files,
-/// balancing bytes: the largest file first, into the least-filled group it may join. A file
-/// none of `executors` holds is returned as the error: a scan never skips a file.
+/// balancing bytes: the largest file first, into the least-filled group it may join. A
+/// Parquet file larger than a group's fair share is cut into byte ranges (row groups go to
+/// the range holding their middle), each range into a different group homed on one of the
+/// file's holders, so a table of one large file still gives every task slot a part; no range
+/// is smaller than `min_range_bytes`. A file none of `executors` holds is returned as the
+/// error: a scan never skips a file.
 fn place_files(
     table: &CatalogTable,
     executors: &[String],
     per_executor: usize,
+    min_range_bytes: u64,
 ) -> std::result::Result<Vec<Vec<PartitionedFile>>, String> {
     let mut groups: Vec<(&str, u64, Vec<PartitionedFile>)> = executors
         .iter()
         .flat_map(|e| std::iter::repeat_n(e.as_str(), per_executor))
         .map(|home| (home, 0, Vec::new()))
         .collect();
+    let total: u64 = table.files.values().map(|(size, _)| size).sum();
+    let fair_share = total.div_ceil(groups.len().max(1) as u64).max(1);
     let mut files: Vec<_> = table.files.iter().collect();
     files.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
     for (path, (size, holders)) in files {
-        let best = groups
-            .iter_mut()
-            .filter(|(home, _, _)| holders.contains(*home))
-            .min_by_key(|(_, bytes, files)| (*bytes, files.len()));
-        let Some((_, bytes, group)) = best else {
+        let mut eligible: Vec<usize> = (0..groups.len())
+            .filter(|&g| holders.contains(groups[g].0))
+            .collect();
+        if eligible.is_empty() {
             return Err(path.clone());
+        }
+        eligible.sort_by_key(|&g| (groups[g].1, groups[g].2.len(), g));
+        let ranges = if table.format == FileFormat::Parquet {
+            size.div_ceil(fair_share)
+                .min(size / min_range_bytes)
+                .clamp(1, eligible.len() as u64)
+        } else {
+            1
         };
-        *bytes += size;
-        group.push(PartitionedFile::new(path.clone(), *size));
+        for (i, &g) in eligible.iter().take(ranges as usize).enumerate() {
+            let file = PartitionedFile::new(path.clone(), *size);
+            let (file, bytes) = if ranges == 1 {
+                (file, *size)
+            } else {
+                let (start, end) = (size * i as u64 / ranges, size * (i as u64 + 1) / ranges);
+                (file.with_range(start as i64, end as i64), end - start)
+            };
+            groups[g].1 += bytes;
+            groups[g].2.push(file);
+        }
     }
     Ok(groups
         .into_iter()
         .map(|(_, _, files)| files)
         .filter(|files| !files.is_empty())
         .collect())
+}
+
+/// The bytes a task reads of `file`: its range, else all of it.
+pub fn bytes_to_read(file: &PartitionedFile) -> u64 {
+    file.range.as_ref().map_or(file.object_meta.size, |range| {
+        (range.end - range.start).max(0) as u64
+    })
 }
 
 /// A table whose files live on executors. Its scan has one partition per file group, so a
@@ -359,5 +396,144 @@ fn collect_files(
         if child.output_partitioning().partition_count() == count {
             collect_files(child, partition, files);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::Schema;
+
+    const MIB: u64 = 1024 * 1024;
+    const MIN_RANGE: u64 = 10 * MIB;
+
+    fn table(format: FileFormat, files: &[(&str, u64, &[&str])]) -> CatalogTable {
+        CatalogTable {
+            schema: Arc::new(Schema::empty()),
+            format,
+            files: files
+                .iter()
+                .map(|(path, size, holders)| {
+                    let holders = holders.iter().map(|h| h.to_string()).collect();
+                    (path.to_string(), (*size, holders))
+                })
+                .collect(),
+        }
+    }
+
+    /// Each group as (path, start, end) triples; a whole file is `(path, 0, size)`.
+    fn layout(groups: &[Vec<PartitionedFile>]) -> Vec<Vec<(String, u64, u64)>> {
+        groups
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|f| {
+                        let (start, end) = f
+                            .range
+                            .as_ref()
+                            .map_or((0, f.object_meta.size), |r| (r.start as u64, r.end as u64));
+                        (f.object_meta.location.to_string(), start, end)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn executors(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn a_large_parquet_file_held_by_every_executor_is_read_in_ranges_by_every_group() {
+        let table = table(
+            FileFormat::Parquet,
+            &[("big.parquet", 100 * MIB, &["a", "b"])],
+        );
+        let groups = place_files(&table, &executors(&["a", "b"]), 2, MIN_RANGE).expect("placed");
+        let mut ranges: Vec<_> = layout(&groups).into_iter().flatten().collect();
+        ranges.sort_by_key(|r| r.1);
+        assert_eq!(ranges.len(), 4, "{ranges:?}");
+        assert_eq!(ranges[0].1, 0);
+        assert_eq!(ranges[3].2, 100 * MIB);
+        for pair in ranges.windows(2) {
+            assert_eq!(
+                pair[0].2, pair[1].1,
+                "ranges leave a gap or overlap: {ranges:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_is_split_only_among_the_executors_holding_it() {
+        let table = table(
+            FileFormat::Parquet,
+            &[
+                ("big.parquet", 100 * MIB, &["a"]),
+                ("other.parquet", 100 * MIB, &["b"]),
+            ],
+        );
+        let groups = place_files(&table, &executors(&["a", "b"]), 1, MIN_RANGE).expect("placed");
+        assert_eq!(
+            layout(&groups),
+            vec![
+                vec![("big.parquet".to_string(), 0, 100 * MIB)],
+                vec![("other.parquet".to_string(), 0, 100 * MIB)],
+            ]
+        );
+    }
+
+    #[test]
+    fn small_files_and_other_formats_are_read_whole() {
+        let small = table(
+            FileFormat::Parquet,
+            &[("small.parquet", 12 * MIB, &["a", "b"])],
+        );
+        let groups = place_files(&small, &executors(&["a", "b"]), 1, MIN_RANGE).expect("placed");
+        assert_eq!(
+            layout(&groups),
+            vec![vec![("small.parquet".to_string(), 0, 12 * MIB)]]
+        );
+
+        let csv = table(FileFormat::Csv, &[("big.csv", 100 * MIB, &["a", "b"])]);
+        let groups = place_files(&csv, &executors(&["a", "b"]), 1, MIN_RANGE).expect("placed");
+        assert_eq!(
+            layout(&groups),
+            vec![vec![("big.csv".to_string(), 0, 100 * MIB)]]
+        );
+    }
+
+    #[test]
+    fn files_spread_over_groups_stay_whole() {
+        let files: Vec<(String, u64)> = (0..4)
+            .map(|i| (format!("part-{i}.parquet"), 50 * MIB))
+            .collect();
+        let spec: Vec<(&str, u64, &[&str])> = files
+            .iter()
+            .map(|(p, s)| (p.as_str(), *s, &["a", "b"][..]))
+            .collect();
+        let groups = place_files(
+            &table(FileFormat::Parquet, &spec),
+            &executors(&["a", "b"]),
+            1,
+            MIN_RANGE,
+        )
+        .expect("placed");
+        let layout = layout(&groups);
+        assert_eq!(layout.len(), 2);
+        assert!(
+            layout
+                .iter()
+                .all(|g| g.len() == 2 && g.iter().all(|f| f.1 == 0 && f.2 == 50 * MIB))
+        );
+    }
+
+    #[test]
+    fn a_file_no_executor_holds_is_an_error() {
+        let table = table(FileFormat::Parquet, &[("lost.parquet", MIB, &["gone"])]);
+        assert_eq!(
+            place_files(&table, &executors(&["a"]), 1, MIN_RANGE).err(),
+            Some("lost.parquet".to_string())
+        );
     }
 }

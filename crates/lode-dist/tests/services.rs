@@ -37,6 +37,16 @@ async fn cluster(executors: usize) -> Cluster {
 
 /// A cluster whose executor `n` holds the tables of `data(n)`.
 async fn cluster_over(executors: usize, data: impl Fn(usize) -> PathBuf) -> Cluster {
+    cluster_with(executors, data, CoordinatorConfig::default()).await
+}
+
+/// [`cluster_over`] with a coordinator configured as `config` but for its address, token and
+/// planning engine.
+async fn cluster_with(
+    executors: usize,
+    data: impl Fn(usize) -> PathBuf,
+    config: CoordinatorConfig,
+) -> Cluster {
     let token = Token::new(TOKEN).unwrap();
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let engine = EngineConfig {
@@ -47,7 +57,7 @@ async fn cluster_over(executors: usize, data: impl Fn(usize) -> PathBuf) -> Clus
         listen: loopback,
         token: token.clone(),
         engine: engine.clone(),
-        ..CoordinatorConfig::default()
+        ..config
     })
     .await
     .unwrap();
@@ -229,6 +239,95 @@ async fn an_aggregation_moves_partial_states_not_the_table() {
         status.bytes_moved,
         status.bytes_scanned
     );
+    for executor in cluster.executors {
+        executor.stop().await;
+    }
+    cluster.coordinator.stop().await;
+}
+
+/// One Parquet file of 200,000 rows in row groups of 10,000, `id` 0.. and `key` = id % 7.
+fn write_events(dir: &Path) -> u64 {
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::properties::WriterProperties;
+
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("key", DataType::Int64, false),
+    ]));
+    let path = dir.join("events.parquet");
+    let properties = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(10_000))
+        .build();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties)).unwrap();
+    for chunk in 0..20i64 {
+        let ids: Vec<i64> = (chunk * 10_000..(chunk + 1) * 10_000).collect();
+        let keys: Vec<i64> = ids.iter().map(|id| id % 7).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                std::sync::Arc::new(Int64Array::from(ids)),
+                std::sync::Arc::new(Int64Array::from(keys)),
+            ],
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+    }
+    writer.close().unwrap();
+    std::fs::metadata(&path).unwrap().len()
+}
+
+/// Both executors hold the same single Parquet file: every task slot reads a byte range of
+/// it, and every row is read exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parquet_file_both_executors_hold_is_read_in_ranges_by_every_slot() {
+    let data = tempfile::tempdir().unwrap();
+    let size = write_events(data.path());
+    let config = CoordinatorConfig {
+        min_scan_range_bytes: 16 << 10,
+        ..CoordinatorConfig::default()
+    };
+    let cluster = cluster_with(2, |_| data.path().to_path_buf(), config).await;
+    let mut tables = lode_exec::TableBindings::new();
+    tables.add_data_dir(data.path()).unwrap();
+    let planner = lode_exec::Engine::new(&tables, EngineConfig::default())
+        .await
+        .unwrap();
+    let connections = Connections::new(Token::new(TOKEN).unwrap(), 64 << 20);
+    let run = |sql: &'static str| {
+        let (planner, connections, address) =
+            (&planner, &connections, cluster.coordinator.address());
+        async move {
+            let plan = planner.sql_to_substrait(sql).await.unwrap();
+            let submitted =
+                lode_dist::submit(connections, address, plan.encode_to_vec(), 0, |_| {})
+                    .await
+                    .unwrap();
+            let status = submitted.status;
+            let batches: Vec<RecordBatch> = submitted.batches.try_collect().await.unwrap();
+            (rows(&batches), status)
+        }
+    };
+
+    // Two executors of two slots each: four scan tasks, each writing one partial count.
+    let (counted, status) = run("SELECT count(*) AS n FROM events").await;
+    assert_eq!(counted, vec![vec!["200000".to_string()]]);
+    assert_eq!(status.rows_written, 4 + 1, "{status:?}");
+    assert_eq!(status.bytes_scanned, size, "{status:?}");
+
+    let (grouped, _) =
+        run("SELECT key, count(*) AS n, sum(id) AS total FROM events GROUP BY key ORDER BY key")
+            .await;
+    let expected: Vec<Vec<String>> = (0..7i64)
+        .map(|key| {
+            let ids = (0..200_000i64).filter(|id| id % 7 == key);
+            let (n, total) = ids.fold((0i64, 0i64), |(n, t), id| (n + 1, t + id));
+            vec![key.to_string(), n.to_string(), total.to_string()]
+        })
+        .collect();
+    assert_eq!(grouped, expected);
     for executor in cluster.executors {
         executor.stop().await;
     }

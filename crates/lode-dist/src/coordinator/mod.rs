@@ -43,6 +43,9 @@ pub struct CoordinatorConfig {
     pub max_task_attempts: u32,
     /// Planning settings (target partitions default to the executors' slots together).
     pub engine: EngineConfig,
+    /// The smallest byte range a scan task reads of a Parquet file that several tasks share;
+    /// a file smaller than two such ranges is read whole by one task.
+    pub min_scan_range_bytes: u64,
 }
 
 impl Default for CoordinatorConfig {
@@ -56,6 +59,7 @@ impl Default for CoordinatorConfig {
             placement_timeout: Duration::from_secs(10),
             max_task_attempts: 4,
             engine: EngineConfig::default(),
+            min_scan_range_bytes: 10 << 20,
         }
     }
 }

@@ -64,7 +64,7 @@ pub(super) async fn plan_job(
     let ids: Vec<String> = executors.iter().map(|e| e.id.clone()).collect();
     let per_executor = partitions.div_ceil(ids.len()).max(1);
     let tables = lock(&shared.catalog)
-        .tables(&ids, per_executor)
+        .tables(&ids, per_executor, shared.config.min_scan_range_bytes)
         .map_err(|e| JobError::Placement(e.to_string()))?;
 
     let mut config = shared.config.engine.clone();
@@ -374,7 +374,7 @@ impl<'a> JobRun<'a> {
     ) -> impl Future<Output = (usize, u64, Result<TaskResult, JobError>)> + use<'a> {
         let shared = self.shared;
         let files = files_of_partition(&stage.plan, task);
-        let scanned: u64 = files.iter().map(|f| f.object_meta.size).sum();
+        let scanned: u64 = files.iter().map(crate::catalog::bytes_to_read).sum();
         let job = self.job.clone();
         let stage_id = stage.id;
         let modules = self.modules.clone();
