@@ -8,8 +8,8 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::SendableRecordBatchStream;
-use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use lode_exec::{Engine, TableBindings};
 use lode_plan::DecodedPlan;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -181,22 +181,112 @@ impl<'a> JobRun<'a> {
         let _ = self.progress.try_send(event);
     }
 
-    /// Runs every stage; the result stage's outputs stay on the executors for the reader.
+    /// Runs every stage, each as soon as all its inputs are complete, so independent stages
+    /// share the executors; the result stage's outputs stay on the executors for the reader.
     pub(super) async fn run(mut self) -> Result<JobResult, JobError> {
         for scalar in self.graph.scalar_subqueries() {
             scalar.results.clear();
         }
-        let stages: Vec<Stage> = self.graph.stages().cloned().collect();
-        let result = stages
-            .last()
+        let result = self
+            .graph
+            .result_stage()
             .map(|s| (s.id, s.plan.schema()))
             .ok_or_else(|| JobError::Plan("the plan has no stages".into()))?;
-        for stage in &stages {
-            let tasks: Vec<usize> = (0..stage.tasks()).collect();
-            self.run_tasks(stage.id, tasks).await?;
-            self.status.stages_done += 1;
-            self.set_scalar_values(stage).await?;
-            self.report_progress();
+        let mut running = FuturesUnordered::new();
+        let mut in_flight: HashSet<(StageId, usize)> = HashSet::new();
+        let mut completed: HashSet<StageId> = HashSet::new();
+        loop {
+            for (stage, tasks) in self.runnable(result.0, &in_flight) {
+                if completed.contains(&stage.id) {
+                    info!(job = %self.job, stage = stage.id.0, tasks = tasks.len(), "recomputing lost stage outputs");
+                }
+                let (plan, partitioning) = self.encode_stage(&stage)?;
+                for task in tasks {
+                    let attempt = self.attempts.entry((stage.id, task)).or_insert(0);
+                    *attempt += 1;
+                    let attempt = *attempt;
+                    in_flight.insert((stage.id, task));
+                    let stage_id = stage.id;
+                    running.push(
+                        self.attempt(&stage, task, attempt, plan.clone(), partitioning.clone())
+                            .map(move |outcome| (stage_id, outcome)),
+                    );
+                }
+            }
+            let Some((stage_id, (task, scanned, outcome))) = running.next().await else {
+                break;
+            };
+            in_flight.remove(&(stage_id, task));
+            let failure = match outcome? {
+                TaskResult::Done {
+                    output,
+                    bytes_fetched_remote,
+                } => {
+                    self.status.tasks_done += 1;
+                    self.status.bytes_scanned += scanned;
+                    self.status.rows_written += output.rows();
+                    self.status.bytes_written += output.bytes();
+                    self.status.bytes_moved += bytes_fetched_remote;
+                    let tasks = self.graph.stage(stage_id).map_or(0, Stage::tasks);
+                    let slots = self
+                        .outputs
+                        .entry(stage_id)
+                        .or_insert_with(|| vec![None; tasks]);
+                    slots[task] = Some(output);
+                    if self
+                        .missing_outputs(stage_id, &self.live_executors())
+                        .is_empty()
+                        && completed.insert(stage_id)
+                    {
+                        self.status.stages_done += 1;
+                        self.set_scalar_values(stage_id).await?;
+                    }
+                    self.report_progress();
+                    continue;
+                }
+                TaskResult::Failed {
+                    message,
+                    retryable,
+                    unreachable_executor,
+                } => {
+                    if !retryable {
+                        return Err(JobError::Task {
+                            stage: stage_id,
+                            task,
+                            message,
+                        });
+                    }
+                    warn!(job = %self.job, stage = stage_id.0, task, %message, "task failed; it runs again");
+                    if let Some(address) = unreachable_executor {
+                        self.forget_outputs_at(&address);
+                    }
+                    message
+                }
+                TaskResult::Lost { executor } => {
+                    warn!(job = %self.job, stage = stage_id.0, task, %executor, "the task's executor was lost; it runs again");
+                    format!("executor {executor} was lost")
+                }
+            };
+            // The task's output is missing, so the next round starts it again (after any
+            // input it needs is recomputed).
+            let attempts = self.attempts.get(&(stage_id, task)).copied().unwrap_or(0);
+            if attempts >= self.shared.config.max_task_attempts {
+                return Err(JobError::Task {
+                    stage: stage_id,
+                    task,
+                    message: format!("{failure} (gave up after {attempts} attempts)"),
+                });
+            }
+            self.status.retries += 1;
+        }
+        if !self
+            .missing_outputs(result.0, &self.live_executors())
+            .is_empty()
+        {
+            return Err(JobError::Plan(format!(
+                "{} has tasks without output and nothing left to run",
+                result.0
+            )));
         }
         let outputs = self.take_outputs(result.0);
         Ok(JobResult {
@@ -216,110 +306,57 @@ impl<'a> JobRun<'a> {
             .collect()
     }
 
-    /// Runs `tasks` of `stage` until each has an output, first recomputing any input a lost
-    /// executor took with it.
-    async fn run_tasks(
-        &mut self,
-        stage_id: StageId,
-        mut tasks: Vec<usize>,
-    ) -> Result<(), JobError> {
-        let stage = self
-            .graph
-            .stage(stage_id)
-            .cloned()
-            .ok_or_else(|| JobError::Plan(format!("{stage_id} is not in the graph")))?;
-        while !tasks.is_empty() {
-            for (input, _) in self.graph.inputs(stage_id) {
-                let missing = self.missing_outputs(input);
-                if !missing.is_empty() {
-                    info!(job = %self.job, stage = input.0, tasks = missing.len(), "recomputing lost stage outputs");
-                    Box::pin(self.run_tasks(input, missing)).await?;
-                }
+    /// The tasks to start now, by stage in stage order: the missing outputs of every stage the
+    /// result still needs whose inputs are all complete, less the tasks already running. A
+    /// stage is needed when its output is incomplete (never computed, or lost with an
+    /// executor) and a needed stage reads it; complete stages' lost inputs are not recomputed.
+    fn runnable(
+        &self,
+        result: StageId,
+        running: &HashSet<(StageId, usize)>,
+    ) -> Vec<(Stage, Vec<usize>)> {
+        let live = self.live_executors();
+        let mut needed = HashSet::new();
+        let mut visit = vec![result];
+        while let Some(id) = visit.pop() {
+            if self.missing_outputs(id, &live).is_empty() || !needed.insert(id) {
+                continue;
             }
-            let (plan, partitioning) = self.encode_stage(&stage)?;
-            let mut running = FuturesUnordered::new();
-            for task in tasks.drain(..) {
-                let attempt = self.attempts.entry((stage_id, task)).or_insert(0);
-                *attempt += 1;
-                let attempt = *attempt;
-                running.push(self.attempt(
-                    &stage,
-                    task,
-                    attempt,
-                    plan.clone(),
-                    partitioning.clone(),
-                ));
-            }
-            let mut retry = Vec::new();
-            let mut lost_addresses = Vec::new();
-            while let Some((task, scanned, result)) = running.next().await {
-                match result? {
-                    TaskResult::Done {
-                        output,
-                        bytes_fetched_remote,
-                    } => {
-                        self.status.tasks_done += 1;
-                        self.status.bytes_scanned += scanned;
-                        self.status.rows_written += output.rows();
-                        self.status.bytes_written += output.bytes();
-                        self.status.bytes_moved += bytes_fetched_remote;
-                        let slots = self
-                            .outputs
-                            .entry(stage_id)
-                            .or_insert_with(|| vec![None; stage.tasks()]);
-                        slots[task] = Some(output);
-                        self.report_progress();
-                    }
-                    TaskResult::Failed {
-                        message,
-                        retryable,
-                        unreachable_executor,
-                    } => {
-                        if !retryable {
-                            return Err(JobError::Task {
-                                stage: stage_id,
-                                task,
-                                message,
-                            });
-                        }
-                        warn!(job = %self.job, stage = stage_id.0, task, %message, "task failed; it runs again");
-                        lost_addresses.extend(unreachable_executor);
-                        retry.push((task, message));
-                    }
-                    TaskResult::Lost { executor } => {
-                        warn!(job = %self.job, stage = stage_id.0, task, %executor, "the task's executor was lost; it runs again");
-                        retry.push((task, format!("executor {executor} was lost")));
-                    }
-                }
-            }
-            drop(running);
-            for address in lost_addresses {
-                self.forget_outputs_at(&address);
-            }
-            for (task, message) in retry {
-                let attempts = self.attempts.get(&(stage_id, task)).copied().unwrap_or(0);
-                if attempts >= self.shared.config.max_task_attempts {
-                    return Err(JobError::Task {
-                        stage: stage_id,
-                        task,
-                        message: format!("{message} (gave up after {attempts} attempts)"),
-                    });
-                }
-                self.status.retries += 1;
-                tasks.push(task);
-            }
+            visit.extend(self.graph.inputs(id).into_iter().map(|(input, _)| input));
         }
-        Ok(())
+        let mut needed: Vec<StageId> = needed.into_iter().collect();
+        needed.sort();
+        needed
+            .into_iter()
+            .filter(|&id| {
+                self.graph
+                    .inputs(id)
+                    .iter()
+                    .all(|(input, _)| self.missing_outputs(*input, &live).is_empty())
+            })
+            .filter_map(|id| {
+                let tasks: Vec<usize> = self
+                    .missing_outputs(id, &live)
+                    .into_iter()
+                    .filter(|&task| !running.contains(&(id, task)))
+                    .collect();
+                let stage = self.graph.stage(id)?.clone();
+                (!tasks.is_empty()).then_some((stage, tasks))
+            })
+            .collect()
     }
 
-    /// Tasks of `stage` whose outputs are gone: never run, or held by a lost executor.
-    fn missing_outputs(&self, stage: StageId) -> Vec<usize> {
-        let live: HashSet<String> = self
-            .shared
+    fn live_executors(&self) -> HashSet<String> {
+        self.shared
             .executor_summaries()
             .into_iter()
             .map(|e| e.address)
-            .collect();
+            .collect()
+    }
+
+    /// Tasks of `stage` whose outputs are gone: never run, or held by an executor not in
+    /// `live`.
+    fn missing_outputs(&self, stage: StageId, live: &HashSet<String>) -> Vec<usize> {
         let Some(outputs) = self.outputs.get(&stage) else {
             let tasks = self.graph.stage(stage).map_or(0, Stage::tasks);
             return (0..tasks).collect();
@@ -420,21 +457,24 @@ impl<'a> JobRun<'a> {
 
     /// Computes the values of the scalar subqueries `stage` computes, for later stages'
     /// plans, which carry them as literals.
-    async fn set_scalar_values(&mut self, stage: &Stage) -> Result<(), JobError> {
+    async fn set_scalar_values(&mut self, stage_id: StageId) -> Result<(), JobError> {
         let scalars: Vec<_> = self
             .graph
             .scalar_subqueries()
             .iter()
-            .filter(|s| s.stage == stage.id)
+            .filter(|s| s.stage == stage_id)
             .cloned()
             .collect();
+        let Some(stage) = self.graph.stage(stage_id).cloned() else {
+            return Ok(());
+        };
         if scalars.is_empty() {
             return Ok(());
         }
         let outputs = self.take_outputs(stage.id);
         let source: Arc<dyn PieceSource> =
             Arc::new(FlightPieces::remote(self.shared.connections.clone()));
-        let value = crate::job::scalar_value(&self.job, stage, &outputs, &source)
+        let value = crate::job::scalar_value(&self.job, &stage, &outputs, &source)
             .await
             .map_err(|e| JobError::Task {
                 stage: stage.id,
