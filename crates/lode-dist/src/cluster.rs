@@ -84,11 +84,12 @@ impl LocalCluster {
         &self.connections
     }
 
-    /// Stops every service at once. Their connections to each other would hold a graceful
-    /// shutdown for its whole grace period, and a local cluster is stopped when its work is
-    /// done (`lode run --executors` has read its result), so the grace is short.
+    /// Stops every service at once, without a grace period. A local cluster is stopped when
+    /// its work is done (`lode run --executors` has read its result), so no call is left to
+    /// finish, while the services' connections to each other would hold a graceful shutdown
+    /// for all of its grace; the stage outputs go with the work directory.
     pub async fn stop(self) {
-        let grace = Duration::from_millis(100);
+        let grace = Duration::ZERO;
         let executors = self.executors.into_iter().map(|e| e.stop_within(grace));
         tokio::join!(
             futures::future::join_all(executors),
