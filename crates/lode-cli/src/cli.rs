@@ -114,6 +114,22 @@ pub struct ClusterArgs {
     /// Largest gRPC message sent or accepted, in MiB (plans and results stream in smaller pieces)
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub max_message_mib: usize,
+    /// PEM file of the certificate authority that signed the cluster's certificates: https://
+    /// addresses are reached trusting it, and only it
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+}
+
+/// TLS of a service: with both files it serves https:// only.
+#[derive(Debug, Args, Clone)]
+pub struct ServeTlsArgs {
+    /// PEM file of the service's certificate chain (its names must match the addresses
+    /// clients use); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the certificate's private key; needs --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -131,12 +147,17 @@ pub enum Service {
         listen: std::net::SocketAddr,
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[command(flatten)]
+        tls: ServeTlsArgs,
         /// Seconds a task waits for an executor that can run it before its job fails
         #[arg(long, value_name = "SECONDS", default_value_t = 10)]
         placement_timeout: u64,
         /// Seconds without a heartbeat after which an executor is lost
         #[arg(long, value_name = "SECONDS", default_value_t = 5)]
         executor_timeout: u64,
+        /// Seconds a finished job's result waits for its client before its pieces are deleted
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        result_ttl: u64,
     },
     /// Run stage tasks over the tables of a data directory; serve stage outputs with Arrow Flight
     Executor {
@@ -146,7 +167,8 @@ pub enum Service {
         /// Address to serve stage outputs on
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
-        /// Address other executors reach this one at (default: http://<listen>)
+        /// Address other executors reach this one at (default: http://<listen>, https:// with
+        /// --tls-cert)
         #[arg(long, value_name = "URL")]
         advertise: Option<String>,
         /// Directory whose files `<name>.parquet|csv|arrow` (or sub-directories of such files) this executor holds
@@ -163,6 +185,8 @@ pub enum Service {
         allow_capabilities: Vec<lode_wasm::Capability>,
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[command(flatten)]
+        tls: ServeTlsArgs,
     },
 }
 

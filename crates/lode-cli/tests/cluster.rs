@@ -2,6 +2,7 @@
 //! each holding two of the three files of every TPC-H table (and the small `reviews` table
 //! whole), with a shared token. Each executor starts with an empty Wasm module cache.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
@@ -137,6 +138,16 @@ struct Cluster {
     /// Each executor's standard error after it registered.
     executor_logs: Vec<Receiver<String>>,
     address: String,
+    /// Arguments every client command adds (TLS trust).
+    client_args: Vec<OsString>,
+}
+
+/// A TLS fixture of `tests/tls` (made by its `make-certs.sh`).
+fn tls_file(name: &str) -> OsString {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/tls")
+        .join(name)
+        .into_os_string()
 }
 
 impl Cluster {
@@ -150,6 +161,28 @@ impl Cluster {
     }
 
     fn start(executors: usize) -> Cluster {
+        Cluster::start_with(executors, Vec::new(), Vec::new())
+    }
+
+    /// Services presenting the loopback certificate, everyone trusting its authority.
+    fn start_tls(executors: usize) -> Cluster {
+        let trust = vec!["--tls-ca".into(), tls_file("ca.pem")];
+        let mut serve = vec![
+            "--tls-cert".into(),
+            tls_file("service.pem"),
+            "--tls-key".into(),
+            tls_file("service.key"),
+        ];
+        serve.extend(trust.clone());
+        Cluster::start_with(executors, serve, trust)
+    }
+
+    /// Services started with `service_args` added, clients with `client_args`.
+    fn start_with(
+        executors: usize,
+        service_args: Vec<OsString>,
+        client_args: Vec<OsString>,
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("token"), "s3cret-token\n").unwrap();
         let mut coordinator = lode()
@@ -163,6 +196,7 @@ impl Cluster {
             ])
             .arg("--token-file")
             .arg(dir.path().join("token"))
+            .args(&service_args)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -178,6 +212,7 @@ impl Cluster {
             executors: Vec::new(),
             executor_logs: Vec::new(),
             address,
+            client_args,
         };
         for n in 0..executors {
             let data = executor_data(cluster.dir.path(), n);
@@ -194,6 +229,7 @@ impl Cluster {
                 .arg(&data)
                 .arg("--token-file")
                 .arg(cluster.token_file())
+                .args(&service_args)
                 .env("LODE_CACHE_DIR", cluster.module_cache(n))
                 .stderr(Stdio::piped())
                 .spawn()
@@ -228,7 +264,8 @@ impl Cluster {
             .arg(plan)
             .args(["--coordinator", &self.address, "--format", "csv"])
             .arg("--token-file")
-            .arg(self.token_file());
+            .arg(self.token_file())
+            .args(&self.client_args);
         for module in modules {
             submit.arg("--module").arg(module);
         }
@@ -338,6 +375,75 @@ fn every_service_rejects_calls_without_the_right_token() {
     let (ok, stdout, stderr) = cluster.submit(&plan);
     assert!(ok, "{stderr}");
     assert!(stdout.lines().count() == 2, "{stdout}");
+}
+
+/// With TLS every service serves https:// only: executors register and move pieces through
+/// TLS, a client trusting the cluster's authority gets the local result, and a client that
+/// trusts no authority, another authority, or speaks plain HTTP/2 gets nothing.
+#[test]
+fn a_cluster_with_tls_serves_clients_that_trust_its_authority_only() {
+    let cluster = Cluster::start_tls(2);
+    assert!(
+        cluster.address.starts_with("https://"),
+        "{}",
+        cluster.address
+    );
+    // A join: pieces move between the executors as well as to the coordinator.
+    let plan = repo().join("plans/tpch/q03.json");
+    let (ok, stdout, stderr) = cluster.submit(&plan);
+    assert!(ok, "{stderr}");
+    assert_eq!(normalized(&stdout), normalized(&local(&plan)));
+
+    let plain = cluster.address.replacen("https://", "http://", 1);
+    let refusals: [(&str, &str, Vec<OsString>); 3] = [
+        ("no authority", &cluster.address, Vec::new()),
+        (
+            "another authority",
+            &cluster.address,
+            vec!["--tls-ca".into(), tls_file("other-ca.pem")],
+        ),
+        ("plain HTTP/2", &plain, Vec::new()),
+    ];
+    for (case, address, args) in refusals {
+        let out = lode()
+            .arg("submit")
+            .arg(&plan)
+            .args(["--coordinator", address])
+            .arg("--token-file")
+            .arg(cluster.token_file())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{case}: {stderr}");
+        assert!(out.stdout.is_empty(), "{case}");
+        let names = match case {
+            "another authority" => "UnknownIssuer",
+            _ => "--tls-ca",
+        };
+        assert!(stderr.contains(names), "{case}: {stderr}");
+    }
+
+    // A key that is not PEM stops the service before it listens, naming the file.
+    let out = lode()
+        .args([
+            "serve",
+            "coordinator",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+        ])
+        .arg(tls_file("service.pem"))
+        .arg("--tls-key")
+        .arg(tls_file("make-certs.sh"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("make-certs.sh") && stderr.contains("not PEM"),
+        "{stderr}"
+    );
 }
 
 #[test]

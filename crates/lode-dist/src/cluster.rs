@@ -59,6 +59,7 @@ impl LocalCluster {
                 token: token.clone(),
                 max_message_bytes,
                 engine: engine.clone(),
+                tls: crate::Tls::none(),
             })
             .await?;
             started.push(executor);

@@ -28,7 +28,7 @@ use crate::stage::{Stage, StageId, StageOutput};
 /// How to start an executor.
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
-    /// The coordinator's address, `http://host:port`.
+    /// The coordinator's address, `http://host:port` (`https://` when it serves TLS).
     pub coordinator: String,
     /// Where to serve Flight; port 0 picks a free port.
     pub listen: SocketAddr,
@@ -44,6 +44,9 @@ pub struct ExecutorConfig {
     /// The largest gRPC message accepted or sent.
     pub max_message_bytes: usize,
     pub engine: EngineConfig,
+    /// TLS of the executor's Flight service and of its calls to the coordinator and to
+    /// other executors.
+    pub tls: crate::Tls,
 }
 
 /// A started executor; dropping it does not stop it, [`RunningExecutor::stop`] does.
@@ -97,7 +100,7 @@ pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
     let address = config
         .advertise
         .clone()
-        .unwrap_or_else(|| format!("http://{local}"));
+        .unwrap_or_else(|| format!("{}://{local}", config.tls.scheme()));
 
     std::fs::create_dir_all(&config.work).map_err(|source| DistError::Io {
         path: config.work.clone(),
@@ -123,7 +126,10 @@ pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
     let flight =
         tonic::service::interceptor::InterceptedService::new(flight, config.token.require());
     let mut server_stop = stopped.clone();
-    let server = tonic::transport::Server::builder()
+    let server = config
+        .tls
+        .server()
+        .map_err(|e| DistError::Config(format!("TLS: {e}")))?
         .add_service(flight)
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = server_stop.wait_for(|s| *s).await;
@@ -131,7 +137,8 @@ pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
 
     let executor = Arc::new(Executor {
         address: address.clone(),
-        connections: Connections::new(config.token.clone(), config.max_message_bytes),
+        connections: Connections::new(config.token.clone(), config.max_message_bytes)
+            .with_tls(config.tls.clone()),
         slots: Arc::new(Semaphore::new(config.slots.max(1))),
         config,
         engine,

@@ -85,6 +85,7 @@ pub(crate) fn flight_stream(
 pub struct Connections {
     token: Token,
     max_message_bytes: usize,
+    tls: crate::Tls,
     channels: Arc<Mutex<HashMap<String, Channel>>>,
 }
 
@@ -95,8 +96,14 @@ impl Connections {
         Connections {
             token,
             max_message_bytes,
+            tls: crate::Tls::none(),
             channels: Arc::default(),
         }
+    }
+
+    /// These connections reach `https://` addresses through `tls`'s trust.
+    pub fn with_tls(self, tls: crate::Tls) -> Self {
+        Connections { tls, ..self }
     }
 
     pub fn token(&self) -> &Token {
@@ -119,6 +126,10 @@ impl Connections {
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(10))
             .keep_alive_timeout(Duration::from_secs(20));
+        let endpoint = self
+            .tls
+            .endpoint(address, endpoint)
+            .map_err(Status::failed_precondition)?;
         let channel = endpoint.connect_lazy();
         channels.insert(address.to_string(), channel.clone());
         Ok(channel)

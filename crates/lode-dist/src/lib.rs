@@ -29,6 +29,7 @@ mod shuffle;
 mod split;
 mod stage;
 mod stored;
+mod tls;
 
 pub use auth::Token;
 pub use client::{Stored, Submitted, cancel, drop_tables, store, submit, submit_with, tables};
@@ -44,6 +45,7 @@ pub use shuffle::{
 };
 pub use split::split_into_stages;
 pub use stage::{ExchangeKind, Stage, StageGraph, StageId, StageOutput};
+pub use tls::Tls;
 
 /// Locks `m`, also after a panic elsewhere poisoned it: the data it guards stays consistent
 /// (every writer finishes its update before anything can panic).

@@ -27,7 +27,7 @@ const TOKEN: &str = "services-test-token";
 struct Cluster {
     coordinator: RunningCoordinator,
     executors: Vec<RunningExecutor>,
-    _work: tempfile::TempDir,
+    work: tempfile::TempDir,
 }
 
 /// A cluster whose executors each hold all of TPC-H SF 0.01.
@@ -75,6 +75,7 @@ async fn cluster_with(
                 token: token.clone(),
                 max_message_bytes: 64 << 20,
                 engine: engine.clone(),
+                tls: lode_dist::Tls::none(),
             })
             .await
             .unwrap(),
@@ -87,7 +88,7 @@ async fn cluster_with(
     Cluster {
         coordinator,
         executors: started,
-        _work: work,
+        work,
     }
 }
 
@@ -328,6 +329,60 @@ async fn a_parquet_file_both_executors_hold_is_read_in_ranges_by_every_slot() {
         })
         .collect();
     assert_eq!(grouped, expected);
+    for executor in cluster.executors {
+        executor.stop().await;
+    }
+    cluster.coordinator.stop().await;
+}
+
+/// A result nobody reads is deleted after the coordinator's result time limit: the
+/// executors' disks keep nothing of the job, and a reader who comes too late is told why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unread_result_expires_and_its_pieces_are_deleted() {
+    let config = CoordinatorConfig {
+        result_ttl: Duration::from_millis(300),
+        heartbeat_interval: Duration::from_millis(100),
+        ..CoordinatorConfig::default()
+    };
+    let cluster = cluster_with(2, |_| tpch_dir().to_path_buf(), config).await;
+    let plan = lode_plan::read_plan_file(&repo_root().join("plans/tpch/q06.json")).unwrap();
+    let connections = Connections::new(Token::new(TOKEN).unwrap(), 64 << 20);
+    let submitted = lode_dist::submit(
+        &connections,
+        cluster.coordinator.address(),
+        plan.plan.encode_to_vec(),
+        0,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let job_dirs: Vec<PathBuf> = (0..2)
+        .map(|n| {
+            cluster
+                .work
+                .path()
+                .join(format!("executor-{n}"))
+                .join(&submitted.job)
+        })
+        .collect();
+    assert!(
+        job_dirs.iter().any(|dir| dir.exists()),
+        "the result's pieces are on no executor: {job_dirs:?}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while job_dirs.iter().any(|dir| dir.exists()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unread result's pieces are still there after 10 s: {job_dirs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let error = submitted
+        .batches
+        .try_collect::<Vec<RecordBatch>>()
+        .await
+        .expect_err("an expired result was read");
+    assert!(error.to_string().contains("--result-ttl"), "{error}");
     for executor in cluster.executors {
         executor.stop().await;
     }

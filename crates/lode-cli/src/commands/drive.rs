@@ -47,10 +47,7 @@ pub async fn drive(args: DriveArgs) -> Result<ExitCode, Failure> {
                     "--coordinator: the driver reads the cluster's tables; drop --data and --table",
                 ));
             }
-            let connections = Connections::new(
-                super::serve::token(&args.cluster)?,
-                super::serve::max_message_bytes(&args.cluster),
-            );
+            let connections = super::serve::connections(&args.cluster)?;
             drive_on_cluster(&args, &connections, coordinator).await
         }
         (None, Some(executors)) => {

@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use lode_dist::{CoordinatorConfig, ExecutorConfig, Token};
+use lode_dist::{Connections, CoordinatorConfig, ExecutorConfig, Tls, Token};
 use lode_exec::EngineConfig;
 
-use crate::cli::{ClusterArgs, ServeArgs, Service};
+use crate::cli::{ClusterArgs, ServeArgs, ServeTlsArgs, Service};
 use crate::failure::Failure;
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
@@ -14,8 +14,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
         Service::Coordinator {
             listen,
             cluster,
+            tls,
             placement_timeout,
             executor_timeout,
+            result_ttl,
         } => {
             let config = CoordinatorConfig {
                 listen,
@@ -23,6 +25,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
                 max_message_bytes: max_message_bytes(&cluster),
                 placement_timeout: Duration::from_secs(placement_timeout),
                 executor_timeout: Duration::from_secs(executor_timeout.max(1)),
+                result_ttl: Duration::from_secs(result_ttl),
+                tls: service_tls(&cluster, &tls)?,
                 ..CoordinatorConfig::default()
             };
             let coordinator = lode_dist::start_coordinator(config).await?;
@@ -42,6 +46,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             slots,
             allow_capabilities,
             cluster,
+            tls,
         } => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             // A temporary work directory lives as long as this process.
@@ -71,6 +76,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
                     ..EngineConfig::default()
                 }
                 .allowing(&allow_capabilities),
+                tls: service_tls(&cluster, &tls)?,
             };
             let executor = lode_dist::start_executor(config).await?;
             eprintln!("executor serving stage outputs on {}", executor.address());
@@ -93,4 +99,26 @@ pub fn token(args: &ClusterArgs) -> Result<Token, Failure> {
 
 pub fn max_message_bytes(args: &ClusterArgs) -> usize {
     args.max_message_mib.clamp(1, 2047) << 20
+}
+
+/// What a client trusts for https:// addresses (`--tls-ca`).
+fn client_tls(args: &ClusterArgs) -> Result<Tls, Failure> {
+    match &args.tls_ca {
+        Some(ca) => Ok(Tls::none().trusting(ca)?),
+        None => Ok(Tls::none()),
+    }
+}
+
+/// A service's TLS: what it presents (`--tls-cert`, `--tls-key`) and what its own calls trust.
+fn service_tls(args: &ClusterArgs, serve: &ServeTlsArgs) -> Result<Tls, Failure> {
+    let tls = client_tls(args)?;
+    match (&serve.tls_cert, &serve.tls_key) {
+        (Some(cert), Some(key)) => Ok(tls.with_identity(cert, key)?),
+        _ => Ok(tls),
+    }
+}
+
+/// The connections of a client of the cluster: its token, message limit and TLS trust.
+pub fn connections(args: &ClusterArgs) -> Result<Connections, Failure> {
+    Ok(Connections::new(token(args)?, max_message_bytes(args)).with_tls(client_tls(args)?))
 }

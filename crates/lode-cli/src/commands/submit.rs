@@ -14,10 +14,7 @@ use crate::failure::Failure;
 pub async fn run(args: SubmitArgs) -> Result<ExitCode, Failure> {
     let mut plan = super::read_plan(&args.plan)?;
     super::embed_modules(&mut plan, &args.modules).await?;
-    let connections = Connections::new(
-        super::serve::token(&args.cluster)?,
-        super::serve::max_message_bytes(&args.cluster),
-    );
+    let connections = super::serve::connections(&args.cluster)?;
     let cluster = ClusterRef {
         connections: &connections,
         coordinator: &args.coordinator,
@@ -46,10 +43,7 @@ pub struct ClusterRef<'a> {
 
 /// `lode cancel`: stops a running job; an error when the coordinator has no such job running.
 pub async fn cancel(args: CancelArgs) -> Result<ExitCode, Failure> {
-    let connections = Connections::new(
-        super::serve::token(&args.cluster)?,
-        super::serve::max_message_bytes(&args.cluster),
-    );
+    let connections = super::serve::connections(&args.cluster)?;
     if lode_dist::cancel(&connections, &args.coordinator, &args.job).await? {
         eprintln!("job {} cancelled", args.job);
         Ok(ExitCode::SUCCESS)

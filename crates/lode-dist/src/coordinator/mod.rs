@@ -46,6 +46,10 @@ pub struct CoordinatorConfig {
     /// The smallest byte range a scan task reads of a Parquet file that several tasks share;
     /// a file smaller than two such ranges is read whole by one task.
     pub min_scan_range_bytes: u64,
+    /// How long a finished job's result waits for its client; then its pieces are deleted.
+    pub result_ttl: Duration,
+    /// TLS of the coordinator's services and of its calls to executors.
+    pub tls: crate::Tls,
 }
 
 impl Default for CoordinatorConfig {
@@ -60,6 +64,8 @@ impl Default for CoordinatorConfig {
             max_task_attempts: 4,
             engine: EngineConfig::default(),
             min_scan_range_bytes: 10 << 20,
+            result_ttl: Duration::from_secs(600),
+            tls: crate::Tls::none(),
         }
     }
 }
@@ -118,7 +124,7 @@ impl RunningCoordinator {
 /// Starts a coordinator serving its own API and Arrow Flight (SQL) on one port.
 pub async fn start_coordinator(config: CoordinatorConfig) -> Result<RunningCoordinator> {
     let (incoming, local) = crate::listen(config.listen).await?;
-    let address = format!("http://{local}");
+    let address = format!("{}://{local}", config.tls.scheme());
     let shared = Arc::new(Shared::new(config.clone()));
     let (stop, stopped) = watch::channel(false);
 
@@ -129,7 +135,10 @@ pub async fn start_coordinator(config: CoordinatorConfig) -> Result<RunningCoord
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
     let mut server_stop = stopped.clone();
-    let server = tonic::transport::Server::builder()
+    let server = config
+        .tls
+        .server()
+        .map_err(|e| DistError::Config(format!("TLS: {e}")))?
         .add_service(InterceptedService::new(api, config.token.require()))
         .add_service(InterceptedService::new(flight, config.token.require()))
         .serve_with_incoming_shutdown(incoming, async move {

@@ -311,7 +311,7 @@ async fn run_job(
                     })
                     .ticket
                     .to_vec();
-                    lock(&shared.results).insert(job, result);
+                    lock(&shared.results).insert(job, (result, std::time::Instant::now()));
                 }
             }
             proto::JobEvent {
@@ -396,11 +396,12 @@ impl FlightSqlService for CoordinatorFlight {
                 "the coordinator serves results; pieces are read from executors",
             ));
         };
-        let result = lock(&self.shared.results)
+        let (result, _) = lock(&self.shared.results)
             .remove(&ticket.job)
             .ok_or_else(|| {
                 Status::not_found(format!(
-                    "no result for job `{}` (unknown, or already read)",
+                    "no result for job `{}` (unknown, already read, or not read within the \
+                     coordinator's result time limit, --result-ttl)",
                     ticket.job
                 ))
             })?;

@@ -92,7 +92,8 @@ pub(super) struct Shared {
     pub(super) catalog: Mutex<Catalog>,
     /// Attempts sent to executors, with the executor running each.
     pub(super) pending: Mutex<HashMap<AttemptKey, (String, oneshot::Sender<TaskResult>)>>,
-    pub(super) results: Mutex<HashMap<String, JobResult>>,
+    /// Finished jobs' results until a client reads them, with when each job finished.
+    pub(super) results: Mutex<HashMap<String, (JobResult, Instant)>>,
     /// Running jobs' cancel switches.
     pub(super) jobs: Mutex<HashMap<String, watch::Sender<bool>>>,
     /// Running jobs' Wasm module bytes, by job: what executors fetch.
@@ -112,7 +113,8 @@ impl Shared {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() % 1_000_000);
         Shared {
-            connections: Connections::new(config.token.clone(), config.max_message_bytes),
+            connections: Connections::new(config.token.clone(), config.max_message_bytes)
+                .with_tls(config.tls.clone()),
             config,
             executors: Mutex::default(),
             catalog: Mutex::default(),
@@ -331,7 +333,34 @@ impl Shared {
         }
     }
 
-    /// Loses executors whose heartbeats stopped, until `stopped`.
+    /// Ends the jobs whose results no client read within `result_ttl`: their pieces would
+    /// otherwise fill the executors' disks for as long as the coordinator runs.
+    fn expire_unread_results(&self) {
+        let ttl = self.config.result_ttl;
+        let expired: Vec<String> = {
+            let mut results = lock(&self.results);
+            let expired: Vec<String> = results
+                .iter()
+                .filter(|(_, (_, finished))| finished.elapsed() > ttl)
+                .map(|(job, _)| job.clone())
+                .collect();
+            for job in &expired {
+                results.remove(job);
+            }
+            expired
+        };
+        for job in expired {
+            warn!(
+                job,
+                ttl_seconds = ttl.as_secs_f64(),
+                "result not read in time; its pieces are deleted"
+            );
+            self.end_job(&job);
+        }
+    }
+
+    /// Loses executors whose heartbeats stopped, and expires unread results, until
+    /// `stopped`.
     pub(super) async fn watch_heartbeats(
         self: std::sync::Arc<Self>,
         mut stopped: watch::Receiver<bool>,
@@ -349,6 +378,7 @@ impl Shared {
             for executor in silent {
                 self.lose_executor(&executor, "no heartbeat");
             }
+            self.expire_unread_results();
         }
     }
 }
