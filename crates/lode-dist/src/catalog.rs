@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Statistics;
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
 use datafusion::datasource::file_format::arrow::ArrowFormat;
@@ -20,11 +21,15 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::Expr;
+use datafusion::object_store::local::LocalFileSystem;
+use datafusion::object_store::path::Path as ObjectPath;
+use datafusion::object_store::{ObjectStore, ObjectStoreExt};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::SessionContext;
 use lode_exec::{FileFormat, TableBindings};
+use prost::Message;
 
 use crate::codec::{decode_schema, encode_schema};
 use crate::error::{DistError, Result};
@@ -45,6 +50,10 @@ pub async fn announce_tables(dir: &Path) -> Result<Vec<proto::TableFiles>> {
     bindings.add_data_dir(dir)?;
     let ctx = SessionContext::new();
     bindings.register(&ctx).await?;
+    let store: Arc<dyn ObjectStore> = Arc::new(
+        LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| DistError::Config(format!("data directory {}: {e}", dir.display())))?,
+    );
     let mut tables = Vec::new();
     for binding in bindings.iter() {
         let name = binding.name.to_lowercase();
@@ -52,7 +61,13 @@ pub async fn announce_tables(dir: &Path) -> Result<Vec<proto::TableFiles>> {
             .table_provider(name.as_str())
             .await
             .map_err(DistError::datafusion(format!("table {name}")))?;
-        let files = data_files(dir, &binding.path, binding.format)?;
+        let mut files = data_files(dir, &binding.path, binding.format)?;
+        if binding.format == FileFormat::Parquet {
+            for file in &mut files {
+                file.statistics =
+                    parquet_statistics(&ctx, &store, provider.schema(), &file.path).await?;
+            }
+        }
         tables.push(proto::TableFiles {
             name,
             format: format_name(binding.format).to_string(),
@@ -92,9 +107,39 @@ fn data_files(root: &Path, path: &Path, format: FileFormat) -> Result<Vec<proto:
             Ok(proto::DataFile {
                 path: relative.to_string_lossy().replace('\\', "/"),
                 size,
+                statistics: Vec::new(),
             })
         })
         .collect()
+}
+
+/// DataFusion's statistics of the Parquet file at `path` (relative to `store`), encoded.
+async fn parquet_statistics(
+    ctx: &SessionContext,
+    store: &Arc<dyn ObjectStore>,
+    schema: SchemaRef,
+    path: &str,
+) -> Result<Vec<u8>> {
+    let failed = |e: &dyn std::fmt::Display| {
+        DistError::Config(format!("reading the statistics of data file {path}: {e}"))
+    };
+    let meta = store
+        .head(&ObjectPath::from(path))
+        .await
+        .map_err(|e| failed(&e))?;
+    let statistics = ParquetFormat::default()
+        .infer_stats(&ctx.state(), store, schema, &meta)
+        .await
+        .map_err(|e| failed(&e))?;
+    Ok(datafusion_proto_common::protobuf_common::Statistics::from(&statistics).encode_to_vec())
+}
+
+fn decode_statistics(bytes: &[u8]) -> Option<Arc<Statistics>> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let proto = datafusion_proto_common::protobuf_common::Statistics::decode(bytes).ok()?;
+    Statistics::try_from(&proto).ok().map(Arc::new)
 }
 
 fn format_name(format: FileFormat) -> &'static str {
@@ -128,6 +173,20 @@ struct CatalogTable {
     format: FileFormat,
     /// By path: size and holders (executor ids).
     files: BTreeMap<String, (u64, BTreeSet<String>)>,
+    /// By path: DataFusion's statistics of the file, as its first holder announced them.
+    statistics: BTreeMap<String, Arc<Statistics>>,
+}
+
+impl CatalogTable {
+    /// The table's statistics, merged from its files'; unknown unless every file has some.
+    fn statistics(&self) -> Option<Statistics> {
+        let files: Vec<&Statistics> = self
+            .files
+            .keys()
+            .map(|path| self.statistics.get(path).map(|s| s.as_ref()))
+            .collect::<Option<_>>()?;
+        Statistics::try_merge_iter(files, &self.schema).ok()
+    }
 }
 
 impl Catalog {
@@ -147,6 +206,7 @@ impl Catalog {
                     schema: Arc::clone(&schema),
                     format,
                     files: BTreeMap::new(),
+                    statistics: BTreeMap::new(),
                 });
             if table.schema.fields() != schema.fields() || table.format != format {
                 return Err(DistError::Config(format!(
@@ -170,6 +230,12 @@ impl Catalog {
                     )));
                 }
                 entry.1.insert(executor.to_string());
+                if let Some(statistics) = decode_statistics(&file.statistics) {
+                    table
+                        .statistics
+                        .entry(file.path.clone())
+                        .or_insert(statistics);
+                }
             }
         }
         *self = next;
@@ -183,6 +249,8 @@ impl Catalog {
                 holders.remove(executor);
                 !holders.is_empty()
             });
+            let files = &table.files;
+            table.statistics.retain(|path, _| files.contains_key(path));
         }
         self.tables.retain(|_, t| !t.files.is_empty());
     }
@@ -214,6 +282,7 @@ impl Catalog {
                     schema: Arc::clone(&table.schema),
                     format: table.format,
                     groups,
+                    statistics: table.statistics(),
                 };
                 Ok((name.clone(), Arc::new(provider)))
             })
@@ -314,6 +383,8 @@ pub struct ClusterTable {
     schema: SchemaRef,
     format: FileFormat,
     groups: Vec<Vec<PartitionedFile>>,
+    /// The whole table's statistics, for the planner's join choices.
+    statistics: Option<Statistics>,
 }
 
 #[async_trait]
@@ -347,11 +418,14 @@ impl TableProvider for ClusterTable {
         };
         let source = format.file_source(Arc::clone(&self.schema).into());
         let groups = self.groups.iter().cloned().map(FileGroup::new).collect();
-        let config = FileScanConfigBuilder::new(data_store_url(), source)
+        let mut config = FileScanConfigBuilder::new(data_store_url(), source)
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?
-            .with_limit(limit)
-            .build();
+            .with_limit(limit);
+        if let Some(statistics) = &self.statistics {
+            config = config.with_statistics(statistics.clone());
+        }
+        let config = config.build();
         format.create_physical_plan(state, config).await
     }
 }
@@ -411,6 +485,7 @@ mod tests {
         CatalogTable {
             schema: Arc::new(Schema::empty()),
             format,
+            statistics: BTreeMap::new(),
             files: files
                 .iter()
                 .map(|(path, size, holders)| {

@@ -281,7 +281,7 @@ fn write_events(dir: &Path) -> u64 {
 }
 
 /// Both executors hold the same single Parquet file: every task slot reads a byte range of
-/// it, and every row is read exactly once.
+/// it, every row is read exactly once, and the file's statistics reach the planner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parquet_file_both_executors_hold_is_read_in_ranges_by_every_slot() {
     let data = tempfile::tempdir().unwrap();
@@ -312,11 +312,18 @@ async fn a_parquet_file_both_executors_hold_is_read_in_ranges_by_every_slot() {
         }
     };
 
-    // Two executors of two slots each: four scan tasks, each writing one partial count.
-    let (counted, status) = run("SELECT count(*) AS n FROM events").await;
-    assert_eq!(counted, vec![vec!["200000".to_string()]]);
+    // Two executors of two slots each: four scan tasks, each writing one partial sum (a
+    // count would come from the files' statistics, without a scan).
+    let (summed, status) = run("SELECT sum(id) AS total FROM events").await;
+    assert_eq!(summed, vec![vec![(0..200_000i64).sum::<i64>().to_string()]]);
     assert_eq!(status.rows_written, 4 + 1, "{status:?}");
     assert_eq!(status.bytes_scanned, size, "{status:?}");
+
+    // The executors announce each file's statistics, so the coordinator's planner answers a
+    // count from them, as a local planner does, without scanning.
+    let (counted, status) = run("SELECT count(*) AS n FROM events").await;
+    assert_eq!(counted, vec![vec!["200000".to_string()]]);
+    assert_eq!(status.bytes_scanned, 0, "{status:?}");
 
     let (grouped, _) =
         run("SELECT key, count(*) AS n, sum(id) AS total FROM events GROUP BY key ORDER BY key")
