@@ -154,8 +154,11 @@ pub async fn drop_tables(
 fn remote(coordinator: &str) -> impl Fn(tonic::Status) -> DistError + '_ {
     move |e: tonic::Status| {
         let mut message = e.message().to_string();
-        // A TLS service answers plain HTTP/2 with bytes h2 cannot parse.
-        if coordinator.starts_with("http://") && message.contains("http2 error") {
+        // A TLS service answers plain HTTP/2 with bytes h2 cannot parse, or drops the
+        // connection: the call fails in the transport.
+        if coordinator.starts_with("http://")
+            && (message.contains("http2 error") || message.contains("transport error"))
+        {
             message.push_str(
                 " (if the coordinator serves TLS, use its https:// address with --tls-ca)",
             );
