@@ -80,17 +80,20 @@ pub fn attach_modules(
     Ok(linked)
 }
 
-/// Makes a plan that refers to `modules` by name (files the user supplies with `--module`)
-/// self-contained, for a host that has no such files (a cluster's executors): its extension
-/// URNs and `WasmRel`s name those modules by sha256 instead, and its module table carries
+/// Makes a plan that refers to `modules` (files the user supplies with `--module`) by name or
+/// by sha256 self-contained, for a host that has no such files (a cluster's executors): its
+/// extension URNs and `WasmRel`s name those modules by sha256, and its module table carries
 /// their bytes. Names no supplied module has are left for the engine to report. Returns how
 /// many modules it embedded.
 pub fn embed_supplied_modules(plan: &mut Plan, modules: &[super::LoadedModule]) -> Result<usize> {
     let by_name = |name: &str| {
-        modules
-            .iter()
-            .position(|(m, _)| m.name().name == name)
-            .filter(|_| !ext::is_sha256(name))
+        modules.iter().position(|(m, _)| {
+            if ext::is_sha256(name) {
+                m.sha256() == name
+            } else {
+                m.name().name == name
+            }
+        })
     };
     let mut used = BTreeSet::new();
     for declaration in &mut plan.extension_urns {
