@@ -10,13 +10,16 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Statistics;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
 use datafusion::datasource::file_format::arrow::ArrowFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::physical_plan::{
+    ArrowSource, FileGroup, FileScanConfig, FileScanConfigBuilder, FileSource,
+};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
@@ -426,8 +429,62 @@ impl TableProvider for ClusterTable {
             config = config.with_statistics(statistics.clone());
         }
         let config = config.build();
+        if self.format == FileFormat::Arrow {
+            // DataFusion's Arrow planning opens the first file to tell the IPC file format
+            // from the stream format, and the coordinator plans without the files. The
+            // executor, which has them, tells (`restore_arrow_streams`): the
+            // format does not survive datafusion-proto anyway.
+            return Ok(DataSourceExec::from_data_source(config));
+        }
         format.create_physical_plan(state, config).await
     }
+}
+
+/// Gives the Arrow scans of `plan` whose files (under `data`) are IPC streams a stream
+/// source: datafusion-proto decodes every Arrow scan as the IPC file format, and only the
+/// executor holding the files can tell. As DataFusion's own planning, the first file decides.
+pub fn restore_arrow_streams(
+    plan: Arc<dyn ExecutionPlan>,
+    data: &Path,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let restored = plan.transform_up(|node| {
+        let Some(config) = node
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+        else {
+            return Ok(Transformed::no(node));
+        };
+        let first = config.file_groups.iter().flat_map(|g| g.iter()).next();
+        let is_arrow = config.file_source().is::<ArrowSource>();
+        if !is_arrow
+            || !first.is_some_and(|f| is_arrow_stream(&data.join(f.object_meta.location.as_ref())))
+        {
+            return Ok(Transformed::no(node));
+        }
+        let mut source: Arc<dyn FileSource> = Arc::new(ArrowSource::new_stream_file_source(
+            config.file_source().table_schema().clone(),
+        ));
+        if let Some(projection) = config.file_source().projection()
+            && let Some(projected) = source.try_pushdown_projection(projection)?
+        {
+            source = projected;
+        }
+        let config = FileScanConfigBuilder::from(config.clone())
+            .with_source(source)
+            .build();
+        let scan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
+        Ok(Transformed::yes(scan))
+    })?;
+    Ok(restored.data)
+}
+
+/// Whether the Arrow file at `path` is an IPC stream: it lacks the file format's magic.
+fn is_arrow_stream(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 6];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| &magic != b"ARROW1")
 }
 
 /// The data files partition `partition` of `plan` reads, following partitions down through

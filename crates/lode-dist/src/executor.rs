@@ -16,7 +16,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::Token;
-use crate::catalog::{announce_tables, data_store_url};
+use crate::catalog::{announce_tables, data_store_url, restore_arrow_streams};
 use crate::codec::{LodeCodec, decode_partitioning, decode_plan};
 use crate::error::{DistError, Result};
 use crate::flight::{Connections, FlightPieces, PieceFetchError, PieceServer, is_job_id};
@@ -314,6 +314,7 @@ impl Executor {
             let context = self.engine.session().task_ctx();
             let what = format!("decoding stage {} for task {}", key.stage, key.task);
             let plan = decode_plan(&run.plan, &context, &codec)
+                .and_then(|plan| restore_arrow_streams(plan, &self.config.data))
                 .map_err(DistError::datafusion(what.clone()))?;
             let output = if run.output_partitioning.is_empty() {
                 StageOutput::Whole
