@@ -387,6 +387,19 @@ pub enum ConformanceCommand {
     Functions(FunctionsArgs),
     /// Run Lode's plan-level cases (a plan, its tables, the expected rows or diagnostic code)
     Plans(PlansArgs),
+    /// Write every case's tables into a directory under the names `plans --target` reads
+    /// (`<case>__<table>`), for the executors of the cluster to hold
+    Tables(CaseTablesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CaseTablesArgs {
+    /// Directory of `*.json` cases
+    #[arg(default_value = "conformance/cases")]
+    pub dir: PathBuf,
+    /// Directory to write the tables into (an executor's --data)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +410,12 @@ pub struct PlansArgs {
     /// Report format
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Run the cases on the cluster of this coordinator instead of an in-process engine; its
+    /// executors must hold the tables `lode conformance tables` writes
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Args)]

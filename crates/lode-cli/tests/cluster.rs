@@ -161,7 +161,7 @@ impl Cluster {
     }
 
     fn start(executors: usize) -> Cluster {
-        Cluster::start_with(executors, Vec::new(), Vec::new())
+        Cluster::start_with(executors, None, Vec::new(), Vec::new())
     }
 
     /// Services presenting the loopback certificate, everyone trusting its authority.
@@ -174,12 +174,14 @@ impl Cluster {
             tls_file("service.key"),
         ];
         serve.extend(trust.clone());
-        Cluster::start_with(executors, serve, trust)
+        Cluster::start_with(executors, None, serve, trust)
     }
 
-    /// Services started with `service_args` added, clients with `client_args`.
+    /// Services started with `service_args` added, clients with `client_args`; every
+    /// executor holds `data`, or else its part of the test data ([`executor_data`]).
     fn start_with(
         executors: usize,
+        data: Option<&Path>,
         service_args: Vec<OsString>,
         client_args: Vec<OsString>,
     ) -> Cluster {
@@ -215,7 +217,10 @@ impl Cluster {
             client_args,
         };
         for n in 0..executors {
-            let data = executor_data(cluster.dir.path(), n);
+            let data = match data {
+                Some(data) => data.to_path_buf(),
+                None => executor_data(cluster.dir.path(), n),
+            };
             let mut executor = lode()
                 .args([
                     "serve",
@@ -444,6 +449,48 @@ fn a_cluster_with_tls_serves_clients_that_trust_its_authority_only() {
         stderr.contains("make-certs.sh") && stderr.contains("not PEM"),
         "{stderr}"
     );
+}
+
+/// `lode conformance plans --target` runs Lode's plan cases on a cluster whose executors hold
+/// the tables `lode conformance tables` wrote, and they pass there as in process.
+#[test]
+fn the_plan_conformance_cases_pass_on_a_cluster() {
+    let cases = repo().join("conformance/cases");
+    for module in ["loan-risk", "geomean", "top-k", "word-count"] {
+        guest(module);
+    }
+    let tables = tempfile::tempdir().unwrap();
+    succeeded(
+        lode()
+            .args(["conformance", "tables"])
+            .arg(&cases)
+            .arg("--out")
+            .arg(tables.path()),
+    );
+    let cluster = Cluster::start_with(2, Some(tables.path()), Vec::new(), Vec::new());
+    let out = lode()
+        .args(["conformance", "plans"])
+        .arg(&cases)
+        .args(["--target", &cluster.address, "--format", "json"])
+        .arg("--token-file")
+        .arg(cluster.token_file())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let failures: Vec<(&str, &str)> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|case| Some((case["case"].as_str()?, case.get("failure")?.as_str()?)))
+        .collect();
+    // `local_files` names files on the client's machine, which no executor holds: the one
+    // case a cluster cannot run, refused with the reason.
+    assert!(
+        matches!(failures.as_slice(), [("quirk_local_files", why)] if why.contains("no attached executor holds")),
+        "{failures:#?}"
+    );
+    assert_eq!(report.as_array().unwrap().len(), 32);
 }
 
 #[test]

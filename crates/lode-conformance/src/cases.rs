@@ -97,16 +97,34 @@ pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Runs every case in `dir` on the in-process engine, each on a fresh engine with only its own
-/// tables and modules.
-pub async fn run_cases(dir: &Path) -> Result<Vec<CaseResult>> {
+/// Where the cases run.
+pub enum Target {
+    /// A fresh in-process engine per case, holding only the case's own tables and modules.
+    Embedded,
+    /// A coordinator whose executors hold every case's tables as [`write_tables`] names
+    /// them; each case's plan is submitted with its tables renamed so and its modules
+    /// embedded.
+    Cluster {
+        coordinator: String,
+        connections: lode_dist::Connections,
+    },
+}
+
+/// Runs every case in `dir` on `target`.
+pub async fn run_cases(dir: &Path, target: &Target) -> Result<Vec<CaseResult>> {
     let mut results = Vec::new();
     for path in case_files(dir)? {
-        let name = path
-            .file_stem()
-            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        let name = case_name(&path);
         let case = read_case(&path)?;
-        let failure = run_case(&path, &case).await.err();
+        let failure = match target {
+            Target::Embedded => run_case(&path, &case).await.err(),
+            Target::Cluster {
+                coordinator,
+                connections,
+            } => run_case_on_cluster(&path, &case, coordinator, connections)
+                .await
+                .err(),
+        };
         results.push(CaseResult {
             case: name,
             about: case.about,
@@ -144,6 +162,58 @@ fn read_case(path: &Path) -> Result<PlanCase> {
     Ok(case)
 }
 
+fn case_name(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+}
+
+/// The name table `table` of case `case` has on a cluster: `<case>__<table>`, lower case,
+/// letters, digits and `_` only.
+pub fn cluster_table_name(case: &str, table: &str) -> String {
+    format!("{case}__{table}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes every case's tables in `dir` into `out` under their cluster names
+/// ([`cluster_table_name`]), for executors started with `--data out`; returns how many.
+pub fn write_tables(dir: &Path, out: &Path) -> Result<usize> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ConformanceError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let mut written = 0;
+    for path in case_files(dir)? {
+        let case = read_case(&path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for (table, source) in &case.tables {
+            let name = cluster_table_name(&case_name(&path), table);
+            match source {
+                TableSource::Inline { csv } => {
+                    let file = out.join(format!("{name}.csv"));
+                    std::fs::write(&file, csv).map_err(io(&file))?;
+                }
+                TableSource::File(relative) => {
+                    let from = base.join(relative);
+                    let extension = from.extension().unwrap_or_default().to_string_lossy();
+                    let file = out.join(format!("{name}.{extension}"));
+                    std::fs::copy(&from, &file).map_err(io(&from))?;
+                }
+            }
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
 /// `Err` says why the case failed.
 async fn run_case(path: &Path, case: &PlanCase) -> std::result::Result<(), String> {
     let base = path.parent().unwrap_or(Path::new("."));
@@ -171,37 +241,197 @@ async fn run_case(path: &Path, case: &PlanCase) -> std::result::Result<(), Strin
     let engine = Engine::new(&tables, config)
         .await
         .map_err(|e| e.to_string())?;
-    for module in &case.modules {
-        let file = base.join(module);
-        let bytes = std::fs::read(&file).map_err(|e| {
-            format!(
-                "cannot read module {} ({e}); `make guests` builds the example guests",
-                file.display()
-            )
-        })?;
-        engine
-            .register_module(bytes)
-            .map_err(|e| format!("module {}: {e}", file.display()))?;
-    }
-    let bytes = match &case.plan {
-        PlanSource::File(relative) => {
-            let file = base.join(relative);
-            let bytes = std::fs::read(&file)
-                .map_err(|e| format!("cannot read plan {}: {e}", file.display()))?;
-            with_case_dir(bytes, base)?
-        }
-        PlanSource::Inline(json) => serde_json::to_vec(json).map_err(|e| e.to_string())?,
-    };
-    let plan = lode_plan::decode_plan(&bytes);
+    register_modules(&engine, base, case)?;
+    let bytes = plan_bytes(base, case)?;
     let run = async {
-        let plan = plan.map_err(ExecError::from)?;
+        let plan = lode_plan::decode_plan(&bytes).map_err(ExecError::from)?;
         let stream = engine.execute(&plan).await?;
         let mut out = Vec::new();
         lode_exec::write_results(stream, ResultFormat::Csv, &mut out).await?;
         Ok::<_, ExecError>(String::from_utf8_lossy(&out).into_owned())
     }
     .await;
-    judge(&case.expect, run)
+    judge(&case.expect, run.map_err(Failed::from))
+}
+
+/// Runs a case on a cluster: its plan reads the case's tables by their cluster names and
+/// carries its modules.
+async fn run_case_on_cluster(
+    path: &Path,
+    case: &PlanCase,
+    coordinator: &str,
+    connections: &lode_dist::Connections,
+) -> std::result::Result<(), String> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let bytes = plan_bytes(base, case)?;
+    let mut plan = match lode_plan::decode_plan(&bytes) {
+        Ok(plan) => plan,
+        Err(e) => {
+            return judge(
+                &case.expect,
+                Err(Failed::Diagnostics(vec!["D001".into()], e.to_string())),
+            );
+        }
+    };
+    rename_tables(&mut plan.plan, &case_name(path), case)?;
+    // Modules are loaded (and checked) by an engine here, then travel in the plan.
+    let engine = Engine::new(&TableBindings::new(), EngineConfig::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let modules = register_modules(&engine, base, case)?;
+    lode_exec::embed_supplied_modules(&mut plan.plan, &modules).map_err(|e| e.to_string())?;
+    let run = async {
+        let submitted = lode_dist::submit(
+            connections,
+            coordinator,
+            prost::Message::encode_to_vec(&plan.plan),
+            0,
+            |_| {},
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        lode_exec::write_results(submitted.batches, ResultFormat::Csv, &mut out)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(String::from_utf8_lossy(&out).into_owned())
+    }
+    .await;
+    judge(&case.expect, run.map_err(Failed::from_message))
+}
+
+/// Renames the plan's reads of the case's tables to their cluster names.
+fn rename_tables(
+    plan: &mut substrait::proto::Plan,
+    case: &str,
+    spec: &PlanCase,
+) -> std::result::Result<(), String> {
+    let mut json = serde_json::to_value(&*plan).map_err(|e| e.to_string())?;
+    rename_named_tables(&mut json, &|table| {
+        spec.tables
+            .keys()
+            .find(|t| t.eq_ignore_ascii_case(table))
+            .map(|t| cluster_table_name(case, t))
+    });
+    *plan = serde_json::from_value(json).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Every `namedTable` in the plan's JSON, wherever it is (subqueries included).
+fn rename_named_tables(value: &mut serde_json::Value, rename: &dyn Fn(&str) -> Option<String>) {
+    match value {
+        serde_json::Value::Object(object) => {
+            if let Some(names) = object
+                .get_mut("namedTable")
+                .and_then(|t| t.get_mut("names"))
+                .and_then(|n| n.as_array_mut())
+                && let Some(last) = names.last_mut()
+                && let Some(renamed) = last.as_str().and_then(rename)
+            {
+                *last = serde_json::Value::String(renamed);
+            }
+            object
+                .values_mut()
+                .for_each(|v| rename_named_tables(v, rename));
+        }
+        serde_json::Value::Array(items) => {
+            items
+                .iter_mut()
+                .for_each(|v| rename_named_tables(v, rename));
+        }
+        _ => {}
+    }
+}
+
+/// The case's plan bytes.
+fn plan_bytes(base: &Path, case: &PlanCase) -> std::result::Result<Vec<u8>, String> {
+    match &case.plan {
+        PlanSource::File(relative) => {
+            let file = base.join(relative);
+            let bytes = std::fs::read(&file)
+                .map_err(|e| format!("cannot read plan {}: {e}", file.display()))?;
+            with_case_dir(bytes, base)
+        }
+        PlanSource::Inline(json) => serde_json::to_vec(json).map_err(|e| e.to_string()),
+    }
+}
+
+/// Loads the case's Wasm modules into `engine`.
+fn register_modules(
+    engine: &Engine,
+    base: &Path,
+    case: &PlanCase,
+) -> std::result::Result<Vec<lode_exec::LoadedModule>, String> {
+    case.modules
+        .iter()
+        .map(|module| {
+            let file = base.join(module);
+            let bytes = std::fs::read(&file).map_err(|e| {
+                format!(
+                    "cannot read module {} ({e}); `make guests` builds the example guests",
+                    file.display()
+                )
+            })?;
+            engine
+                .register_module(bytes)
+                .map_err(|e| format!("module {}: {e}", file.display()))
+        })
+        .collect()
+}
+
+/// Why a case's plan did not give rows.
+enum Failed {
+    /// Diagnostics, by code, with the whole message (a plan that does not decode is D001).
+    Diagnostics(Vec<String>, String),
+    /// Anything else.
+    Error(String),
+}
+
+impl From<ExecError> for Failed {
+    fn from(e: ExecError) -> Self {
+        match &e {
+            // What `lode validate` reports as D001.
+            ExecError::Plan(_) => Failed::Diagnostics(vec!["D001".into()], e.to_string()),
+            ExecError::Invalid(diagnostics) => Failed::Diagnostics(
+                diagnostics
+                    .iter()
+                    .map(|d| d.code.as_str().to_string())
+                    .collect(),
+                e.to_string(),
+            ),
+            _ => Failed::Error(e.to_string()),
+        }
+    }
+}
+
+impl Failed {
+    /// A failure known by its message only (from a coordinator): its diagnostics are the
+    /// codes it names as `[X000]`.
+    fn from_message(message: String) -> Self {
+        let codes: Vec<String> = message
+            .split('[')
+            .skip(1)
+            .filter_map(|rest| rest.split_once(']').map(|(code, _)| code))
+            .filter(|code| {
+                let mut chars = code.chars();
+                code.len() == 4
+                    && chars.next().is_some_and(|c| c.is_ascii_uppercase())
+                    && chars.all(|c| c.is_ascii_digit())
+            })
+            .map(str::to_string)
+            .collect();
+        if codes.is_empty() {
+            Failed::Error(message)
+        } else {
+            Failed::Diagnostics(codes, message)
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Failed::Diagnostics(_, message) | Failed::Error(message) => message,
+        }
+    }
 }
 
 /// A JSON plan may write `@CASE_DIR@` for the case file's directory (`local_files` URIs must
@@ -220,7 +450,7 @@ fn with_case_dir(bytes: Vec<u8>, base: &Path) -> std::result::Result<Vec<u8>, St
 
 fn judge(
     expect: &Expect,
-    run: std::result::Result<String, ExecError>,
+    run: std::result::Result<String, Failed>,
 ) -> std::result::Result<(), String> {
     match (run, expect) {
         (
@@ -243,23 +473,15 @@ fn judge(
         (Ok(csv), _) => Err(format!(
             "expected an error, but the plan ran and returned:\n{csv}"
         )),
-        // What `lode validate` reports as D001.
         (
-            Err(ExecError::Plan(_)),
-            Expect {
-                error: Some(code), ..
-            },
-        ) if code == "D001" => Ok(()),
-        (
-            Err(ExecError::Invalid(diagnostics)),
+            Err(Failed::Diagnostics(codes, _)),
             Expect {
                 error: Some(code), ..
             },
         ) => {
-            if diagnostics.iter().any(|d| d.code.as_str() == code) {
+            if codes.iter().any(|c| c == code) {
                 Ok(())
             } else {
-                let codes: Vec<_> = diagnostics.iter().map(|d| d.code.as_str()).collect();
                 Err(format!(
                     "expected diagnostic {code}, got {}",
                     codes.join(", ")
@@ -267,22 +489,22 @@ fn judge(
             }
         }
         (
-            Err(e),
+            Err(failed),
             Expect {
                 error_contains: Some(text),
                 ..
             },
         ) => {
-            let message = e.to_string();
-            if message.contains(text.as_str()) {
+            if failed.message().contains(text.as_str()) {
                 Ok(())
             } else {
                 Err(format!(
-                    "expected an error containing `{text}`, got: {message}"
+                    "expected an error containing `{text}`, got: {}",
+                    failed.message()
                 ))
             }
         }
-        (Err(e), _) => Err(format!("failed: {e}")),
+        (Err(failed), _) => Err(format!("failed: {}", failed.message())),
     }
 }
 

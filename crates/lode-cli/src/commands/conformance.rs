@@ -1,25 +1,51 @@
 //! `lode conformance functions`: the spec's function test corpus, each case a plan run through
-//! Lode; `lode conformance plans`: Lode's own plan-level cases. `functions` exits 0 when the run completes (and holds the baseline, if given), 1 when fewer cases
+//! Lode; `lode conformance plans`: Lode's own plan-level cases, in process or on a cluster
+//! (`--target`, over the tables `lode conformance tables` writes). `functions` exits 0 when the run completes (and holds the baseline, if given), 1 when fewer cases
 //! pass than the baseline records, 2 when the corpus or baseline cannot be read.
 
 use std::path::Path;
 use std::process::ExitCode;
 
+use lode_conformance::cases::Target;
 use lode_conformance::{Baseline, ConformanceError, Report};
 
-use crate::cli::{ConformanceArgs, ConformanceCommand, FunctionsArgs, PlansArgs, ReportFormat};
+use crate::cli::{
+    CaseTablesArgs, ConformanceArgs, ConformanceCommand, FunctionsArgs, PlansArgs, ReportFormat,
+};
 use crate::failure::Failure;
 
 pub async fn run(args: ConformanceArgs) -> Result<ExitCode, Failure> {
     match args.command {
         ConformanceCommand::Functions(args) => functions(args).await,
         ConformanceCommand::Plans(args) => plans(args).await,
+        ConformanceCommand::Tables(args) => tables(&args),
     }
+}
+
+/// `lode conformance tables`: the cases' tables, for a cluster's executors.
+fn tables(args: &CaseTablesArgs) -> Result<ExitCode, Failure> {
+    let written = lode_conformance::cases::write_tables(&args.dir, &args.out)
+        .map_err(|e| Failure::io(e.to_string()))?;
+    eprintln!(
+        "{written} tables written to {}; start executors with --data {}, then run \
+         `lode conformance plans {} --target URL`",
+        args.out.display(),
+        args.out.display(),
+        args.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Exit 0 when every case passes, 1 when any fails, 2 when a case file cannot be read.
 async fn plans(args: PlansArgs) -> Result<ExitCode, Failure> {
-    let results = lode_conformance::cases::run_cases(&args.dir)
+    let target = match &args.target {
+        None => Target::Embedded,
+        Some(coordinator) => Target::Cluster {
+            coordinator: coordinator.clone(),
+            connections: super::serve::connections(&args.cluster)?,
+        },
+    };
+    let results = lode_conformance::cases::run_cases(&args.dir, &target)
         .await
         .map_err(|e| Failure::io(e.to_string()))?;
     let failed = results.iter().filter(|r| r.failure.is_some()).count();
