@@ -88,6 +88,11 @@ bench: guests
 	target/release/lode-bench cluster --data data/tpch-sf1 --report docs/benchmarks.md
 	@echo "==> Drivers: k-means over 1 M points, driver and host interface vs queries; gcd in Rust, C, Python, JS (docs/benchmarks.md)"
 	target/release/lode-bench drivers --points 1000000 --iterations 10 --guests guests/out --report docs/benchmarks.md
+	@echo "==> Validation of the 22 TPC-H plans: lode validate vs the reference validator (PyPI substrait-validator, installed with pip when python3 is here)"
+	@if command -v python3 >/dev/null 2>&1; then \
+		python3 -m pip install --quiet --disable-pip-version-check substrait-validator==0.1.4 2>&1 | grep -v "as the 'root' user" || true; \
+	fi
+	target/release/lode-bench validator --plans plans/tpch --report docs/benchmarks.md
 
 plans: build
 	@test -f $(DEMO_DATA)/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.1 --out $(DEMO_DATA)

@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 mod cluster;
 mod drivers;
+mod validator;
 mod wasm;
 use lode_exec::{Engine, EngineConfig, ResultFormat, TableBindings};
 
@@ -97,6 +98,22 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         repeats: usize,
     },
+    /// Validation time per plan: `lode validate` vs the reference validator (PyPI
+    /// `substrait-validator`, through `tools/reference-validator.py`)
+    Validator {
+        /// Directory of JSON plans
+        #[arg(long, default_value = "plans/tpch")]
+        plans: PathBuf,
+        /// Markdown report to update (the validation section is replaced, the rest kept)
+        #[arg(long)]
+        report: PathBuf,
+        /// Validations per plan and validator (after one warm-up)
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+        /// The Python that has `substrait-validator` installed
+        #[arg(long, default_value = "python3")]
+        python: String,
+    },
     /// Run one SQL query file with DataFusion on Lode's session setup; Arrow IPC to stdout
     Sql {
         #[arg(long)]
@@ -143,6 +160,12 @@ fn main() -> ExitCode {
             &report,
             repeats.max(1),
         ),
+        Cmd::Validator {
+            plans,
+            report,
+            runs,
+            python,
+        } => validator::run(&plans, &report, runs.max(1), &python),
         Cmd::Sql { data, query } => sql(&data, &query),
     };
     match result {
