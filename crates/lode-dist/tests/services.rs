@@ -30,6 +30,23 @@ struct Cluster {
     work: tempfile::TempDir,
 }
 
+impl Cluster {
+    /// Submits `plan` (Substrait bytes) with the cluster's token; the job has finished.
+    async fn submit(&self, plan: Vec<u8>) -> lode_dist::Submitted {
+        let connections = Connections::new(Token::new(TOKEN).unwrap(), 64 << 20);
+        lode_dist::submit(&connections, self.coordinator.address(), plan, 0, |_| {})
+            .await
+            .unwrap()
+    }
+
+    async fn stop(self) {
+        for executor in self.executors {
+            executor.stop().await;
+        }
+        self.coordinator.stop().await;
+    }
+}
+
 /// A cluster whose executors each hold all of TPC-H SF 0.01.
 async fn cluster(executors: usize) -> Cluster {
     cluster_over(executors, |_| tpch_dir().to_path_buf()).await
@@ -155,10 +172,7 @@ async fn a_flight_sql_client_runs_a_substrait_plan_on_the_cluster() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), tonic::Code::Unauthenticated, "{error}");
-    for executor in cluster.executors {
-        executor.stop().await;
-    }
-    cluster.coordinator.stop().await;
+    cluster.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,10 +194,7 @@ async fn executors_serve_stage_outputs_only_with_the_token() {
         Err(e) => e.to_string(),
     };
     assert!(!error.contains("bearer token"), "{error}");
-    for executor in cluster.executors {
-        executor.stop().await;
-    }
-    cluster.coordinator.stop().await;
+    cluster.stop().await;
 }
 
 /// Every file in `dir`, recursively, with its size.
@@ -216,16 +227,7 @@ async fn an_aggregation_moves_partial_states_not_the_table() {
     }
     let cluster = cluster_over(2, |n| homes.path().join(format!("executor-{n}"))).await;
     let plan = lode_plan::read_plan_file(&repo_root().join("plans/tpch/q01.json")).unwrap();
-    let connections = Connections::new(Token::new(TOKEN).unwrap(), 64 << 20);
-    let submitted = lode_dist::submit(
-        &connections,
-        cluster.coordinator.address(),
-        plan.plan.encode_to_vec(),
-        0,
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let submitted = cluster.submit(plan.plan.encode_to_vec()).await;
     let status = submitted.status;
     let batches: Vec<RecordBatch> = submitted.batches.try_collect().await.unwrap();
     assert_eq!(
@@ -240,10 +242,7 @@ async fn an_aggregation_moves_partial_states_not_the_table() {
         status.bytes_moved,
         status.bytes_scanned
     );
-    for executor in cluster.executors {
-        executor.stop().await;
-    }
-    cluster.coordinator.stop().await;
+    cluster.stop().await;
 }
 
 /// One Parquet file of 200,000 rows in row groups of 10,000, `id` 0.. and `key` = id % 7.
@@ -296,16 +295,11 @@ async fn a_parquet_file_both_executors_hold_is_read_in_ranges_by_every_slot() {
     let planner = lode_exec::Engine::new(&tables, EngineConfig::default())
         .await
         .unwrap();
-    let connections = Connections::new(Token::new(TOKEN).unwrap(), 64 << 20);
     let run = |sql: &'static str| {
-        let (planner, connections, address) =
-            (&planner, &connections, cluster.coordinator.address());
+        let (planner, cluster) = (&planner, &cluster);
         async move {
             let plan = planner.sql_to_substrait(sql).await.unwrap();
-            let submitted =
-                lode_dist::submit(connections, address, plan.encode_to_vec(), 0, |_| {})
-                    .await
-                    .unwrap();
+            let submitted = cluster.submit(plan.encode_to_vec()).await;
             let status = submitted.status;
             let batches: Vec<RecordBatch> = submitted.batches.try_collect().await.unwrap();
             (rows(&batches), status)
@@ -336,10 +330,7 @@ async fn a_parquet_file_both_executors_hold_is_read_in_ranges_by_every_slot() {
         })
         .collect();
     assert_eq!(grouped, expected);
-    for executor in cluster.executors {
-        executor.stop().await;
-    }
-    cluster.coordinator.stop().await;
+    cluster.stop().await;
 }
 
 /// A result nobody reads is deleted after the coordinator's result time limit: the
@@ -353,16 +344,7 @@ async fn an_unread_result_expires_and_its_pieces_are_deleted() {
     };
     let cluster = cluster_with(2, |_| tpch_dir().to_path_buf(), config).await;
     let plan = lode_plan::read_plan_file(&repo_root().join("plans/tpch/q06.json")).unwrap();
-    let connections = Connections::new(Token::new(TOKEN).unwrap(), 64 << 20);
-    let submitted = lode_dist::submit(
-        &connections,
-        cluster.coordinator.address(),
-        plan.plan.encode_to_vec(),
-        0,
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let submitted = cluster.submit(plan.plan.encode_to_vec()).await;
     let job_dirs: Vec<PathBuf> = (0..2)
         .map(|n| {
             cluster
@@ -390,8 +372,5 @@ async fn an_unread_result_expires_and_its_pieces_are_deleted() {
         .await
         .expect_err("an expired result was read");
     assert!(error.to_string().contains("--result-ttl"), "{error}");
-    for executor in cluster.executors {
-        executor.stop().await;
-    }
-    cluster.coordinator.stop().await;
+    cluster.stop().await;
 }
