@@ -17,7 +17,7 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::from_substrait_plan_with_consumer;
 use futures::FutureExt;
-use lode_plan::{DecodedPlan, Diagnostic, Severity};
+use lode_plan::{Analysis, DecodedPlan, Diagnostic, Severity};
 use substrait::proto::{Plan, plan_rel};
 use tracing::{Instrument, info, info_span, warn};
 
@@ -139,19 +139,27 @@ impl Engine {
         extensions: &mut Extensions,
     ) -> Result<(SessionState, PlanModules)> {
         let mut state = self.ctx.state();
+        if !self.uses_modules(plan) {
+            return Ok((state, PlanModules::default()));
+        }
         let table =
             lode_plan::ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
         let supplied = lock(&self.supplied).clone();
-        let declares_wasm = plan
-            .extension_urns
-            .iter()
-            .any(|u| lode_plan::ext::module_of_urn(&u.urn).is_some());
-        if table.modules.is_empty() && supplied.is_empty() && !declares_wasm {
-            return Ok((state, PlanModules::default()));
-        }
         let modules = PlanModules::load(self.wasm()?, &table, &supplied)?;
         modules.register(plan, extensions, &mut state)?;
         Ok((state, modules))
+    }
+
+    /// Whether the plan may call Wasm functions: it carries or declares modules, or the user
+    /// supplied some. An unreadable module table counts, so that loading reports it.
+    fn uses_modules(&self, plan: &Plan) -> bool {
+        let carries = lode_plan::ext::module_table(plan).map_or(true, |t| !t.modules.is_empty());
+        carries
+            || !lock(&self.supplied).is_empty()
+            || plan
+                .extension_urns
+                .iter()
+                .any(|u| lode_plan::ext::module_of_urn(&u.urn).is_some())
     }
 
     /// Loads a module file the user supplied (`--module`): its functions become callable in
@@ -170,42 +178,54 @@ impl Engine {
     /// Structural validation plus the checks only this executor can make: the functions it
     /// has, the plan's Wasm modules among them.
     pub fn validate(&self, plan: &DecodedPlan) -> Vec<Diagnostic> {
-        let plan = &normalized(plan);
+        self.analyze(plan).diagnostics
+    }
+
+    /// [`Engine::validate`], with the types it derived for the plan's output.
+    pub fn analyze(&self, plan: &DecodedPlan) -> Analysis {
+        if !self.uses_modules(&plan.plan) {
+            // The engine's own state answers; copying it would cost more than validating.
+            let state = self.ctx.state_ref();
+            let state = state.read();
+            return self.analyze_with(plan, &state, &PlanModules::default());
+        }
         let mut extensions = Extensions::try_from(&plan.plan.extensions).unwrap_or_default();
         match self.query_state(&plan.plan, &mut extensions) {
-            Ok((state, modules)) => self.validate_with(plan, &state, &modules),
+            Ok((state, modules)) => self.analyze_with(plan, &state, &modules),
             Err(e) => {
-                let mut diagnostics =
-                    self.validate_with(plan, &self.ctx.state(), &PlanModules::default());
-                diagnostics.push(Diagnostic::new(
+                let mut analysis =
+                    self.analyze_with(plan, &self.ctx.state(), &PlanModules::default());
+                analysis.diagnostics.push(Diagnostic::new(
                     lode_plan::Code::UnusableModule,
                     lode_plan::PlanPath::root()
                         .field("advanced_extensions")
                         .field("enhancement"),
                     e.to_string(),
                 ));
-                diagnostics
+                analysis
             }
         }
     }
 
-    fn validate_with(
+    fn analyze_with(
         &self,
         plan: &DecodedPlan,
         state: &SessionState,
         modules: &PlanModules,
-    ) -> Vec<Diagnostic> {
-        lode_plan::validate_decoded(plan, Some(&DataFusionSupport { state, modules }))
+    ) -> Analysis {
+        let support = DataFusionSupport::new(state, modules, &plan.plan);
+        lode_plan::analyze_decoded(plan, Some(&support))
     }
 
     /// Validates the plan and converts it to a DataFusion logical plan.
     pub async fn logical_plan(&self, plan: &DecodedPlan) -> Result<LogicalPlan> {
-        let plan = &normalized(plan);
-        let mut extensions = Extensions::try_from(&plan.plan.extensions).map_err(
+        let runnable = &normalized(plan);
+        let mut extensions = Extensions::try_from(&runnable.plan.extensions).map_err(
             ExecError::datafusion("reading the plan's extensions failed"),
         )?;
-        let (state, modules) = self.query_state(&plan.plan, &mut extensions)?;
-        let diagnostics = self.validate_with(plan, &state, &modules);
+        let (state, modules) = self.query_state(&runnable.plan, &mut extensions)?;
+        // The user's plan, not the renamed one: diagnostics point into what they wrote.
+        let diagnostics = self.analyze_with(plan, &state, &modules).diagnostics;
         let (errors, others): (Vec<_>, Vec<_>) = diagnostics
             .into_iter()
             .partition(|d| d.severity == Severity::Error);
@@ -218,7 +238,7 @@ impl Engine {
         if !errors.is_empty() {
             return Err(ExecError::Invalid(errors));
         }
-        convert(&state, &plan.plan, &extensions, &modules)
+        convert(&state, &runnable.plan, &extensions, &modules)
             .instrument(info_span!("plan"))
             .await
     }

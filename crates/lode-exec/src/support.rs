@@ -7,17 +7,29 @@ use datafusion_substrait::logical_plan::consumer::{
     DefaultSubstraitConsumer, SubstraitConsumer, from_substrait_type, name_to_op,
     substrait_to_df_name,
 };
-use lode_plan::ExecutorSupport;
+use lode_plan::{Call, ExecutorSupport};
 
 use crate::wasm::PlanModules;
 use substrait::proto::{Plan, Type};
 
 /// Answers with the same lookups the Substrait consumer makes, so a function the validator
-/// accepts is one the consumer can convert.
+/// accepts is one the consumer can convert. One answers for one plan.
 pub struct DataFusionSupport<'a> {
-    pub state: &'a SessionState,
+    state: &'a SessionState,
     /// The modules this query can use: the plan's and those supplied with `--module`.
-    pub modules: &'a PlanModules,
+    modules: &'a PlanModules,
+    /// The plan's extension declarations, as the consumer reads them.
+    extensions: Extensions,
+}
+
+impl<'a> DataFusionSupport<'a> {
+    pub fn new(state: &'a SessionState, modules: &'a PlanModules, plan: &Plan) -> Self {
+        DataFusionSupport {
+            state,
+            modules,
+            extensions: Extensions::try_from(&plan.extensions).unwrap_or_default(),
+        }
+    }
 }
 
 impl ExecutorSupport for DataFusionSupport<'_> {
@@ -32,12 +44,14 @@ impl ExecutorSupport for DataFusionSupport<'_> {
             || crate::spec::implements(name)
     }
 
-    fn aggregate_function(&self, name: &str) -> bool {
-        self.state.udaf(name).is_ok()
+    fn aggregate_function(&self, name: &str, call: Call<'_>) -> bool {
+        self.state
+            .udaf(crate::spec::aggregate_runs_as(name, call))
+            .is_ok()
     }
 
-    fn window_function(&self, name: &str) -> bool {
-        self.state.udwf(name).is_ok() || self.state.udaf(name).is_ok()
+    fn window_function(&self, name: &str, call: Call<'_>) -> bool {
+        self.state.udwf(name).is_ok() || self.aggregate_function(name, call)
     }
 
     /// The consumer's own type conversion, with the plan's type declarations.
@@ -47,8 +61,7 @@ impl ExecutorSupport for DataFusionSupport<'_> {
         {
             return None;
         }
-        let extensions = Extensions::try_from(&plan.extensions).unwrap_or_default();
-        let consumer = DefaultSubstraitConsumer::new(&extensions, self.state);
+        let consumer = DefaultSubstraitConsumer::new(&self.extensions, self.state);
         arrow_type(&consumer, ty).err().map(|e| e.strip_backtrace())
     }
 

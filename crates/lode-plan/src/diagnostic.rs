@@ -87,6 +87,11 @@ codes! {
     UnsupportedFunction = "E005", Error, "the executor has no implementation of this function";
     UnsupportedSort = "E006", Error, "a sort field has no direction, or one the executor does not support";
     UnsupportedType = "T001", Error, "the executor does not support this type";
+    NotBoolean = "T002", Error, "a condition (filter, join expression, if clause) is not boolean";
+    NoImplementationForTypes = "T003", Warning, "no implementation of the function in its extension takes the call's argument types";
+    OutputTypeMismatch = "T004", Warning, "a call's declared output type is not the type its implementation returns";
+    SetInputsDiffer = "T005", Error, "the inputs of a set relation differ in field count or field types";
+    BranchTypesDiffer = "T006", Warning, "the results of an if-then or switch expression have different types";
     UnknownExtensionDetail = "W001", Error, "an extension relation's detail is missing or is not a Lode WasmRel";
     BadWasmRel = "W002", Error, "a WasmRel detail does not decode or is incomplete";
     ModuleNotInPlan = "W003", Warning, "a WasmRel names a module the plan does not carry; the consumer must be supplied it";
@@ -119,7 +124,7 @@ pub struct Diagnostic {
 }
 
 fn serialize_path<S: serde::Serializer>(p: &PlanPath, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(p.as_str())
+    s.collect_str(p)
 }
 
 impl Diagnostic {

@@ -2,7 +2,8 @@
 //!
 //! Everything Lode does with a Substrait plan before it runs: reading it (binary protobuf or
 //! JSON, auto-detected, older URI-based plans upgraded to URNs), naming places in it
-//! ([`PlanPath`]) and validating it into coded [`Diagnostic`]s.
+//! ([`PlanPath`]) and validating it into coded [`Diagnostic`]s, deriving the type of every
+//! relation's fields on the way ([`analyze_decoded`]).
 //!
 //! ```
 //! let decoded = lode_plan::decode_plan(br#"{"relations": []}"#).unwrap();
@@ -16,16 +17,21 @@ mod diagnostic;
 mod error;
 pub mod ext;
 pub mod legacy;
+mod overload;
 mod path;
 pub mod signature;
 pub mod standard;
+pub mod types;
 mod validate;
 
 pub use decode::{DecodedPlan, PlanFormat, decode_plan, encode_plan, read_plan_file};
 pub use diagnostic::{Code, Diagnostic, Severity, SeverityOverrides};
 pub use error::{PlanError, Result};
 pub use path::PlanPath;
-pub use validate::{ExecutorSupport, validate_decoded, validate_plan};
+pub use types::DataType;
+pub use validate::{
+    Analysis, Call, ExecutorSupport, OutputColumn, analyze_decoded, validate_decoded, validate_plan,
+};
 
 /// Re-exported so users of this crate name the same proto types.
 pub use substrait;

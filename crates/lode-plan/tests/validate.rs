@@ -1,6 +1,6 @@
 //! Each check of the validator, triggered by a small plan: the code and the plan path.
 
-use lode_plan::{Code, Diagnostic, Severity, decode_plan, validate_decoded};
+use lode_plan::{Code, Diagnostic, Severity, analyze_decoded, decode_plan, validate_decoded};
 use serde_json::{Value, json};
 
 fn read(names: &[&str]) -> Value {
@@ -33,7 +33,7 @@ fn expect(plan: Value, code: Code, path: &str) {
     assert!(
         diagnostics
             .iter()
-            .any(|d| d.code == code && d.path.as_str() == path),
+            .any(|d| d.code == code && d.path.to_string() == path),
         "expected {code} at {path}, got {diagnostics:#?}"
     );
 }
@@ -355,7 +355,7 @@ fn wasm_rel_module_hash_must_be_carried_and_distribution_in_range() {
         diagnostics
             .iter()
             .filter(|d| d.code == code)
-            .map(|d| d.path.as_str().to_string())
+            .map(|d| d.path.to_string())
             .collect::<Vec<_>>()
     };
     assert_eq!(
@@ -386,5 +386,222 @@ fn declared_wasm_output_types_the_fields_downstream() {
         plan,
         Code::FieldOutOfRange,
         "relations[0].root.input.filter.condition.scalar_function.arguments[1].value.selection.direct_reference.struct_field.field",
+    );
+}
+
+/// The output columns `analyze_decoded` derives, as `name type` strings.
+fn output_types(plan: &Value) -> Vec<String> {
+    let decoded = decode_plan(plan.to_string().as_bytes()).expect("decodes");
+    let analysis = analyze_decoded(&decoded, None);
+    assert_eq!(analysis.diagnostics, vec![], "no diagnostics expected");
+    analysis
+        .output
+        .expect("the output is derived")
+        .iter()
+        .map(|c| match &c.data_type {
+            Some(t) => format!("{} {t}", c.name),
+            None => format!("{} ?", c.name),
+        })
+        .collect()
+}
+
+/// A read of `prices(id i64, price decimal<15,2>?)` under the standard decimal functions
+/// (anchor 1: multiply, 2: sum) and the comparisons (3: equal).
+fn typed_plan(input: Value, names: &[&str]) -> Value {
+    json!({
+        "extensionUrns": [
+            {"extensionUrnAnchor": 1, "urn": "extension:io.substrait:functions_arithmetic_decimal"},
+            {"extensionUrnAnchor": 2, "urn": "extension:io.substrait:functions_comparison"},
+            {"extensionUrnAnchor": 3, "urn": "extension:io.substrait:functions_arithmetic"}
+        ],
+        "extensions": [
+            {"extensionFunction": {"extensionUrnReference": 1, "functionAnchor": 1, "name": "multiply:dec_dec"}},
+            {"extensionFunction": {"extensionUrnReference": 1, "functionAnchor": 2, "name": "sum:dec"}},
+            {"extensionFunction": {"extensionUrnReference": 2, "functionAnchor": 3, "name": "equal:any_any"}},
+            {"extensionFunction": {"extensionUrnReference": 3, "functionAnchor": 4, "name": "add:i64_i64"}}
+        ],
+        "relations": [{"root": {"input": input, "names": names}}]
+    })
+}
+
+fn prices() -> Value {
+    json!({"read": {"namedTable": {"names": ["prices"]}, "baseSchema": {
+    "names": ["id", "price"],
+    "struct": {"types": [
+        {"i64": {"nullability": "NULLABILITY_REQUIRED"}},
+        {"decimal": {"precision": 15, "scale": 2, "nullability": "NULLABILITY_NULLABLE"}}
+    ]}}}})
+}
+
+fn call(anchor: u32, args: &[Value]) -> Value {
+    let args: Vec<Value> = args.iter().map(|a| json!({"value": a})).collect();
+    json!({"scalarFunction": {"functionReference": anchor, "arguments": args}})
+}
+
+#[test]
+fn types_are_derived_through_relations_from_the_extension_yamls() {
+    // price * price: the decimal rules give decimal<31,4> (nullable: price is); its sum per
+    // id is decimal?<38,4>; no call declares an output type.
+    let project =
+        json!({"project": {"input": prices(), "expressions": [call(1, &[field(1), field(1)])]}});
+    let aggregate = json!({"aggregate": {"input": project,
+        "groupings": [{"groupingExpressions": [field(0)]}],
+        "measures": [{"measure": {"functionReference": 2, "arguments": [{"value": field(2)}]}}]}});
+    assert_eq!(
+        output_types(&typed_plan(aggregate, &["id", "total"])),
+        ["id i64", "total decimal?<38, 4>"]
+    );
+}
+
+#[test]
+fn outer_joins_make_the_missing_side_nullable() {
+    let join = |join_type: &str| {
+        json!({"join": {"left": prices(), "right": prices(), "type": join_type,
+            "expression": call(3, &[field(0), field(2)])}})
+    };
+    let names = ["a", "ap", "b", "bp"];
+    assert_eq!(
+        output_types(&typed_plan(join("JOIN_TYPE_LEFT"), &names)),
+        [
+            "a i64",
+            "ap decimal?<15, 2>",
+            "b i64?",
+            "bp decimal?<15, 2>"
+        ]
+    );
+    assert_eq!(
+        output_types(&typed_plan(join("JOIN_TYPE_INNER"), &names)),
+        ["a i64", "ap decimal?<15, 2>", "b i64", "bp decimal?<15, 2>"]
+    );
+    assert_eq!(
+        output_types(&typed_plan(join("JOIN_TYPE_LEFT_SEMI"), &names[..2])),
+        ["a i64", "ap decimal?<15, 2>"]
+    );
+}
+
+#[test]
+fn declared_wasm_output_types_what_follows_it() {
+    let detail = wasm_rel(json!({
+        "module": "word-count", "name": "split_words",
+        "output": [{"name": "word", "type": "string", "nullable": true},
+                   {"name": "n", "type": "i64"}],
+    }));
+    let ext = json!({"extensionSingle": {"input": prices(), "detail": detail}});
+    let plan = typed_plan(
+        json!({"project": {"input": ext, "expressions": [call(4, &[field(1), field(1)])]}}),
+        &[],
+    );
+    assert_eq!(output_types(&plan), ["$0 string?", "$1 i64", "$2 i64"]);
+    // The guest's string column is no condition.
+    let ext = json!({"extensionSingle": {"input": prices(), "detail": wasm_rel(json!({
+        "module": "word-count", "name": "split_words",
+        "output": [{"name": "word", "type": "string"}]}))}});
+    expect(
+        typed_plan(
+            json!({"filter": {"input": ext, "condition": field(0)}}),
+            &[],
+        ),
+        Code::NotBoolean,
+        "relations[0].root.input.filter.condition",
+    );
+}
+
+#[test]
+fn a_condition_must_be_boolean() {
+    expect(
+        typed_plan(
+            json!({"filter": {"input": prices(), "condition": field(0)}}),
+            &[],
+        ),
+        Code::NotBoolean,
+        "relations[0].root.input.filter.condition",
+    );
+}
+
+#[test]
+fn argument_types_must_match_an_implementation() {
+    // add(i64, decimal) is in neither arithmetic file: i64 and decimal do not mix.
+    let plan = typed_plan(
+        json!({"project": {"input": prices(), "expressions": [call(4, &[field(0), field(1)])]}}),
+        &[],
+    );
+    expect(
+        plan,
+        Code::NoImplementationForTypes,
+        "relations[0].root.input.project.expressions[0].scalar_function.function_reference",
+    );
+    let diagnostics = diagnose(&typed_plan(
+        json!({"project": {"input": prices(), "expressions": [call(4, &[field(0), field(1)])]}}),
+        &[],
+    ));
+    assert!(
+        diagnostics[0]
+            .message
+            .contains("takes (i64, decimal?<15, 2>)"),
+        "{diagnostics:#?}"
+    );
+    // The other file's `add` takes two decimals, and the hint says so.
+    let diagnostics = diagnose(&typed_plan(
+        json!({"project": {"input": prices(), "expressions": [call(4, &[field(1), field(1)])]}}),
+        &[],
+    ));
+    assert!(
+        diagnostics[0]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("functions_arithmetic_decimal")),
+        "{diagnostics:#?}"
+    );
+}
+
+#[test]
+fn a_declared_output_type_must_be_the_one_returned() {
+    let mut equal = call(3, &[field(0), field(0)]);
+    equal["scalarFunction"]["outputType"] = json!({"i64": {"nullability": "NULLABILITY_REQUIRED"}});
+    expect(
+        typed_plan(
+            json!({"project": {"input": prices(), "expressions": [equal]}}),
+            &[],
+        ),
+        Code::OutputTypeMismatch,
+        "relations[0].root.input.project.expressions[0].scalar_function.output_type",
+    );
+}
+
+#[test]
+fn set_inputs_must_agree_in_fields_and_types() {
+    let narrow = json!({"project": {"input": prices(), "common": {"emit": {"outputMapping": [0]}}, "expressions": []}});
+    let flipped = json!({"project": {"input": prices(), "common": {"emit": {"outputMapping": [1, 0]}}, "expressions": []}});
+    for (other, message) in [
+        (narrow, "has 1 fields but input 0 has 2"),
+        (
+            flipped,
+            "field 0 is decimal?<15, 2> in input 1 but i64 in input 0",
+        ),
+    ] {
+        let plan = typed_plan(
+            json!({"set": {"inputs": [prices(), other], "op": "SET_OP_UNION_ALL"}}),
+            &[],
+        );
+        let diagnostics = diagnose(&plan);
+        assert!(
+            diagnostics.iter().any(|d| d.code == Code::SetInputsDiffer
+                && d.path.to_string() == "relations[0].root.input.set.inputs[1]"
+                && d.message.contains(message)),
+            "{diagnostics:#?}"
+        );
+    }
+}
+
+#[test]
+fn if_then_results_must_share_a_type() {
+    let if_then = json!({"ifThen": {"ifs": [{"if": call(3, &[field(0), field(0)]), "then": field(0)}], "else": field(1)}});
+    expect(
+        typed_plan(
+            json!({"project": {"input": prices(), "expressions": [if_then]}}),
+            &[],
+        ),
+        Code::BranchTypesDiffer,
+        "relations[0].root.input.project.expressions[0].if_then.else",
     );
 }

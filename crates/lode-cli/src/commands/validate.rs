@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use lode_plan::{Code, Diagnostic, Severity, SeverityOverrides};
+use lode_plan::{Code, Diagnostic, OutputColumn, Severity, SeverityOverrides};
 use serde::Serialize;
 
 use crate::cli::{ReportFormat, ValidateArgs};
@@ -17,6 +17,9 @@ struct PlanReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     diagnostics: Vec<Diagnostic>,
+    /// The plan's output columns with the types validation derived for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<Vec<OutputColumn>>,
 }
 
 pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
@@ -30,7 +33,8 @@ pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
     for source in &args.plans {
         let report = match super::read_plan(source) {
             Ok(decoded) => {
-                let mut diagnostics = engine.validate(&decoded);
+                let analysis = engine.analyze(&decoded);
+                let mut diagnostics = analysis.diagnostics;
                 diagnostics.iter_mut().for_each(|d| overrides.apply(d));
                 let invalid = diagnostics.iter().any(|d| d.severity == Severity::Error);
                 PlanReport {
@@ -38,6 +42,7 @@ pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
                     status: if invalid { "invalid" } else { "valid" },
                     error: None,
                     diagnostics,
+                    output: analysis.output,
                 }
             }
             Err(failure) => PlanReport {
@@ -45,6 +50,7 @@ pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
                 status: "unreadable",
                 error: Some(failure.to_string()),
                 diagnostics: Vec::new(),
+                output: None,
             },
         };
         reports.push(report);
@@ -89,11 +95,26 @@ fn print_text(report: &PlanReport) {
                 "{}: {} ({errors} errors, {warnings} warnings)",
                 report.plan, report.status
             );
+            if let Some(output) = &report.output {
+                println!("  output: {}", render_output(output));
+            }
             for d in &report.diagnostics {
                 println!("  {d}");
             }
         }
     }
+}
+
+/// `n_name string, revenue decimal?<38, 4>`; `?` where a type could not be derived.
+fn render_output(columns: &[OutputColumn]) -> String {
+    columns
+        .iter()
+        .map(|c| match &c.data_type {
+            Some(t) => format!("{} {t}", c.name),
+            None => format!("{} ?", c.name),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn parse_codes(codes: &[String], flag: &str) -> Result<Vec<Code>, Failure> {

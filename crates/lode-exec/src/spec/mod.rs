@@ -39,6 +39,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, ScalarUDF};
 use substrait::proto::extensions::SimpleExtensionDeclaration;
 use substrait::proto::extensions::simple_extension_declaration::{ExtensionFunction, MappingType};
+use substrait::proto::function_argument::ArgType;
 use substrait::proto::{FunctionOption, Plan};
 
 use integer::{Arithmetic, BitwiseNot, IntegerArithmetic, IntegerOptions, Overflow, Shift};
@@ -286,6 +287,39 @@ const AGGREGATE_RENAMES: &[(&str, Calls, &str)] = &[
     ),
 ];
 
+/// The rename of [`AGGREGATE_RENAMES`] that applies to a call of standard aggregate `name`
+/// whose first argument is the enum `first_enum` (if it is one) and which asks for the option
+/// values `has_option(option, value)` says it does.
+fn aggregate_rename(
+    name: &str,
+    first_enum: Option<&str>,
+    has_option: impl Fn(&str, &str) -> bool,
+) -> Option<&'static (&'static str, Calls, &'static str)> {
+    AGGREGATE_RENAMES.iter().find(|(spec, calls, _)| {
+        *spec == name
+            && match calls {
+                Calls::FirstEnum(e) => first_enum.is_some_and(|v| v.eq_ignore_ascii_case(e)),
+                Calls::All => true,
+                Calls::WithOption(option, value) => has_option(option, value),
+            }
+    })
+}
+
+/// The function a call of aggregate `name` runs as: DataFusion's name when
+/// [`normalize_aggregates`] renames such calls, else `name`.
+pub(crate) fn aggregate_runs_as<'a>(name: &'a str, call: lode_plan::Call<'_>) -> &'a str {
+    let first_enum = call.arguments.first().and_then(|a| match &a.arg_type {
+        Some(ArgType::Enum(e)) => Some(e.as_str()),
+        _ => None,
+    });
+    let has_option = |option: &str, value: &str| {
+        call.options
+            .iter()
+            .any(|o| o.name == option && o.preference.first().is_some_and(|p| p == value))
+    };
+    aggregate_rename(name, first_enum, has_option).map_or(name, |(_, _, df_name)| df_name)
+}
+
 /// The plan with its calls to the aggregates of [`AGGREGATE_RENAMES`] renamed to DataFusion's
 /// names (the enum argument the new name carries dropped); `None` when it has none.
 pub(crate) fn normalize_aggregates(plan: &Plan) -> Option<Plan> {
@@ -385,16 +419,7 @@ fn rename_calls(
                             })
                         })
                 };
-                let rename = AGGREGATE_RENAMES.iter().find(|(spec, calls, _)| {
-                    spec == name
-                        && match calls {
-                            Calls::FirstEnum(e) => enum_arg
-                                .as_deref()
-                                .is_some_and(|v| v.eq_ignore_ascii_case(e)),
-                            Calls::All => true,
-                            Calls::WithOption(option, value) => has_option(option, value),
-                        }
-                });
+                let rename = aggregate_rename(name, enum_arg.as_deref(), has_option);
                 if let Some((_, calls, df_name)) = rename {
                     let new = anchor_for(*anchor, df_name);
                     if new != *anchor {

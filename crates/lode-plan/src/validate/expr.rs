@@ -1,5 +1,8 @@
-//! Expression checks: field bounds, function anchors, executor support, nested relations.
+//! Expression checks and type derivation: field bounds, function anchors, overload resolution
+//! against the function's extension, executor support, nested relations.
 
+use substrait::proto::AggregationPhase;
+use substrait::proto::expression::cast::FailureBehavior;
 use substrait::proto::expression::field_reference::{ReferenceType, RootType};
 use substrait::proto::expression::reference_segment::ReferenceType as SegmentType;
 use substrait::proto::expression::{
@@ -8,298 +11,709 @@ use substrait::proto::expression::{
 use substrait::proto::function_argument::ArgType;
 use substrait::proto::{AggregateFunction, Expression, FunctionArgument};
 
-use super::Validator;
+use super::{Call, CallSite, Schema, Validator};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::overload::{self, Argument};
 use crate::path::PlanPath;
+use crate::types::{DataType, Kind};
 
-/// Which registry of the executor a function must be found in.
+/// Which registry of the executor a function must be found in (aggregates and window functions
+/// with the call, which may choose among implementations).
 #[derive(Clone, Copy)]
-enum FunctionKind {
+enum FunctionKind<'a> {
     Scalar,
-    Aggregate,
-    Window,
+    Aggregate(Call<'a>),
+    Window(Call<'a>),
 }
 
 impl Validator<'_> {
-    /// Checks an expression evaluated over an input of `arity` fields (`None`: unknown).
-    pub(super) fn check_expr(&mut self, expr: &Expression, arity: Option<usize>, path: &PlanPath) {
+    /// Checks an expression evaluated over `input` (`None`: its fields are not known) and
+    /// returns its type, `None` where it cannot be derived.
+    pub(super) fn check_expr(
+        &mut self,
+        expr: &Expression,
+        input: Option<&Schema>,
+        path: &PlanPath,
+    ) -> Option<DataType> {
         let Some(rex) = &expr.rex_type else {
             self.report(Diagnostic::new(
                 Code::MissingExpression,
                 path.clone(),
                 "expression has no kind (rex_type is not set)",
             ));
-            return;
+            return None;
         };
         match rex {
-            RexType::Literal(_) | RexType::DynamicParameter(_) => {}
-            RexType::Selection(f) => self.check_field_reference(f, arity, &path.field("selection")),
+            RexType::Literal(l) => literal_type(l),
+            RexType::DynamicParameter(d) => d.r#type.as_ref().and_then(DataType::from_proto),
+            RexType::Selection(f) => self.check_field_reference(f, input, &path.field("selection")),
             RexType::ScalarFunction(f) => {
                 let p = path.field("scalar_function");
-                self.check_function(f.function_reference, FunctionKind::Scalar, &p);
-                self.check_arguments(&f.arguments, arity, &p);
+                let args = self.check_arguments(&f.arguments, input, &p);
+                self.check_function(
+                    f.function_reference,
+                    FunctionKind::Scalar,
+                    &f.arguments,
+                    Some(&args),
+                    f.output_type.as_ref(),
+                    &p,
+                )
             }
             RexType::WindowFunction(f) => {
                 let p = path.field("window_function");
-                self.check_function(f.function_reference, FunctionKind::Window, &p);
-                self.check_arguments(&f.arguments, arity, &p);
+                let call = Call {
+                    arguments: &f.arguments,
+                    options: &f.options,
+                };
+                let args = self.check_arguments(&f.arguments, input, &p);
                 for (i, e) in f.partitions.iter().enumerate() {
-                    self.check_expr(e, arity, &p.index("partitions", i));
+                    self.check_expr(e, input, &p.index("partitions", i));
                 }
-                self.sorts(&f.sorts, arity, &p);
+                self.sorts(&f.sorts, input, &p);
+                self.check_function(
+                    f.function_reference,
+                    FunctionKind::Window(call),
+                    &f.arguments,
+                    Some(&args),
+                    f.output_type.as_ref(),
+                    &p,
+                )
             }
             RexType::IfThen(it) => {
                 let p = path.field("if_then");
+                let mut results = Vec::new();
                 for (i, clause) in it.ifs.iter().enumerate() {
                     let cp = p.index("ifs", i);
-                    self.required(clause.r#if.as_ref(), arity, &cp.field("if"));
-                    self.required(clause.then.as_ref(), arity, &cp.field("then"));
+                    self.condition(clause.r#if.as_ref(), input, &cp.field("if"));
+                    let then = self.required(clause.then.as_ref(), input, &cp.field("then"));
+                    results.push((cp.field("then"), then));
                 }
-                if let Some(e) = it.r#else.as_deref() {
-                    self.check_expr(e, arity, &p.field("else"));
-                }
+                let otherwise = it
+                    .r#else
+                    .as_deref()
+                    .map(|e| (p.field("else"), self.check_expr(e, input, &p.field("else"))));
+                self.branches(results, otherwise)
             }
             RexType::SwitchExpression(sw) => {
                 let p = path.field("switch_expression");
-                self.required(sw.r#match.as_deref(), arity, &p.field("match"));
+                let value = self.required(sw.r#match.as_deref(), input, &p.field("match"));
+                let mut results = Vec::new();
                 for (i, clause) in sw.ifs.iter().enumerate() {
-                    self.required(clause.then.as_ref(), arity, &p.index("ifs", i).field("then"));
+                    let cp = p.index("ifs", i);
+                    let then = self.required(clause.then.as_ref(), input, &cp.field("then"));
+                    results.push((cp.field("then"), then));
                 }
-                if let Some(e) = sw.r#else.as_deref() {
-                    self.check_expr(e, arity, &p.field("else"));
-                }
+                let otherwise = sw
+                    .r#else
+                    .as_deref()
+                    .map(|e| (p.field("else"), self.check_expr(e, input, &p.field("else"))));
+                let result = self.branches(results, otherwise);
+                // A null value matches no clause.
+                result.map(|t| {
+                    let nullable = t.nullable || value.as_ref().is_none_or(|v| v.nullable);
+                    t.with_nullable(nullable)
+                })
             }
             RexType::SingularOrList(l) => {
                 let p = path.field("singular_or_list");
-                self.required(l.value.as_deref(), arity, &p.field("value"));
+                let value = self.required(l.value.as_deref(), input, &p.field("value"));
+                let mut nullable = value.as_ref().is_none_or(|v| v.nullable);
                 for (i, e) in l.options.iter().enumerate() {
-                    self.check_expr(e, arity, &p.index("options", i));
+                    let option = self.check_expr(e, input, &p.index("options", i));
+                    nullable |= option.is_none_or(|o| o.nullable);
                 }
+                Some(DataType::new(Kind::Boolean, nullable))
             }
             RexType::MultiOrList(l) => {
                 let p = path.field("multi_or_list");
                 for (i, e) in l.value.iter().enumerate() {
-                    self.check_expr(e, arity, &p.index("value", i));
+                    self.check_expr(e, input, &p.index("value", i));
                 }
                 for (i, record) in l.options.iter().enumerate() {
                     for (j, e) in record.fields.iter().enumerate() {
-                        self.check_expr(e, arity, &p.index("options", i).index("fields", j));
+                        self.check_expr(e, input, &p.index("options", i).index("fields", j));
                     }
                 }
+                Some(DataType::new(Kind::Boolean, true))
             }
-            RexType::Cast(c) => self.required(c.input.as_deref(), arity, &path.field("cast").field("input")),
-            RexType::Subquery(s) => self.check_subquery(s.subquery_type.as_ref(), arity, &path.field("subquery")),
+            RexType::Cast(c) => {
+                let value = self.required(
+                    c.input.as_deref(),
+                    input,
+                    &path.field("cast").field("input"),
+                );
+                let target = c.r#type.as_ref().and_then(DataType::from_proto)?;
+                // A cast that fails with an error gives null only for null; producers often
+                // write the target as nullable whatever the input is.
+                let returns_null = c.failure_behavior == FailureBehavior::ReturnNull as i32;
+                let nullable = match value {
+                    Some(v) if !returns_null => v.nullable,
+                    _ => target.nullable,
+                };
+                Some(target.with_nullable(nullable))
+            }
+            RexType::Subquery(s) => {
+                self.check_subquery(s.subquery_type.as_ref(), input, &path.field("subquery"))
+            }
             RexType::Nested(n) => {
                 let p = path.field("nested");
-                match &n.nested_type {
+                let kind = match &n.nested_type {
                     Some(NestedType::Struct(s)) => {
-                        for (i, e) in s.fields.iter().enumerate() {
-                            self.check_expr(e, arity, &p.field("struct").index("fields", i));
-                        }
+                        let fields: Option<Vec<DataType>> = s
+                            .fields
+                            .iter()
+                            .enumerate()
+                            .map(|(i, e)| {
+                                self.check_expr(e, input, &p.field("struct").index("fields", i))
+                            })
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                            .collect();
+                        fields.map(Kind::Struct)
                     }
                     Some(NestedType::List(l)) => {
-                        for (i, e) in l.values.iter().enumerate() {
-                            self.check_expr(e, arity, &p.field("list").index("values", i));
-                        }
+                        let values: Vec<Option<DataType>> = l
+                            .values
+                            .iter()
+                            .enumerate()
+                            .map(|(i, e)| {
+                                self.check_expr(e, input, &p.field("list").index("values", i))
+                            })
+                            .collect();
+                        values
+                            .into_iter()
+                            .next()
+                            .flatten()
+                            .map(|t| Kind::List(Box::new(t)))
                     }
                     Some(NestedType::Map(m)) => {
+                        let mut first = None;
                         for (i, kv) in m.key_values.iter().enumerate() {
                             let kp = p.field("map").index("key_values", i);
-                            self.required(kv.key.as_ref(), arity, &kp.field("key"));
-                            self.required(kv.value.as_ref(), arity, &kp.field("value"));
+                            let key = self.required(kv.key.as_ref(), input, &kp.field("key"));
+                            let value = self.required(kv.value.as_ref(), input, &kp.field("value"));
+                            first.get_or_insert((key, value));
+                        }
+                        match first {
+                            Some((Some(k), Some(v))) => Some(Kind::Map(Box::new(k), Box::new(v))),
+                            _ => None,
                         }
                     }
-                    None => self.report(Diagnostic::new(Code::MissingExpression, p, "nested expression sets no struct, list or map")),
-                }
+                    None => {
+                        self.report(Diagnostic::new(
+                            Code::MissingExpression,
+                            p,
+                            "nested expression sets no struct, list or map",
+                        ));
+                        None
+                    }
+                };
+                kind.map(|k| DataType::new(k, n.nullable))
             }
             #[allow(deprecated)]
-            RexType::Enum(_) => self.report(Diagnostic::new(Code::UnsupportedExpression, path.field("enum"), "the deprecated `enum` expression is not supported; pass enums as function arguments")),
-            RexType::Lambda(_) | RexType::LambdaInvocation(_) => {}
+            RexType::Enum(_) => {
+                self.report(Diagnostic::new(Code::UnsupportedExpression, path.field("enum"), "the deprecated `enum` expression is not supported; pass enums as function arguments"));
+                None
+            }
+            RexType::Lambda(_) | RexType::LambdaInvocation(_) => None,
         }
     }
 
-    fn required(&mut self, expr: Option<&Expression>, arity: Option<usize>, path: &PlanPath) {
+    pub(super) fn required(
+        &mut self,
+        expr: Option<&Expression>,
+        input: Option<&Schema>,
+        path: &PlanPath,
+    ) -> Option<DataType> {
         match expr {
-            Some(e) => self.check_expr(e, arity, path),
-            None => self.report(Diagnostic::new(
-                Code::MissingExpression,
-                path.clone(),
-                "required expression is missing",
-            )),
+            Some(e) => self.check_expr(e, input, path),
+            None => {
+                self.report(Diagnostic::new(
+                    Code::MissingExpression,
+                    path.clone(),
+                    "required expression is missing",
+                ));
+                None
+            }
         }
     }
 
+    /// Checks an expression that decides which rows pass or match: it must be boolean.
+    pub(super) fn condition(
+        &mut self,
+        expr: Option<&Expression>,
+        input: Option<&Schema>,
+        path: &PlanPath,
+    ) {
+        let Some(ty) = self.required(expr, input, path) else {
+            return;
+        };
+        if ty.kind != Kind::Boolean {
+            self.report(
+                Diagnostic::new(Code::NotBoolean, path.clone(), format!("this condition is {ty}, not boolean"))
+                    .with_hint("compare the value (for example with `equal` or `is_not_null`) to make it a condition"),
+            );
+        }
+    }
+
+    /// The type of a conditional's result: the first known branch's, nullable when any
+    /// branch is or when there is no `else`. Branches of other types are reported.
+    fn branches(
+        &mut self,
+        results: Vec<(PlanPath, Option<DataType>)>,
+        otherwise: Option<(PlanPath, Option<DataType>)>,
+    ) -> Option<DataType> {
+        let has_else = otherwise.is_some();
+        let all: Vec<(PlanPath, Option<DataType>)> = results.into_iter().chain(otherwise).collect();
+        let mut result: Option<DataType> = None;
+        let mut nullable = !has_else;
+        for (path, ty) in all {
+            let Some(ty) = ty else {
+                nullable = true;
+                continue;
+            };
+            nullable |= ty.nullable;
+            match &result {
+                None => result = Some(ty),
+                Some(first) if !first.same_kind(&ty) => self.report(
+                    Diagnostic::new(
+                        Code::BranchTypesDiffer,
+                        path,
+                        format!("this result is {ty}, but the first result is {first}"),
+                    )
+                    .with_hint("cast the results to one type"),
+                ),
+                Some(_) => {}
+            }
+        }
+        result.map(|t| t.with_nullable(nullable))
+    }
+
+    /// Checks an aggregate call and returns the type of its result.
     pub(super) fn check_aggregate_function(
         &mut self,
         f: &AggregateFunction,
-        arity: Option<usize>,
+        input: Option<&Schema>,
         path: &PlanPath,
-    ) {
-        self.check_function(f.function_reference, FunctionKind::Aggregate, path);
-        self.check_arguments(&f.arguments, arity, path);
-        self.sorts(&f.sorts, arity, path);
+    ) -> Option<DataType> {
+        let call = Call {
+            arguments: &f.arguments,
+            options: &f.options,
+        };
+        let args = self.check_arguments(&f.arguments, input, path);
+        self.sorts(&f.sorts, input, path);
+        // A partial phase returns the intermediate state, not the function's result.
+        let phase = AggregationPhase::try_from(f.phase).unwrap_or(AggregationPhase::Unspecified);
+        let returns_result = matches!(
+            phase,
+            AggregationPhase::Unspecified | AggregationPhase::InitialToResult
+        );
+        self.check_function(
+            f.function_reference,
+            FunctionKind::Aggregate(call),
+            &f.arguments,
+            returns_result.then_some(&args[..]),
+            f.output_type.as_ref(),
+            path,
+        )
     }
 
+    /// Checks a call's arguments and returns them as overload resolution reads them.
     fn check_arguments(
         &mut self,
         args: &[FunctionArgument],
-        arity: Option<usize>,
+        input: Option<&Schema>,
         path: &PlanPath,
-    ) {
+    ) -> Vec<Argument> {
+        let mut derived = Vec::with_capacity(args.len());
         for (i, arg) in args.iter().enumerate() {
             let p = path.index("arguments", i);
             match &arg.arg_type {
-                Some(ArgType::Value(e)) => self.check_expr(e, arity, &p.field("value")),
-                Some(ArgType::Enum(_)) | Some(ArgType::Type(_)) => {}
-                None => self.report(Diagnostic::new(
-                    Code::MissingExpression,
-                    p,
-                    "function argument sets none of value, type, enum",
-                )),
+                Some(ArgType::Value(e)) => {
+                    derived.push(Argument::Value(self.check_expr(
+                        e,
+                        input,
+                        &p.field("value"),
+                    )));
+                }
+                Some(ArgType::Enum(e)) => derived.push(Argument::Enum(e.clone())),
+                Some(ArgType::Type(_)) => derived.push(Argument::Type),
+                None => {
+                    self.report(Diagnostic::new(
+                        Code::MissingExpression,
+                        p,
+                        "function argument sets none of value, type, enum",
+                    ));
+                    derived.push(Argument::Value(None));
+                }
             }
         }
+        derived
     }
 
-    fn check_function(&mut self, anchor: u32, kind: FunctionKind, path: &PlanPath) {
-        let path = path.field("function_reference");
+    /// Checks a call of the function at `anchor`: declared, run by the executor, and taking
+    /// `args` in its extension. Returns the call's type: the declared output type, else the
+    /// one its implementation returns. `args` is `None` when the call's result is not the
+    /// function's (a partial aggregate), which skips resolution.
+    fn check_function(
+        &mut self,
+        anchor: u32,
+        kind: FunctionKind,
+        raw_args: &[FunctionArgument],
+        args: Option<&[Argument]>,
+        output_type: Option<&substrait::proto::Type>,
+        path: &PlanPath,
+    ) -> Option<DataType> {
+        let declared_output = output_type.and_then(DataType::from_proto);
+        let reference = path.field("function_reference");
         let Some(declared) = self.functions.get(&anchor).cloned() else {
             let mut declared: Vec<u32> = self.functions.keys().copied().collect();
             declared.sort_unstable();
             self.report(
                 Diagnostic::new(
                     Code::UndeclaredFunction,
-                    path,
+                    reference,
                     format!("function anchor {anchor} is not declared in the plan's extensions"),
                 )
                 .with_hint(format!("declared function anchors: {declared:?}")),
             );
-            return;
+            return declared_output;
         };
-        let Some(support) = self.support else { return };
         let name = declared.name();
-        let (supported, what) = match kind {
-            FunctionKind::Scalar => (support.scalar_function(&name), "scalar"),
-            FunctionKind::Aggregate => (support.aggregate_function(&name), "aggregate"),
-            FunctionKind::Window => (support.window_function(&name), "window"),
+        if let Some(support) = self.support {
+            let (supported, what) = match kind {
+                FunctionKind::Scalar => (support.scalar_function(&name), "scalar"),
+                FunctionKind::Aggregate(call) => {
+                    (support.aggregate_function(&name, call), "aggregate")
+                }
+                FunctionKind::Window(call) => (support.window_function(&name, call), "window"),
+            };
+            if !supported {
+                self.report(Diagnostic::new(
+                    Code::UnsupportedFunction,
+                    reference.clone(),
+                    format!(
+                        "no {what} function `{name}` (declared as `{}`) in Lode's executor",
+                        declared.compound
+                    ),
+                ));
+            }
+        }
+        if let (Some(calls), Some(args)) = (&mut self.calls, args) {
+            calls.push(CallSite {
+                anchor,
+                arguments: args.to_vec(),
+                integer_literals: raw_args.iter().map(integer_literal).collect(),
+                path: path.clone(),
+            });
+        }
+        let resolvable = declared
+            .urn
+            .zip(args)
+            .and_then(|(urn, args)| Some((urn, args, overload::implementations(urn, &name)?)));
+        let Some((urn, args, implementations)) = resolvable else {
+            return declared_output;
         };
-        if !supported {
-            self.report(Diagnostic::new(
-                Code::UnsupportedFunction,
-                path,
-                format!(
-                    "no {what} function `{name}` (declared as `{}`) in Lode's executor",
-                    declared.compound
-                ),
-            ));
+        let Some(returns) = implementations.iter().find_map(|i| i.resolve(args).ok()) else {
+            self.report_no_implementation(&name, urn, implementations, args, &reference);
+            return declared_output;
+        };
+        match (declared_output, returns) {
+            (Some(declared), Some(derived)) => {
+                let differs =
+                    declared.name() != derived.name() || (!declared.nullable && derived.nullable);
+                if differs {
+                    self.report(
+                        Diagnostic::new(
+                            Code::OutputTypeMismatch,
+                            path.field("output_type"),
+                            format!("the call declares output type {declared}, but `{name}` of {urn} returns {derived} for ({})", render_arguments(args)),
+                        )
+                        .with_hint("a consumer following the extension may read the result as the type it returns"),
+                    );
+                }
+                Some(declared)
+            }
+            (declared, derived) => declared.or(derived),
         }
     }
 
-    fn check_field_reference(&mut self, f: &FieldReference, arity: Option<usize>, path: &PlanPath) {
+    fn report_no_implementation(
+        &mut self,
+        name: &str,
+        urn: &str,
+        implementations: &[overload::Implementation],
+        args: &[Argument],
+        path: &PlanPath,
+    ) {
+        // Another standard extension may define a function of this name that takes them.
+        let elsewhere: Vec<&String> = crate::standard::standard_urns(name)
+            .iter()
+            .filter(|u| u.as_str() != urn)
+            .filter(|u| {
+                overload::implementations(u, name)
+                    .is_some_and(|imps| imps.iter().any(|i| i.resolve(args).is_ok()))
+            })
+            .collect();
+        let hint = match elsewhere.first() {
+            Some(other) => {
+                format!("`{name}` of {other} takes them: declare the function from that extension")
+            }
+            None => {
+                let known: Vec<&str> = implementations
+                    .iter()
+                    .take(8)
+                    .map(|i| i.signature())
+                    .collect();
+                let more = if implementations.len() > known.len() {
+                    ", …"
+                } else {
+                    ""
+                };
+                format!("its implementations: {}{more}", known.join(", "))
+            }
+        };
+        self.report(
+            Diagnostic::new(
+                Code::NoImplementationForTypes,
+                path.clone(),
+                format!(
+                    "no implementation of `{name}` in {urn} takes ({})",
+                    render_arguments(args)
+                ),
+            )
+            .with_hint(hint),
+        );
+    }
+
+    /// Checks a field reference and returns the referenced field's type.
+    fn check_field_reference(
+        &mut self,
+        f: &FieldReference,
+        input: Option<&Schema>,
+        path: &PlanPath,
+    ) -> Option<DataType> {
+        let outer;
         let scope = match &f.root_type {
-            Some(RootType::RootReference(_)) | None => arity,
+            Some(RootType::RootReference(_)) | None => input,
             Some(RootType::OuterReference(o)) => {
                 let steps = usize::try_from(o.steps_out).unwrap_or(0);
                 match steps
                     .checked_sub(1)
                     .and_then(|s| self.outer.len().checked_sub(s + 1))
                 {
-                    Some(i) => self.outer[i],
+                    Some(i) => {
+                        outer = self.outer[i].clone();
+                        outer.as_ref()
+                    }
                     None => {
                         self.report(Diagnostic::new(
                             Code::FieldOutOfRange,
                             path.field("outer_reference").field("steps_out"),
                             format!("outer reference steps out {} levels, but it is nested in {} subquery levels", o.steps_out, self.outer.len()),
                         ));
-                        return;
+                        return None;
                     }
                 }
             }
             Some(RootType::Expression(e)) => {
-                self.check_expr(e, arity, &path.field("expression"));
+                self.check_expr(e, input, &path.field("expression"));
                 None
             }
             Some(RootType::LambdaParameterReference(_)) => None,
         };
         let Some(ReferenceType::DirectReference(segment)) = &f.reference_type else {
-            return;
+            return None;
         };
         let Some(SegmentType::StructField(field)) = &segment.reference_type else {
-            return;
+            return None;
         };
-        if let Some(scope) = scope
-            && usize::try_from(field.field).map_or(true, |i| i >= scope)
-        {
+        let scope = scope?;
+        let Some(ty) = usize::try_from(field.field).ok().and_then(|i| scope.get(i)) else {
+            let arity = scope.len();
             self.report(
-                    Diagnostic::new(
-                        Code::FieldOutOfRange,
-                        path.field("direct_reference").field("struct_field").field("field"),
-                        format!("field reference {} is out of range: the input has {scope} fields (0..{scope})", field.field),
-                    )
-                    .with_hint("field references are 0-based ordinals into the input relation's output, after its emit"),
-                );
+                Diagnostic::new(
+                    Code::FieldOutOfRange,
+                    path.field("direct_reference").field("struct_field").field("field"),
+                    format!("field reference {} is out of range: the input has {arity} fields (0..{arity})", field.field),
+                )
+                .with_hint("field references are 0-based ordinals into the input relation's output, after its emit"),
+            );
+            return None;
+        };
+        // Inner struct fields: nullable when any struct on the way is.
+        let mut ty = ty.clone()?;
+        let mut child = field.child.as_deref();
+        while let Some(segment) = child {
+            let Some(SegmentType::StructField(inner)) = &segment.reference_type else {
+                return None;
+            };
+            let Kind::Struct(fields) = &ty.kind else {
+                return None;
+            };
+            let nullable = ty.nullable;
+            let inner_ty = usize::try_from(inner.field)
+                .ok()
+                .and_then(|i| fields.get(i))?;
+            ty = inner_ty
+                .clone()
+                .with_nullable(inner_ty.nullable || nullable);
+            child = inner.child.as_deref();
         }
+        Some(ty)
     }
 
+    /// Checks a subquery and returns the type of its value.
     fn check_subquery(
         &mut self,
         subquery: Option<&SubqueryType>,
-        arity: Option<usize>,
+        input: Option<&Schema>,
         path: &PlanPath,
-    ) {
-        self.outer.push(arity);
-        match subquery {
+    ) -> Option<DataType> {
+        self.outer.push(input.cloned());
+        let ty = match subquery {
             Some(SubqueryType::Scalar(s)) => {
-                self.nested_rel(s.input.as_deref(), &path.field("scalar").field("input"));
+                let schema =
+                    self.nested_rel(s.input.as_deref(), &path.field("scalar").field("input"));
+                // No row gives null.
+                schema
+                    .and_then(|s| s.into_iter().next().flatten())
+                    .map(|t| t.with_nullable(true))
             }
             Some(SubqueryType::InPredicate(p)) => {
                 self.outer.pop();
                 for (i, e) in p.needles.iter().enumerate() {
-                    self.check_expr(e, arity, &path.field("in_predicate").index("needles", i));
+                    self.check_expr(e, input, &path.field("in_predicate").index("needles", i));
                 }
-                self.outer.push(arity);
+                self.outer.push(input.cloned());
                 self.nested_rel(
                     p.haystack.as_deref(),
                     &path.field("in_predicate").field("haystack"),
                 );
+                Some(DataType::new(Kind::Boolean, true))
             }
             Some(SubqueryType::SetPredicate(p)) => {
                 self.nested_rel(
                     p.tuples.as_deref(),
                     &path.field("set_predicate").field("tuples"),
                 );
+                Some(DataType::required(Kind::Boolean))
             }
             Some(SubqueryType::SetComparison(c)) => {
                 self.outer.pop();
                 self.required(
                     c.left.as_deref(),
-                    arity,
+                    input,
                     &path.field("set_comparison").field("left"),
                 );
-                self.outer.push(arity);
+                self.outer.push(input.cloned());
                 self.nested_rel(
                     c.right.as_deref(),
                     &path.field("set_comparison").field("right"),
                 );
+                Some(DataType::new(Kind::Boolean, true))
             }
-            None => self.report(Diagnostic::new(
-                Code::MissingExpression,
-                path.clone(),
-                "subquery sets no subquery_type",
-            )),
-        }
+            None => {
+                self.report(Diagnostic::new(
+                    Code::MissingExpression,
+                    path.clone(),
+                    "subquery sets no subquery_type",
+                ));
+                None
+            }
+        };
         self.outer.pop();
+        ty
     }
 
-    fn nested_rel(&mut self, rel: Option<&substrait::proto::Rel>, path: &PlanPath) {
+    fn nested_rel(
+        &mut self,
+        rel: Option<&substrait::proto::Rel>,
+        path: &PlanPath,
+    ) -> Option<Schema> {
         match rel {
-            Some(r) => {
-                self.check_rel(r, path);
+            Some(r) => self.check_rel(r, path),
+            None => {
+                self.report(Diagnostic::new(
+                    Code::MissingInput,
+                    path.clone(),
+                    "subquery has no relation",
+                ));
+                None
             }
-            None => self.report(Diagnostic::new(
-                Code::MissingInput,
-                path.clone(),
-                "subquery has no relation",
-            )),
         }
     }
+}
+
+/// The value of an argument that is a non-null `i64` literal.
+fn integer_literal(arg: &FunctionArgument) -> Option<i64> {
+    use substrait::proto::expression::literal::LiteralType;
+    let Some(ArgType::Value(Expression {
+        rex_type: Some(RexType::Literal(literal)),
+    })) = &arg.arg_type
+    else {
+        return None;
+    };
+    match literal.literal_type {
+        Some(LiteralType::I64(v)) if !literal.nullable => Some(v),
+        _ => None,
+    }
+}
+
+/// `i32, decimal<15, 2>?, ?` for messages (`?` alone: not derivable).
+fn render_arguments(args: &[Argument]) -> String {
+    args.iter()
+        .map(|a| match a {
+            Argument::Value(Some(t)) => t.to_string(),
+            Argument::Value(None) => "?".to_string(),
+            Argument::Enum(e) => e.clone(),
+            Argument::Type => "type".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The type of a literal, `None` for kinds whose type it does not say in itself.
+fn literal_type(l: &substrait::proto::expression::Literal) -> Option<DataType> {
+    use substrait::proto::expression::literal::LiteralType as L;
+    let kind = match l.literal_type.as_ref()? {
+        L::Boolean(_) => Kind::Boolean,
+        L::I8(_) => Kind::I8,
+        L::I16(_) => Kind::I16,
+        L::I32(_) => Kind::I32,
+        L::I64(_) => Kind::I64,
+        L::Fp32(_) => Kind::Fp32,
+        L::Fp64(_) => Kind::Fp64,
+        L::String(_) => Kind::String,
+        L::Binary(_) => Kind::Binary,
+        #[allow(deprecated)]
+        L::Timestamp(_) => Kind::Timestamp,
+        #[allow(deprecated)]
+        L::TimestampTz(_) => Kind::TimestampTz,
+        L::Date(_) => Kind::Date,
+        #[allow(deprecated)]
+        L::Time(_) => Kind::Time,
+        L::IntervalYearToMonth(_) => Kind::IntervalYear,
+        L::FixedChar(s) => Kind::FixedChar(i32::try_from(s.chars().count()).ok()?),
+        L::VarChar(v) => Kind::VarChar(i32::try_from(v.length).ok()?),
+        L::FixedBinary(b) => Kind::FixedBinary(i32::try_from(b.len()).ok()?),
+        L::Decimal(d) => Kind::Decimal {
+            precision: d.precision,
+            scale: d.scale,
+        },
+        L::PrecisionTime(t) => Kind::PrecisionTime(t.precision),
+        L::PrecisionTimestamp(t) => Kind::PrecisionTimestamp(t.precision),
+        L::PrecisionTimestampTz(t) => Kind::PrecisionTimestampTz(t.precision),
+        L::Uuid(_) => Kind::Uuid,
+        L::Null(t) => return DataType::from_proto(t),
+        L::EmptyList(t) => Kind::List(Box::new(DataType::from_proto(t.r#type.as_deref()?)?)),
+        L::EmptyMap(t) => Kind::Map(
+            Box::new(DataType::from_proto(t.key.as_deref()?)?),
+            Box::new(DataType::from_proto(t.value.as_deref()?)?),
+        ),
+        L::Struct(s) => Kind::Struct(s.fields.iter().map(literal_type).collect::<Option<_>>()?),
+        L::List(list) => Kind::List(Box::new(literal_type(list.values.first()?)?)),
+        _ => return None,
+    };
+    Some(DataType::new(kind, l.nullable))
 }

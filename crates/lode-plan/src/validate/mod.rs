@@ -1,9 +1,13 @@
 //! Plan validation: structure, references, field bounds and executor support, each finding a
 //! coded [`Diagnostic`] with the plan path where it was found.
 //!
-//! The walker derives the *arity* (field count) of every relation's output so that every field
-//! reference, emit mapping and grouping reference can be bounds-checked. Where the arity cannot
-//! be known without running an extension, checks above it are skipped rather than guessed.
+//! The walker derives the *schema* of every relation's output: its field count, so that every
+//! field reference, emit mapping and grouping reference can be bounds-checked, and each field's
+//! type, so that every expression is typed and every call is resolved to an implementation of
+//! its extension (see [`crate::overload`]). Extension relations are typed by their declared
+//! output, which the executor checks against the guest's bind. Where a count cannot be known,
+//! checks above it are skipped; where a type cannot be, it stays unknown (`None`) and the
+//! checks that need it are skipped, never guessed.
 
 mod expr;
 mod rel;
@@ -17,16 +21,45 @@ use substrait::proto::plan_rel::RelType as PlanRelType;
 use crate::decode::DecodedPlan;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::path::PlanPath;
+use crate::types::DataType;
+
+/// The fields a relation produces: each one's type, `None` where it cannot be derived.
+pub(crate) type Schema = Vec<Option<DataType>>;
+
+/// What validation found, and the plan's output as it derived it.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub diagnostics: Vec<Diagnostic>,
+    /// The root relation's columns, when their number is known.
+    pub output: Option<Vec<OutputColumn>>,
+}
+
+/// One column of a plan's output.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OutputColumn {
+    pub name: String,
+    /// The type as a type string (`decimal?<38, 2>`); `None` when it cannot be derived.
+    #[serde(rename = "type", serialize_with = "serialize_type")]
+    pub data_type: Option<DataType>,
+}
+
+fn serialize_type<S: serde::Serializer>(t: &Option<DataType>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(t),
+        None => s.serialize_none(),
+    }
+}
 
 /// What the executor can run, asked by the validator so it can reject a plan before execution
 /// instead of failing half-way. `lode-exec` implements it over DataFusion's function registry.
 pub trait ExecutorSupport {
     /// Is there a scalar function (or operator) with this Substrait name (no signature suffix)?
     fn scalar_function(&self, name: &str) -> bool;
-    /// Is there an aggregate function with this Substrait name?
-    fn aggregate_function(&self, name: &str) -> bool;
-    /// Is there a window function with this Substrait name (aggregates count as window functions)?
-    fn window_function(&self, name: &str) -> bool;
+    /// Is there an aggregate function with this Substrait name for this call?
+    fn aggregate_function(&self, name: &str, call: Call<'_>) -> bool;
+    /// Is there a window function with this Substrait name for this call (aggregates count as
+    /// window functions)?
+    fn window_function(&self, name: &str, call: Call<'_>) -> bool;
     /// Why the executor cannot hold values of this type in `plan`, or `None` when it can.
     fn data_type(&self, plan: &Plan, ty: &substrait::proto::Type) -> Option<String>;
     /// Was the executor given the Wasm module with this sha256 outside the plan?
@@ -35,11 +68,25 @@ pub trait ExecutorSupport {
     }
 }
 
+/// What an executor may choose a function's implementation by, besides its name: the enum
+/// arguments and options of the call (`variance(SAMPLE, x)` and `sum(x) overflow: ERROR` may run
+/// as other functions than `variance` and `sum`).
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub arguments: &'a [substrait::proto::FunctionArgument],
+    pub options: &'a [substrait::proto::FunctionOption],
+}
+
 /// Validates a decoded plan, including what its decoding had to upgrade.
 pub fn validate_decoded(
     decoded: &DecodedPlan,
     support: Option<&dyn ExecutorSupport>,
 ) -> Vec<Diagnostic> {
+    analyze_decoded(decoded, support).diagnostics
+}
+
+/// Validates a decoded plan and derives the types of its output.
+pub fn analyze_decoded(decoded: &DecodedPlan, support: Option<&dyn ExecutorSupport>) -> Analysis {
     let mut diagnostics = Vec::new();
     for upgraded in &decoded.upgraded_uris {
         let path = PlanPath::root().field("extension_uris");
@@ -58,8 +105,14 @@ pub fn validate_decoded(
             );
         }
     }
-    diagnostics.extend(validate_plan(&decoded.plan, support));
-    diagnostics
+    let mut v = Validator::new(&decoded.plan, support);
+    v.check_extensions();
+    let output = v.check_relations();
+    diagnostics.append(&mut v.diagnostics);
+    Analysis {
+        diagnostics,
+        output,
+    }
 }
 
 /// Validates a plan. `support` adds the executor checks (functions it cannot run).
@@ -75,6 +128,8 @@ pub fn validate_plan(plan: &Plan, support: Option<&dyn ExecutorSupport>) -> Vec<
 struct DeclaredFunction<'a> {
     /// The compound name as declared (`add:i64_i64`).
     compound: &'a str,
+    /// The URN of the extension that defines it, when the plan declares one.
+    urn: Option<&'a str>,
 }
 
 impl DeclaredFunction<'_> {
@@ -89,14 +144,37 @@ pub(crate) struct Validator<'a> {
     support: Option<&'a dyn ExecutorSupport>,
     functions: HashMap<u32, DeclaredFunction<'a>>,
     diagnostics: Vec<Diagnostic>,
-    /// Arity of `plan.relations[i]` once computed (for `ReferenceRel`).
-    subtree_arity: HashMap<usize, Option<usize>>,
+    /// Schema of `plan.relations[i]` once derived (for `ReferenceRel`).
+    subtree_schema: HashMap<usize, Option<Schema>>,
     /// Subtrees being walked, to detect reference cycles.
     visiting: Vec<usize>,
-    /// Arity of the enclosing relations' inputs, innermost last (for outer references).
-    outer: Vec<Option<usize>>,
+    /// Schemas of the enclosing relations' inputs, innermost last (for outer references).
+    outer: Vec<Option<Schema>>,
     /// Hashes of the modules in the plan's module table.
     module_hashes: std::collections::HashSet<String>,
+    /// Every function call with its derived arguments, when the caller asked for them.
+    calls: Option<Vec<CallSite>>,
+}
+
+/// A call of a declared function, as validation derived it.
+#[derive(Debug, Clone)]
+pub(crate) struct CallSite {
+    pub anchor: u32,
+    pub arguments: Vec<crate::overload::Argument>,
+    /// For each argument, its value when it is a non-null `i64` literal.
+    pub integer_literals: Vec<Option<i64>>,
+    /// The call (`….scalar_function`, `….measure`, `….window_function`).
+    pub path: PlanPath,
+}
+
+/// Every call of the plan whose result is its function's (partial aggregates are not) with
+/// the argument types validation derives.
+pub(crate) fn call_sites(plan: &Plan) -> Vec<CallSite> {
+    let mut v = Validator::new(plan, None);
+    v.calls = Some(Vec::new());
+    v.check_extensions();
+    v.check_relations();
+    v.calls.unwrap_or_default()
 }
 
 impl<'a> Validator<'a> {
@@ -106,13 +184,14 @@ impl<'a> Validator<'a> {
             support,
             functions: HashMap::new(),
             diagnostics: Vec::new(),
-            subtree_arity: HashMap::new(),
+            subtree_schema: HashMap::new(),
             visiting: Vec::new(),
             outer: Vec::new(),
             // An unreadable module table is the engine's error to report (W005), with its cause.
             module_hashes: crate::ext::module_table(plan)
                 .map(|t| t.modules.into_iter().map(|m| m.sha256).collect())
                 .unwrap_or_default(),
+            calls: None,
         }
     }
 
@@ -133,14 +212,21 @@ impl<'a> Validator<'a> {
             .map(|u| u.extension_urn_anchor)
             .collect();
         let mut seen = HashMap::new();
-        for (i, decl) in self.plan.extensions.iter().enumerate() {
+        let plan = self.plan;
+        for (i, decl) in plan.extensions.iter().enumerate() {
             let path = PlanPath::root().index("extensions", i);
             let (kind, anchor, urn_ref) = match &decl.mapping_type {
                 Some(MappingType::ExtensionFunction(f)) => {
-                    if let Some(previous) = self
-                        .functions
-                        .insert(f.function_anchor, DeclaredFunction { compound: &f.name })
-                    {
+                    let urn = plan
+                        .extension_urns
+                        .iter()
+                        .find(|u| u.extension_urn_anchor == f.extension_urn_reference)
+                        .map(|u| u.urn.as_str());
+                    let declared = DeclaredFunction {
+                        compound: &f.name,
+                        urn,
+                    };
+                    if let Some(previous) = self.functions.insert(f.function_anchor, declared) {
                         self.report(Diagnostic::new(
                             Code::DuplicateAnchor,
                             path.field("extension_function").field("function_anchor"),
@@ -259,7 +345,8 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn check_relations(&mut self) {
+    /// Checks every relation; returns the output columns of the root.
+    fn check_relations(&mut self) -> Option<Vec<OutputColumn>> {
         let plan = self.plan;
         if plan.relations.is_empty() {
             self.report(Diagnostic::new(
@@ -267,7 +354,7 @@ impl<'a> Validator<'a> {
                 PlanPath::root().field("relations"),
                 "the plan has no relations; there is nothing to run",
             ));
-            return;
+            return None;
         }
         let roots: Vec<usize> = plan
             .relations
@@ -285,6 +372,7 @@ impl<'a> Validator<'a> {
                     .with_hint("shared subtrees (for ReferenceRel) are plain `rel` entries; only the output is a `root`"),
             ),
         }
+        let mut output = None;
         for (i, plan_rel) in plan.relations.iter().enumerate() {
             let path = PlanPath::root().index("relations", i);
             match &plan_rel.rel_type {
@@ -298,23 +386,28 @@ impl<'a> Validator<'a> {
                         ));
                         continue;
                     };
-                    let arity = self.check_rel(input, &path.field("input"));
-                    if let Some(arity) = arity
+                    let schema = self.check_rel(input, &path.field("input"));
+                    if let Some(schema) = &schema
                         && !root.names.is_empty()
-                        && root.names.len() < arity
+                        && root.names.len() < schema.len()
                     {
                         self.report(Diagnostic::new(
                             Code::RootNamesMismatch,
                             path.field("names"),
                             format!(
-                                "the root names {} output fields but its input produces {arity}",
-                                root.names.len()
+                                "the root names {} output fields but its input produces {}",
+                                root.names.len(),
+                                schema.len()
                             ),
                         ));
                     }
+                    output = schema.map(|schema| output_columns(schema, &root.names));
                 }
                 Some(PlanRelType::Rel(_)) => {
-                    self.subtree(i, &path);
+                    let schema = self.subtree(i, &path);
+                    if roots.is_empty() && bare_rels == 1 {
+                        output = schema.map(|schema| output_columns(schema, &[]));
+                    }
                 }
                 None => self.report(Diagnostic::new(
                     Code::MissingRelType,
@@ -323,12 +416,13 @@ impl<'a> Validator<'a> {
                 )),
             }
         }
+        output
     }
 
-    /// The arity of `plan.relations[ordinal]`, walking (and checking) it once.
-    fn subtree(&mut self, ordinal: usize, path: &PlanPath) -> Option<usize> {
-        if let Some(arity) = self.subtree_arity.get(&ordinal) {
-            return *arity;
+    /// The schema of `plan.relations[ordinal]`, walking (and checking) it once.
+    fn subtree(&mut self, ordinal: usize, path: &PlanPath) -> Option<Schema> {
+        if let Some(schema) = self.subtree_schema.get(&ordinal) {
+            return schema.clone();
         }
         if self.visiting.contains(&ordinal) {
             self.report(Diagnostic::new(
@@ -339,7 +433,7 @@ impl<'a> Validator<'a> {
             return None;
         }
         let plan = self.plan;
-        let arity = match plan
+        let schema = match plan
             .relations
             .get(ordinal)
             .and_then(|r| r.rel_type.as_ref())
@@ -348,13 +442,13 @@ impl<'a> Validator<'a> {
                 self.visiting.push(ordinal);
                 // Outer references do not cross into a shared subtree.
                 let outer = std::mem::take(&mut self.outer);
-                let arity = self.check_rel(
+                let schema = self.check_rel(
                     rel,
                     &PlanPath::root().index("relations", ordinal).field("rel"),
                 );
                 self.outer = outer;
                 self.visiting.pop();
-                arity
+                schema
             }
             Some(PlanRelType::Root(_)) | None => {
                 self.report(Diagnostic::new(
@@ -365,7 +459,33 @@ impl<'a> Validator<'a> {
                 None
             }
         };
-        self.subtree_arity.insert(ordinal, arity);
-        arity
+        self.subtree_schema.insert(ordinal, schema.clone());
+        schema
+    }
+}
+
+/// The root's columns: its top-level names (the names of nested struct fields follow their
+/// struct's in `names`, depth first), or `$0`, `$1`, … where it names none.
+fn output_columns(schema: Schema, names: &[String]) -> Vec<OutputColumn> {
+    let mut at = 0;
+    schema
+        .into_iter()
+        .enumerate()
+        .map(|(i, data_type)| {
+            let name = names.get(at).cloned().unwrap_or_else(|| format!("${i}"));
+            at += 1 + data_type.as_ref().map_or(0, nested_names);
+            OutputColumn { name, data_type }
+        })
+        .collect()
+}
+
+/// How many names the fields nested in a type take in a `NamedStruct`.
+fn nested_names(ty: &DataType) -> usize {
+    use crate::types::Kind;
+    match &ty.kind {
+        Kind::Struct(fields) => fields.iter().map(|f| 1 + nested_names(f)).sum(),
+        Kind::List(item) => nested_names(item),
+        Kind::Map(k, v) => nested_names(k) + nested_names(v),
+        _ => 0,
     }
 }

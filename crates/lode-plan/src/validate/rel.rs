@@ -1,4 +1,4 @@
-//! Relation checks and output-arity derivation.
+//! Relation checks and output-schema derivation.
 
 use substrait::proto::join_rel::JoinType;
 use substrait::proto::read_rel::ReadType;
@@ -7,14 +7,16 @@ use substrait::proto::rel_common::EmitKind;
 use substrait::proto::sort_field::{SortDirection, SortKind};
 use substrait::proto::{AggregateRel, Expression, ReadRel, Rel, RelCommon, SortField};
 
-use super::Validator;
+use super::{Schema, Validator};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ext;
 use crate::path::PlanPath;
+use crate::types::{DataType, Kind};
 
 impl Validator<'_> {
-    /// Checks a relation and returns its output arity, `None` where it cannot be known.
-    pub(super) fn check_rel(&mut self, rel: &Rel, path: &PlanPath) -> Option<usize> {
+    /// Checks a relation and returns its output schema, `None` where even its field count
+    /// cannot be known.
+    pub(super) fn check_rel(&mut self, rel: &Rel, path: &PlanPath) -> Option<Schema> {
         let Some(rel_type) = &rel.rel_type else {
             self.report(Diagnostic::new(
                 Code::MissingRelType,
@@ -23,16 +25,20 @@ impl Validator<'_> {
             ));
             return None;
         };
-        let (arity, common) = match rel_type {
+        let (schema, common) = match rel_type {
             RelType::Read(read) => (
                 self.check_read(read, &path.field("read")),
                 read.common.as_ref(),
             ),
             RelType::Filter(f) => {
                 let p = path.field("filter");
-                let arity = self.input(f.input.as_deref(), &p.field("input"));
-                self.required_expr(f.condition.as_deref(), arity, &p.field("condition"));
-                (arity, f.common.as_ref())
+                let input = self.input(f.input.as_deref(), &p.field("input"));
+                self.condition(
+                    f.condition.as_deref(),
+                    input.as_ref(),
+                    &p.field("condition"),
+                );
+                (input, f.common.as_ref())
             }
             RelType::Fetch(f) => (
                 self.input(f.input.as_deref(), &path.field("fetch").field("input")),
@@ -40,17 +46,24 @@ impl Validator<'_> {
             ),
             RelType::Sort(s) => {
                 let p = path.field("sort");
-                let arity = self.input(s.input.as_deref(), &p.field("input"));
-                self.sorts(&s.sorts, arity, &p);
-                (arity, s.common.as_ref())
+                let input = self.input(s.input.as_deref(), &p.field("input"));
+                self.sorts(&s.sorts, input.as_ref(), &p);
+                (input, s.common.as_ref())
             }
             RelType::Project(pr) => {
                 let p = path.field("project");
                 let input = self.input(pr.input.as_deref(), &p.field("input"));
-                for (i, e) in pr.expressions.iter().enumerate() {
-                    self.check_expr(e, input, &p.index("expressions", i));
-                }
-                (input.map(|n| n + pr.expressions.len()), pr.common.as_ref())
+                let computed: Schema = pr
+                    .expressions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| self.check_expr(e, input.as_ref(), &p.index("expressions", i)))
+                    .collect();
+                let output = input.map(|mut fields| {
+                    fields.extend(computed);
+                    fields
+                });
+                (output, pr.common.as_ref())
             }
             RelType::Aggregate(a) => (
                 self.check_aggregate(a, &path.field("aggregate")),
@@ -60,29 +73,40 @@ impl Validator<'_> {
                 let p = path.field("join");
                 let left = self.input(j.left.as_deref(), &p.field("left"));
                 let right = self.input(j.right.as_deref(), &p.field("right"));
-                let both = left.zip(right).map(|(l, r)| l + r);
+                let both = concat(left.as_ref(), right.as_ref());
                 // No condition pairs every left row with every right row: DataFusion's producer
                 // (and so `lode sql`) writes cross joins this way, and its consumer reads them.
                 if let Some(e) = j.expression.as_deref() {
-                    self.check_expr(e, both, &p.field("expression"));
+                    self.condition(Some(e), both.as_ref(), &p.field("expression"));
                 }
                 if let Some(e) = j.post_join_filter.as_deref() {
-                    self.check_expr(e, both, &p.field("post_join_filter"));
+                    self.condition(Some(e), both.as_ref(), &p.field("post_join_filter"));
                 }
-                let arity = match JoinType::try_from(j.r#type).unwrap_or(JoinType::Unspecified) {
+                let join_type = JoinType::try_from(j.r#type).unwrap_or(JoinType::Unspecified);
+                // The side whose rows may be missing from a match has every field nullable.
+                let output = match join_type {
                     JoinType::LeftSemi | JoinType::LeftAnti => left,
                     JoinType::RightSemi | JoinType::RightAnti => right,
-                    JoinType::LeftMark => left.map(|l| l + 1),
-                    JoinType::RightMark => right.map(|r| r + 1),
+                    JoinType::LeftMark => left.map(with_mark),
+                    JoinType::RightMark => right.map(with_mark),
+                    JoinType::Left | JoinType::LeftSingle => {
+                        concat(left.as_ref(), right.map(nullable).as_ref())
+                    }
+                    JoinType::Right | JoinType::RightSingle => {
+                        concat(left.map(nullable).as_ref(), right.as_ref())
+                    }
+                    JoinType::Outer => {
+                        concat(left.map(nullable).as_ref(), right.map(nullable).as_ref())
+                    }
                     _ => both,
                 };
-                (arity, j.common.as_ref())
+                (output, j.common.as_ref())
             }
             RelType::Cross(c) => {
                 let p = path.field("cross");
                 let left = self.input(c.left.as_deref(), &p.field("left"));
                 let right = self.input(c.right.as_deref(), &p.field("right"));
-                (left.zip(right).map(|(l, r)| l + r), c.common.as_ref())
+                (concat(left.as_ref(), right.as_ref()), c.common.as_ref())
             }
             RelType::Set(s) => {
                 let p = path.field("set");
@@ -96,13 +120,13 @@ impl Validator<'_> {
                         ),
                     ));
                 }
-                let arities: Vec<Option<usize>> = s
+                let inputs: Vec<Option<Schema>> = s
                     .inputs
                     .iter()
                     .enumerate()
                     .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)))
                     .collect();
-                (arities.first().copied().flatten(), s.common.as_ref())
+                (self.set_output(&inputs, &p), s.common.as_ref())
             }
             RelType::Reference(r) => {
                 let Ok(ordinal) = usize::try_from(r.subtree_ordinal) else {
@@ -130,7 +154,7 @@ impl Validator<'_> {
                 let p = path.field("extension_single");
                 let input = self.input(e.input.as_deref(), &p.field("input"));
                 (
-                    self.wasm_rel(e.detail.as_ref(), &[input], &p),
+                    self.wasm_rel(e.detail.as_ref(), &[input.map(|s| s.len())], &p),
                     e.common.as_ref(),
                 )
             }
@@ -140,7 +164,7 @@ impl Validator<'_> {
                     .inputs
                     .iter()
                     .enumerate()
-                    .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)))
+                    .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)).map(|s| s.len()))
                     .collect();
                 if inputs.is_empty() {
                     self.report(Diagnostic::new(
@@ -164,11 +188,11 @@ impl Validator<'_> {
             }
         };
         let kind = rel_kind(rel_type);
-        self.apply_emit(common, arity, &path.field(kind))
+        self.apply_emit(common, schema, &path.field(kind))
     }
 
     /// Checks the relation in an input slot (`path` is the slot: `….filter.input`, `….join.left`).
-    fn input(&mut self, input: Option<&Rel>, path: &PlanPath) -> Option<usize> {
+    fn input(&mut self, input: Option<&Rel>, path: &PlanPath) -> Option<Schema> {
         match input {
             Some(rel) => self.check_rel(rel, path),
             None => {
@@ -182,21 +206,50 @@ impl Validator<'_> {
         }
     }
 
-    fn required_expr(&mut self, expr: Option<&Expression>, arity: Option<usize>, path: &PlanPath) {
-        match expr {
-            Some(e) => self.check_expr(e, arity, path),
-            None => self.report(Diagnostic::new(
-                Code::MissingExpression,
-                path.clone(),
-                "required expression is missing",
-            )),
+    /// The output of a set relation: the first input's fields, each nullable when it is in any
+    /// input. Inputs must agree in field count and types.
+    fn set_output(&mut self, inputs: &[Option<Schema>], path: &PlanPath) -> Option<Schema> {
+        let mut known = inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, s.as_ref()?)));
+        let (first_index, first) = known.next()?;
+        let mut output = first.clone();
+        for (i, schema) in known {
+            if schema.len() != first.len() {
+                self.report(Diagnostic::new(
+                    Code::SetInputsDiffer,
+                    path.index("inputs", i),
+                    format!(
+                        "input {i} has {} fields but input {first_index} has {}",
+                        schema.len(),
+                        first.len()
+                    ),
+                ));
+                continue;
+            }
+            for (f, (out, ty)) in output.iter_mut().zip(schema).enumerate() {
+                match (out.as_mut(), ty) {
+                    (Some(a), Some(b)) if !a.same_kind(b) => self.report(
+                        Diagnostic::new(
+                            Code::SetInputsDiffer,
+                            path.index("inputs", i),
+                            format!("field {f} is {b} in input {i} but {a} in input {first_index}"),
+                        )
+                        .with_hint("cast one side so that every input has the same field types"),
+                    ),
+                    (Some(a), Some(b)) => a.nullable |= b.nullable,
+                    _ => *out = None,
+                }
+            }
         }
+        Some(output)
     }
 
-    pub(super) fn sorts(&mut self, sorts: &[SortField], arity: Option<usize>, path: &PlanPath) {
+    pub(super) fn sorts(&mut self, sorts: &[SortField], input: Option<&Schema>, path: &PlanPath) {
         for (i, s) in sorts.iter().enumerate() {
             let p = path.index("sorts", i);
-            self.required_expr(s.expr.as_ref(), arity, &p.field("expr"));
+            self.required(s.expr.as_ref(), input, &p.field("expr"));
             let problem = match &s.sort_kind {
                 Some(SortKind::Direction(d)) => match SortDirection::try_from(*d) {
                     Ok(SortDirection::Unspecified) => {
@@ -225,34 +278,43 @@ impl Validator<'_> {
     fn apply_emit(
         &mut self,
         common: Option<&RelCommon>,
-        arity: Option<usize>,
+        schema: Option<Schema>,
         path: &PlanPath,
-    ) -> Option<usize> {
+    ) -> Option<Schema> {
         let Some(EmitKind::Emit(emit)) = common.and_then(|c| c.emit_kind.as_ref()) else {
-            return arity;
+            return schema;
         };
-        if let Some(arity) = arity {
-            for (i, &field) in emit.output_mapping.iter().enumerate() {
-                if usize::try_from(field).map_or(true, |f| f >= arity) {
+        let mut output = Vec::with_capacity(emit.output_mapping.len());
+        for (i, &field) in emit.output_mapping.iter().enumerate() {
+            let Some(schema) = &schema else {
+                output.push(None);
+                continue;
+            };
+            let arity = schema.len();
+            match usize::try_from(field).ok().and_then(|f| schema.get(f)) {
+                Some(ty) => output.push(ty.clone()),
+                None => {
                     self.report(Diagnostic::new(
                         Code::EmitOutOfRange,
                         path.field("common").field("emit").index("output_mapping", i),
                         format!("emit selects field {field}, but the relation produces {arity} fields (0..{arity})"),
                     ));
+                    output.push(None);
                 }
             }
         }
-        Some(emit.output_mapping.len())
+        Some(output)
     }
 
     /// Checks an extension relation's `WasmRel` detail against the plan and the inputs'
-    /// arities; returns the relation's arity when the plan declares its output.
+    /// arities; returns the relation's schema when the plan declares its output (the executor
+    /// rejects a declared output that differs from the guest's bind).
     fn wasm_rel(
         &mut self,
         detail: Option<&pbjson_types::Any>,
         inputs: &[Option<usize>],
         path: &PlanPath,
-    ) -> Option<usize> {
+    ) -> Option<Schema> {
         let detail_path = path.field("detail");
         let Some(detail) = detail else {
             self.report(
@@ -335,18 +397,19 @@ impl Validator<'_> {
                 }
             }
         }
-        (!rel.output.is_empty()).then_some(rel.output.len())
+        (!rel.output.is_empty()).then(|| rel.output.iter().map(column_type).collect())
     }
 
-    fn check_read(&mut self, read: &ReadRel, path: &PlanPath) -> Option<usize> {
+    fn check_read(&mut self, read: &ReadRel, path: &PlanPath) -> Option<Schema> {
         let Some(schema) = &read.base_schema else {
             self.report(Diagnostic::new(Code::MissingBaseSchema, path.field("base_schema"), "a read relation must declare its base_schema (names and types of the table's fields)"));
             return None;
         };
-        let width = schema
-            .r#struct
-            .as_ref()
-            .map_or(schema.names.len(), |s| s.types.len());
+        let fields: Schema = match &schema.r#struct {
+            Some(st) => st.types.iter().map(DataType::from_proto).collect(),
+            None => vec![None; schema.names.len()],
+        };
+        let width = fields.len();
         if let (Some(support), Some(st)) = (self.support, &schema.r#struct) {
             for (i, ty) in st.types.iter().enumerate() {
                 if let Some(why) = support.data_type(self.plan, ty) {
@@ -380,17 +443,14 @@ impl Validator<'_> {
             )),
         }
         if let Some(filter) = read.filter.as_deref() {
-            self.check_expr(filter, Some(width), &path.field("filter"));
+            self.condition(Some(filter), Some(&fields), &path.field("filter"));
         }
-        let projected = read
-            .projection
-            .as_ref()
-            .and_then(|m| m.select.as_ref())
-            .map(|s| s.struct_items.len())
-            .filter(|&n| n > 0);
+        let mut projected = Vec::new();
         if let Some(items) = read.projection.as_ref().and_then(|m| m.select.as_ref()) {
             for (i, item) in items.struct_items.iter().enumerate() {
-                if usize::try_from(item.field).map_or(true, |f| f >= width) {
+                let field = usize::try_from(item.field).ok().and_then(|f| fields.get(f));
+                projected.push(field.cloned().flatten());
+                if field.is_none() {
                     self.report(Diagnostic::new(
                         Code::FieldOutOfRange,
                         path.field("projection")
@@ -404,22 +464,30 @@ impl Validator<'_> {
                 }
             }
         }
-        Some(projected.unwrap_or(width))
+        Some(if projected.is_empty() {
+            fields
+        } else {
+            projected
+        })
     }
 
-    fn check_aggregate(&mut self, a: &AggregateRel, path: &PlanPath) -> Option<usize> {
+    fn check_aggregate(&mut self, a: &AggregateRel, path: &PlanPath) -> Option<Schema> {
         let input = self.input(a.input.as_deref(), &path.field("input"));
-        for (i, e) in a.grouping_expressions.iter().enumerate() {
-            self.check_expr(e, input, &path.index("grouping_expressions", i));
-        }
-        let mut distinct_keys: Vec<&Expression> = Vec::new();
+        let input = input.as_ref();
+        let key_types: Schema = a
+            .grouping_expressions
+            .iter()
+            .enumerate()
+            .map(|(i, e)| self.check_expr(e, input, &path.index("grouping_expressions", i)))
+            .collect();
+        let mut distinct_keys: Vec<(&Expression, Option<DataType>)> = Vec::new();
         for (g, grouping) in a.groupings.iter().enumerate() {
             let gp = path.index("groupings", g);
             #[allow(deprecated)]
             for (i, e) in grouping.grouping_expressions.iter().enumerate() {
-                self.check_expr(e, input, &gp.index("grouping_expressions", i));
-                if !distinct_keys.contains(&e) {
-                    distinct_keys.push(e);
+                let ty = self.check_expr(e, input, &gp.index("grouping_expressions", i));
+                if !distinct_keys.iter().any(|(k, _)| *k == e) {
+                    distinct_keys.push((e, ty));
                 }
             }
             for (i, &r) in grouping.expression_references.iter().enumerate() {
@@ -432,29 +500,63 @@ impl Validator<'_> {
                 }
             }
         }
+        let mut measures = Vec::with_capacity(a.measures.len());
         for (i, m) in a.measures.iter().enumerate() {
             let mp = path.index("measures", i);
-            match &m.measure {
+            measures.push(match &m.measure {
                 Some(f) => self.check_aggregate_function(f, input, &mp.field("measure")),
-                None => self.report(Diagnostic::new(
-                    Code::MissingMeasure,
-                    mp.field("measure"),
-                    "aggregate measure has no function",
-                )),
-            }
+                None => {
+                    self.report(Diagnostic::new(
+                        Code::MissingMeasure,
+                        mp.field("measure"),
+                        "aggregate measure has no function",
+                    ));
+                    None
+                }
+            });
             if let Some(filter) = &m.filter {
-                self.check_expr(filter, input, &mp.field("filter"));
+                self.condition(Some(filter), input, &mp.field("filter"));
             }
         }
-        let keys = if a.grouping_expressions.is_empty() {
-            distinct_keys.len()
+        let mut output: Schema = if a.grouping_expressions.is_empty() {
+            distinct_keys.into_iter().map(|(_, ty)| ty).collect()
         } else {
-            a.grouping_expressions.len()
+            key_types
         };
-        // Several grouping sets add a column saying which set produced the row.
-        let set_index = usize::from(a.groupings.len() > 1);
-        Some(keys + set_index + a.measures.len())
+        if a.groupings.len() > 1 {
+            // A key absent from some grouping set is null in that set's rows, and a column
+            // says which set produced the row.
+            output = nullable(output);
+            output.push(Some(DataType::required(Kind::I32)));
+        }
+        output.extend(measures);
+        Some(output)
     }
+}
+
+/// The fields of two relations side by side (joins, cross products).
+fn concat(left: Option<&Schema>, right: Option<&Schema>) -> Option<Schema> {
+    let (left, right) = (left?, right?);
+    Some(left.iter().chain(right).cloned().collect())
+}
+
+/// Every field made nullable.
+fn nullable(schema: Schema) -> Schema {
+    schema
+        .into_iter()
+        .map(|f| f.map(|t| t.with_nullable(true)))
+        .collect()
+}
+
+/// A mark join's output: its input and the nullable boolean mark.
+fn with_mark(mut schema: Schema) -> Schema {
+    schema.push(Some(DataType::new(Kind::Boolean, true)));
+    schema
+}
+
+/// A `WasmRel` output column's type: its type string with its nullability.
+fn column_type(column: &ext::proto::Column) -> Option<DataType> {
+    DataType::parse(&column.r#type).map(|t| t.with_nullable(column.nullable))
 }
 
 /// The proto field name of a relation kind (`read`, `filter`, …), as it appears in paths.
