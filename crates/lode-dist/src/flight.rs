@@ -271,15 +271,29 @@ impl PieceSource for FlightPieces {
     }
 }
 
+/// Fault injection for tests: an executor started with this variable (milliseconds) waits
+/// that long before serving each piece, so that a test can kill it while another executor
+/// reads from it.
+pub const PIECE_DELAY_VARIABLE: &str = "LODE_FAULT_PIECE_DELAY_MS";
+
 /// An executor's Flight service: `do_get` of the pieces under its work directory.
 #[derive(Debug, Clone)]
 pub struct PieceServer {
     layout: ShuffleLayout,
+    /// [`PIECE_DELAY_VARIABLE`], when set.
+    delay: Option<Duration>,
 }
 
 impl PieceServer {
     pub fn new(layout: ShuffleLayout) -> Self {
-        PieceServer { layout }
+        let delay = std::env::var(PIECE_DELAY_VARIABLE)
+            .ok()
+            .and_then(|ms| ms.trim().parse().ok())
+            .map(Duration::from_millis);
+        if let Some(delay) = delay {
+            tracing::warn!(?delay, "fault injection: every piece is served late ({PIECE_DELAY_VARIABLE})");
+        }
+        PieceServer { layout, delay }
     }
 }
 
@@ -316,6 +330,10 @@ impl FlightSqlService for PieceServer {
             return Err(Status::not_found(format!(
                 "{piece} is not on this executor"
             )));
+        }
+        if let Some(delay) = self.delay {
+            tracing::warn!(%piece, "fault injection: serving a piece in {delay:?}");
+            tokio::time::sleep(delay).await;
         }
         // A piece's file carries its schema; the stream's own is unknown here and unused.
         let batches = LocalPieces::new(self.layout.clone())
