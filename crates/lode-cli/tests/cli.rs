@@ -248,6 +248,12 @@ fn validate_exit_codes_and_json_report() {
     }
     let (code, out, _) = run(&mut all);
     assert_eq!(code, 0, "{out}");
+    // Every plan's output is typed: q06's one column sums decimal products (the spec's
+    // decimal rules: decimal<15,2> * decimal<15,2> is decimal<31,4>; its sum decimal?<38,4>).
+    assert!(
+        out.contains("q06.json: valid (0 errors, 0 warnings)\n  output: revenue decimal?<38, 4>\n"),
+        "{out}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let invalid = dir.path().join("invalid.json");
@@ -262,6 +268,11 @@ fn validate_exit_codes_and_json_report() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let d = &report[0]["diagnostics"][0];
     assert_eq!(report[0]["status"], "invalid");
+    // Undeclared functions leave the output's type unknown, not its columns.
+    assert_eq!(
+        report[0]["output"],
+        serde_json::json!([{"name": "revenue", "type": null}])
+    );
     assert_eq!(d["code"], "L003");
     assert_eq!(d["severity"], "error");
     assert!(

@@ -5,10 +5,24 @@ use std::collections::BTreeMap;
 
 use substrait::proto::Plan;
 use substrait::proto::extensions::SimpleExtensionUrn;
+use substrait::proto::extensions::simple_extension_declaration::MappingType;
 
 /// A function declaration's name without its signature suffix: `add:i64_i64` -> `add`.
 pub fn function_name(compound: &str) -> &str {
     compound.split_once(':').map_or(compound, |(name, _)| name)
+}
+
+/// The function anchor after the highest one the plan declares (0 for none); `None` when it
+/// declares `u32::MAX`, which leaves none free.
+pub fn next_function_anchor(plan: &Plan) -> Option<u32> {
+    plan.extensions
+        .iter()
+        .filter_map(|d| match &d.mapping_type {
+            Some(MappingType::ExtensionFunction(f)) => Some(f.function_anchor),
+            _ => None,
+        })
+        .max()
+        .map_or(Some(0), |a| a.checked_add(1))
 }
 
 /// The URN anchors of a plan as it was when this was made, handing out new anchors for URNs it

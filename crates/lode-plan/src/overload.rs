@@ -16,8 +16,9 @@ pub struct Implementation {
     args: Vec<ArgPattern>,
     /// The least number of times the last argument appears, for variadic functions.
     variadic_min: Option<usize>,
-    /// Assignments (`init_scale = max(S1,S2)`) before the return type, in order.
-    program: Vec<(String, String)>,
+    /// Assignments (`init_scale = max(S1,S2)`) before the return type, in order; `None`
+    /// when one does not read as an integer expression.
+    program: Option<Vec<(String, Vec<Token>)>>,
     /// The return type, `None` when the YAML gives one this module cannot read.
     returns: Option<TypePattern>,
     nullability: Nullability,
@@ -87,8 +88,11 @@ impl Implementation {
         let Some(returns) = &self.returns else {
             return Ok(None);
         };
-        for (name, expr) in &self.program {
-            let Some(value) = evaluate(expr, &bindings.ints) else {
+        let Some(program) = &self.program else {
+            return Ok(None);
+        };
+        for (name, expr) in program {
+            let Some(value) = evaluate_tokens(expr, &bindings.ints) else {
                 return Ok(None);
             };
             bindings.ints.insert(name.clone(), value);
@@ -187,46 +191,47 @@ fn bind(pattern: &TypePattern, ty: &DataType, bindings: &mut Bindings) -> bool {
     }
 }
 
-/// (URN, lower-case function name) -> its implementations.
-static IMPLEMENTATIONS: LazyLock<HashMap<(String, String), Vec<Implementation>>> =
-    LazyLock::new(|| {
-        let mut by_function: HashMap<(String, String), Vec<Implementation>> = HashMap::new();
-        for (urn, ext) in substrait::extensions::EXTENSIONS.iter() {
-            let mut add = |name: &str, imp: Implementation| {
-                by_function
-                    .entry((urn.to_string(), name.to_lowercase()))
-                    .or_default()
-                    .push(imp);
-            };
-            // Scalar, aggregate and window implementations are distinct generated types with
-            // the same fields.
-            macro_rules! add_all {
-                ($functions:expr) => {
-                    for f in $functions {
-                        for i in &f.impls {
-                            let variadic = i.variadic.as_ref().map(|v| v.min);
-                            let nullability = i.nullability.as_ref();
-                            let args = i.args.as_deref().map(Vec::as_slice);
-                            add(
-                                &f.name,
-                                implementation(&f.name, args, variadic, &i.return_, nullability),
-                            );
-                        }
-                    }
-                };
-            }
-            add_all!(&ext.scalar_functions);
-            add_all!(&ext.aggregate_functions);
-            add_all!(&ext.window_functions);
-        }
-        by_function
-    });
+/// URN -> lower-case function name -> its implementations; nested so that a lookup by
+/// borrowed names allocates nothing.
+type Registry = HashMap<String, HashMap<String, Vec<Implementation>>>;
 
-/// What the bundled extension `urn` says of `name`: `None` when `urn` is not a bundled
-/// extension or does not define `name`.
+static IMPLEMENTATIONS: LazyLock<Registry> = LazyLock::new(|| {
+    let mut registry = Registry::new();
+    for (urn, ext) in substrait::extensions::EXTENSIONS.iter() {
+        let functions = registry.entry(urn.to_string()).or_default();
+        let mut add = |name: &str, imp: Implementation| {
+            functions.entry(name.to_lowercase()).or_default().push(imp);
+        };
+        // Scalar, aggregate and window implementations are distinct generated types with
+        // the same fields.
+        macro_rules! add_all {
+            ($functions:expr) => {
+                for f in $functions {
+                    for i in &f.impls {
+                        let variadic = i.variadic.as_ref().map(|v| v.min);
+                        let nullability = i.nullability.as_ref();
+                        let args = i.args.as_deref().map(Vec::as_slice);
+                        add(
+                            &f.name,
+                            implementation(&f.name, args, variadic, &i.return_, nullability),
+                        );
+                    }
+                }
+            };
+        }
+        add_all!(&ext.scalar_functions);
+        add_all!(&ext.aggregate_functions);
+        add_all!(&ext.window_functions);
+    }
+    registry
+});
+
+/// What the bundled extension `urn` says of `name` (lower case): `None` when `urn` is not a
+/// bundled extension or does not define `name`.
 pub fn implementations(urn: &str, name: &str) -> Option<&'static [Implementation]> {
     IMPLEMENTATIONS
-        .get(&(urn.to_string(), name.to_lowercase()))
+        .get(urn)?
+        .get(name)
         .map(Vec::as_slice)
 }
 
@@ -259,12 +264,14 @@ fn implementation(
             let last = lines.pop().unwrap_or_default();
             let program = lines
                 .iter()
-                .filter_map(|l| l.split_once('='))
-                .map(|(n, e)| (n.trim().to_string(), e.trim().to_string()))
+                .map(|l| {
+                    let (name, expr) = l.split_once('=')?;
+                    Some((name.trim().to_string(), tokenize(expr)?))
+                })
                 .collect();
             (program, TypePattern::parse(last))
         }
-        Type::Object(_) => (Vec::new(), None),
+        Type::Object(_) => (Some(Vec::new()), None),
     };
     let signature = {
         let rendered: Vec<String> = args
@@ -316,9 +323,12 @@ fn pattern_text(p: &TypePattern) -> String {
 /// `+ - * /`, comparisons, `a ? b : c`, `max(..)` and `min(..)`. `None` when it uses anything
 /// else or an unbound variable.
 pub(crate) fn evaluate(expr: &str, vars: &HashMap<String, i64>) -> Option<i64> {
-    let tokens = tokenize(expr)?;
+    evaluate_tokens(&tokenize(expr)?, vars)
+}
+
+fn evaluate_tokens(tokens: &[Token], vars: &HashMap<String, i64>) -> Option<i64> {
     let mut e = Evaluator {
-        tokens: &tokens,
+        tokens,
         at: 0,
         vars,
     };
@@ -327,7 +337,7 @@ pub(crate) fn evaluate(expr: &str, vars: &HashMap<String, i64>) -> Option<i64> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Token {
+pub(crate) enum Token {
     Int(i64),
     Name(String),
     Op(&'static str),

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use crate::declarations::{UrnAnchors, function_name};
+use crate::declarations::{UrnAnchors, function_name, next_function_anchor};
 use crate::overload::{self, Argument};
 use crate::path::PlanPath;
 use crate::types::{DataType, Kind};
@@ -130,15 +130,7 @@ fn link_by_argument_types(plan: &mut Plan, anchors: &mut Vec<u32>) -> bool {
         .map(|u| (u.extension_urn_anchor, u.urn.clone()))
         .collect();
     let mut urn_anchors = UrnAnchors::of(plan);
-    let mut next_anchor = plan
-        .extensions
-        .iter()
-        .filter_map(|d| match &d.mapping_type {
-            Some(MappingType::ExtensionFunction(f)) => Some(f.function_anchor),
-            _ => None,
-        })
-        .max()
-        .map_or(0, |a| a + 1);
+    let mut next_anchor = next_function_anchor(plan);
     let mut new_declarations = Vec::new();
     let mut moved_calls: Vec<(PlanPath, u32)> = Vec::new();
     let mut changed = false;
@@ -146,7 +138,7 @@ fn link_by_argument_types(plan: &mut Plan, anchors: &mut Vec<u32>) -> bool {
         let Some(MappingType::ExtensionFunction(f)) = &mut decl.mapping_type else {
             continue;
         };
-        let name = function_name(&f.name).to_string();
+        let name = function_name(&f.name).to_lowercase();
         let candidates = standard_urns(&name);
         if !anchors.contains(&f.function_anchor) || candidates.len() < 2 {
             continue;
@@ -188,8 +180,9 @@ fn link_by_argument_types(plan: &mut Plan, anchors: &mut Vec<u32>) -> bool {
             f.extension_urn_reference = urn_anchors.anchor(urn);
         }
         for (urn, group) in groups {
-            let anchor = next_anchor;
-            next_anchor += 1;
+            // A plan using anchor u32::MAX has none free: those calls stay where they are.
+            let Some(anchor) = next_anchor else { break };
+            next_anchor = anchor.checked_add(1);
             anchors.push(anchor);
             new_declarations.push(SimpleExtensionDeclaration {
                 mapping_type: Some(MappingType::ExtensionFunction(ExtensionFunction {
@@ -219,7 +212,7 @@ fn narrow_integer_literals(plan: &mut Plan, anchors: &[u32]) -> bool {
         .iter()
         .filter_map(|d| match &d.mapping_type {
             Some(MappingType::ExtensionFunction(f)) if anchors.contains(&f.function_anchor) => {
-                Some((f.function_anchor, function_name(&f.name).to_string()))
+                Some((f.function_anchor, function_name(&f.name).to_lowercase()))
             }
             _ => None,
         })

@@ -343,16 +343,7 @@ pub(crate) fn normalize_aggregates(plan: &Plan) -> Option<Plan> {
     let mut json = serde_json::to_value(plan).ok()?;
     // New anchors follow the highest one in use; a plan that uses u32::MAX leaves none free, and
     // its calls stay as they are (the consumer then says the function is unknown).
-    let mut next_anchor = plan
-        .extensions
-        .iter()
-        .filter_map(|d| match &d.mapping_type {
-            Some(MappingType::ExtensionFunction(f)) => Some(f.function_anchor),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0)
-        .checked_add(1);
+    let mut next_anchor = lode_plan::declarations::next_function_anchor(plan);
     let mut added: Vec<(u32, &'static str, u32)> = Vec::new();
     rename_calls(&mut json, &renamed, &mut |anchor, df_name| {
         if let Some((new, _, _)) = added.iter().find(|(_, n, a)| *n == df_name && *a == anchor) {
