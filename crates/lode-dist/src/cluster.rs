@@ -47,21 +47,29 @@ impl LocalCluster {
                 path: std::env::temp_dir(),
                 source,
             })?;
-        let mut started = Vec::new();
-        for n in 0..executors.max(1) {
-            let executor = start_executor(ExecutorConfig {
-                coordinator: coordinator.address().to_string(),
-                listen: loopback,
-                advertise: None,
-                data: data.to_path_buf(),
-                work: work.path().join(format!("executor-{n}")),
-                slots,
-                token: token.clone(),
-                max_message_bytes,
-                engine: engine.clone(),
-                tls: crate::Tls::none(),
+        // Each executor reads its data directory's file footers and builds an engine: the
+        // executors start side by side, on the runtime's threads.
+        let starting: Vec<_> = (0..executors.max(1))
+            .map(|n| {
+                tokio::spawn(start_executor(ExecutorConfig {
+                    coordinator: coordinator.address().to_string(),
+                    listen: loopback,
+                    advertise: None,
+                    data: data.to_path_buf(),
+                    work: work.path().join(format!("executor-{n}")),
+                    slots,
+                    token: token.clone(),
+                    max_message_bytes,
+                    engine: engine.clone(),
+                    tls: crate::Tls::none(),
+                }))
             })
-            .await?;
+            .collect();
+        let mut started = Vec::with_capacity(starting.len());
+        for start in starting {
+            let executor = start
+                .await
+                .map_err(|e| DistError::Config(format!("an executor did not start: {e}")))??;
             started.push(executor);
         }
         coordinator
