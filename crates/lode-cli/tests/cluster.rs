@@ -285,6 +285,27 @@ impl Cluster {
         submit
     }
 
+    /// Submits `plan`, kills executor 0 (SIGKILL) when it logs `marker`, and checks that the
+    /// job still succeeds, equal to a local run.
+    fn kill_during(&mut self, plan: &Path, modules: &[PathBuf], marker: &str) {
+        let submit = self
+            .submit_command(plan, modules)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        self.wait_for_executor(0, marker);
+        self.executors[0].kill().unwrap();
+        self.executors[0].wait().unwrap();
+        let out = submit.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert_eq!(
+            normalized(&String::from_utf8_lossy(&out.stdout)),
+            normalized(&local_with_modules(plan, modules))
+        );
+    }
+
     /// Waits up to a minute for executor `n` to log a line containing `marker`.
     fn wait_for_executor(&self, n: usize, marker: &str) {
         wait_for_log(&self.executor_logs[n], &format!("executor {n}"), marker);
@@ -602,24 +623,8 @@ fn wasm_functions_and_operators_run_on_executors_that_fetch_the_modules() {
 fn a_job_survives_an_executor_killed_in_the_middle() {
     let mut cluster = Cluster::start(3);
     let plan = repo().join("plans/wasm/loan_risk.json");
-    let modules = [guest("loan-risk")];
-    let submit = cluster
-        .submit_command(&plan, &modules)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // An executor fetches a job's module when its first task of that job starts.
-    cluster.wait_for_executor(0, "fetched a Wasm module");
-    cluster.executors[0].kill().unwrap();
-    cluster.executors[0].wait().unwrap();
-    let out = submit.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert_eq!(
-        normalized(&String::from_utf8_lossy(&out.stdout)),
-        normalized(&local_with_modules(&plan, &modules))
-    );
+    cluster.kill_during(&plan, &[guest("loan-risk")], "fetched a Wasm module");
 }
 
 /// An executor killed (SIGKILL) while another executor reads a piece of its output: the
@@ -637,22 +642,7 @@ fn a_job_survives_an_executor_killed_while_its_pieces_are_read() {
         &[(0, "LODE_FAULT_PIECE_DELAY_MS", "3000")],
     );
     let plan = repo().join("plans/tpch/q03.json");
-    let submit = cluster
-        .submit_command(&plan, &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    cluster.wait_for_executor(0, "fault injection: serving a piece");
-    cluster.executors[0].kill().unwrap();
-    cluster.executors[0].wait().unwrap();
-    let out = submit.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert_eq!(
-        normalized(&String::from_utf8_lossy(&out.stdout)),
-        normalized(&local(&plan))
-    );
+    cluster.kill_during(&plan, &[], "fault injection: serving a piece");
     // The reader's task failed on the lost piece and ran again, and the outputs the killed
     // executor held were computed again (in either order: the executor's own connection may
     // tell the coordinator first).

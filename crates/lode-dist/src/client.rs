@@ -155,9 +155,13 @@ fn remote(coordinator: &str) -> impl Fn(tonic::Status) -> DistError + '_ {
     move |e: tonic::Status| {
         let mut message = e.message().to_string();
         // A TLS service answers plain HTTP/2 with bytes h2 cannot parse, or drops the
-        // connection: the call fails in the transport.
+        // connection: the call fails in the transport, or is cancelled when the connection
+        // goes first (which one depends on timing).
         if coordinator.starts_with("http://")
-            && (message.contains("http2 error") || message.contains("transport error"))
+            && (message.contains("http2 error")
+                || message.contains("transport error")
+                || message.contains("operation was canceled")
+                || e.code() == tonic::Code::Cancelled)
         {
             message.push_str(
                 " (if the coordinator serves TLS, use its https:// address with --tls-ca)",

@@ -291,7 +291,10 @@ impl PieceServer {
             .and_then(|ms| ms.trim().parse().ok())
             .map(Duration::from_millis);
         if let Some(delay) = delay {
-            tracing::warn!(?delay, "fault injection: every piece is served late ({PIECE_DELAY_VARIABLE})");
+            tracing::warn!(
+                ?delay,
+                "fault injection: every piece is served late ({PIECE_DELAY_VARIABLE})"
+            );
         }
         PieceServer { layout, delay }
     }

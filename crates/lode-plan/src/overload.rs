@@ -229,10 +229,7 @@ static IMPLEMENTATIONS: LazyLock<Registry> = LazyLock::new(|| {
 /// What the bundled extension `urn` says of `name` (lower case): `None` when `urn` is not a
 /// bundled extension or does not define `name`.
 pub fn implementations(urn: &str, name: &str) -> Option<&'static [Implementation]> {
-    IMPLEMENTATIONS
-        .get(urn)?
-        .get(name)
-        .map(Vec::as_slice)
+    IMPLEMENTATIONS.get(urn)?.get(name).map(Vec::as_slice)
 }
 
 fn implementation(
