@@ -189,7 +189,6 @@ fn link_by_argument_types(plan: &mut Plan, anchors: &mut Vec<u32>) -> bool {
                     extension_urn_reference: urn_anchors.anchor(urn),
                     function_anchor: anchor,
                     name: f.name.clone(),
-                    ..Default::default()
                 })),
             });
             moved_calls.extend(group.iter().map(|c| (c.path.clone(), anchor)));
