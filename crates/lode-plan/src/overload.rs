@@ -232,6 +232,11 @@ pub fn implementations(urn: &str, name: &str) -> Option<&'static [Implementation
     IMPLEMENTATIONS.get(urn)?.get(name).map(Vec::as_slice)
 }
 
+/// Whether some implementation of `name` (lower case) in `urn` takes `args`.
+pub fn takes(urn: &str, name: &str, args: &[Argument]) -> bool {
+    implementations(urn, name).is_some_and(|imps| imps.iter().any(|i| i.resolve(args).is_ok()))
+}
+
 fn implementation(
     name: &str,
     args: Option<&[ArgumentsItem]>,

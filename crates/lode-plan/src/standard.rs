@@ -143,10 +143,7 @@ fn link_by_argument_types(plan: &mut Plan, anchors: &mut Vec<u32>) -> bool {
         if !anchors.contains(&f.function_anchor) || candidates.len() < 2 {
             continue;
         }
-        let takes = |urn: &str, args: &[Argument]| {
-            overload::implementations(urn, &name)
-                .is_some_and(|imps| imps.iter().any(|i| i.resolve(args).is_ok()))
-        };
+        let takes = |urn: &str, args: &[Argument]| overload::takes(urn, &name, args);
         let own: Vec<&CallSite> = calls
             .iter()
             .filter(|c| c.anchor == f.function_anchor)
@@ -222,10 +219,9 @@ fn narrow_integer_literals(plan: &mut Plan, anchors: &[u32]) -> bool {
             continue;
         };
         let takes = |args: &[Argument]| {
-            standard_urns(name).iter().any(|urn| {
-                overload::implementations(urn, name)
-                    .is_some_and(|imps| imps.iter().any(|i| i.resolve(args).is_ok()))
-            })
+            standard_urns(name)
+                .iter()
+                .any(|urn| overload::takes(urn, name, args))
         };
         if takes(&call.arguments) {
             continue;

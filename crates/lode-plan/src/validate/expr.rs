@@ -450,10 +450,7 @@ impl Validator<'_> {
         let elsewhere: Vec<&String> = crate::standard::standard_urns(name)
             .iter()
             .filter(|u| u.as_str() != urn)
-            .filter(|u| {
-                overload::implementations(u, name)
-                    .is_some_and(|imps| imps.iter().any(|i| i.resolve(args).is_ok()))
-            })
+            .filter(|u| overload::takes(u, name, args))
             .collect();
         let hint = match elsewhere.first() {
             Some(other) => {
@@ -504,7 +501,7 @@ impl Validator<'_> {
                 {
                     Some(i) => {
                         outer = self.outer[i].clone();
-                        outer.as_ref()
+                        outer.as_deref()
                     }
                     None => {
                         self.report(Diagnostic::new(
@@ -570,7 +567,8 @@ impl Validator<'_> {
         input: Option<&Schema>,
         path: &PlanPath,
     ) -> Option<DataType> {
-        self.outer.push(input.cloned());
+        let scope = input.cloned().map(std::rc::Rc::new);
+        self.outer.push(scope.clone());
         let ty = match subquery {
             Some(SubqueryType::Scalar(s)) => {
                 let schema =
@@ -585,7 +583,7 @@ impl Validator<'_> {
                 for (i, e) in p.needles.iter().enumerate() {
                     self.check_expr(e, input, &path.field("in_predicate").index("needles", i));
                 }
-                self.outer.push(input.cloned());
+                self.outer.push(scope.clone());
                 self.nested_rel(
                     p.haystack.as_deref(),
                     &path.field("in_predicate").field("haystack"),
@@ -606,7 +604,7 @@ impl Validator<'_> {
                     input,
                     &path.field("set_comparison").field("left"),
                 );
-                self.outer.push(input.cloned());
+                self.outer.push(scope.clone());
                 self.nested_rel(
                     c.right.as_deref(),
                     &path.field("set_comparison").field("right"),

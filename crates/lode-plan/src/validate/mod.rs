@@ -149,7 +149,8 @@ pub(crate) struct Validator<'a> {
     /// Subtrees being walked, to detect reference cycles.
     visiting: Vec<usize>,
     /// Schemas of the enclosing relations' inputs, innermost last (for outer references).
-    outer: Vec<Option<Schema>>,
+    /// Shared, so that an outer reference does not copy the enclosing schema.
+    outer: Vec<Option<std::rc::Rc<Schema>>>,
     /// Hashes of the modules in the plan's module table.
     module_hashes: std::collections::HashSet<String>,
     /// Every function call with its derived arguments, when the caller asked for them.
