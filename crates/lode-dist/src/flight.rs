@@ -18,7 +18,7 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::{Stream, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -69,8 +69,15 @@ pub(crate) fn flight_stream(
     batches: SendableRecordBatchStream,
     schema: Option<SchemaRef>,
 ) -> Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send>> {
-    let batches = batches.map_err(|e| FlightError::ExternalError(Box::new(e)));
-    let mut encoder = FlightDataEncoderBuilder::new();
+    let batches = batches
+        .map_err(|e| FlightError::ExternalError(Box::new(e)))
+        .and_then(|batch| {
+            let messages = crate::batches::in_messages(batch).map_err(FlightError::Arrow);
+            futures::future::ready(messages.map(|m| futures::stream::iter(m).map(Ok)))
+        })
+        .try_flatten();
+    // Cut already, as the encoder's own cut cannot do it (see `in_messages`).
+    let mut encoder = FlightDataEncoderBuilder::new().with_max_flight_data_size(usize::MAX);
     if let Some(schema) = schema {
         encoder = encoder.with_schema(schema);
     }

@@ -15,6 +15,7 @@
 //! `proto/lode/v1/cluster.proto`. [`LocalCluster`] runs one in a process.
 
 mod auth;
+mod batches;
 mod catalog;
 mod client;
 mod cluster;

@@ -5,9 +5,8 @@ use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::execution_plan::reset_plan_states;
@@ -156,7 +155,7 @@ fn write_pieces(
                 )
             }
         };
-        let batch = compact_views(batch).map_err(arrow(path))?;
+        let batch = crate::batches::compact_views(batch).map_err(arrow(path))?;
         writer.write(&batch).map_err(arrow(path))?;
         stats[piece].rows += batch.num_rows() as u64;
     }
@@ -176,62 +175,6 @@ fn write_pieces(
     Ok(stats)
 }
 
-/// The batch with its string and binary view columns holding only the bytes their rows use.
-/// A filtered, joined or repartitioned view column still points into the buffers of the
-/// batches it came from, and IPC writes every buffer it points into whole: before this, one
-/// task of TPC-H Q10 at SF 1 wrote 28,549 rows as a 13 GB piece.
-fn compact_views(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let is_view = |t: &DataType| matches!(t, DataType::Utf8View | DataType::BinaryView);
-    if !batch.columns().iter().any(|c| is_view(c.data_type())) {
-        return Ok(batch);
-    }
-    let columns: Vec<ArrayRef> = batch
-        .columns()
-        .iter()
-        .map(|column| match column.data_type() {
-            DataType::Utf8View => Arc::new(column.as_string_view().gc()) as ArrayRef,
-            DataType::BinaryView => Arc::new(column.as_binary_view().gc()) as ArrayRef,
-            _ => Arc::clone(column),
-        })
-        .collect();
-    RecordBatch::try_new(batch.schema(), columns)
-}
-
 fn temporary(path: &std::path::Path) -> PathBuf {
     path.with_extension("arrow.partial")
-}
-
-#[cfg(test)]
-mod tests {
-    use datafusion::arrow::array::{StringViewArray, UInt32Array};
-    use datafusion::arrow::compute::take;
-    use datafusion::arrow::datatypes::{Field, Schema};
-
-    use super::*;
-
-    fn ipc_bytes(batch: &RecordBatch) -> usize {
-        let mut writer = StreamWriter::try_new(Vec::new(), &batch.schema()).unwrap();
-        writer.write(batch).unwrap();
-        writer.into_inner().unwrap().len()
-    }
-
-    #[test]
-    fn a_few_rows_taken_from_a_large_view_column_are_written_as_a_few_rows() {
-        let long: Vec<String> = (0..10_000).map(|i| format!("{i:0>100}")).collect();
-        let column = StringViewArray::from_iter_values(&long);
-        let one_row = take(&column, &UInt32Array::from(vec![7u32]), None).unwrap();
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "s",
-            DataType::Utf8View,
-            false,
-        )]));
-        let batch = RecordBatch::try_new(schema, vec![one_row]).unwrap();
-        assert!(
-            ipc_bytes(&batch) > 1_000_000,
-            "the taken row still points into 1 MB"
-        );
-        let compacted = compact_views(batch.clone()).unwrap();
-        assert_eq!(compacted, batch);
-        assert!(ipc_bytes(&compacted) < 2_000, "{}", ipc_bytes(&compacted));
-    }
 }
