@@ -28,6 +28,12 @@ use crate::support::DataFusionSupport;
 use crate::tables::TableBindings;
 use crate::wasm::{PlanModules, WasmRelPlanner};
 
+/// The largest build side (estimated) a distributed plan broadcasts to every task of a join
+/// rather than partitioning both sides: each task holds it in memory.
+const BROADCAST_JOIN_MAX_BYTES: usize = 32 << 20;
+/// The same bound in rows, for inputs whose size in bytes is not estimated.
+const BROADCAST_JOIN_MAX_ROWS: usize = 2_000_000;
+
 /// Settings of the local engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -43,8 +49,9 @@ pub struct EngineConfig {
     /// Plan for cutting into stages that run as separate tasks (`lode-dist`): no dynamic
     /// filters, which tie a join to a scan through shared state that does not survive the
     /// cut (a task holding a stale filter from another task's build side drops rows), no
-    /// round-robin repartitions, which would be exchanges that only spread rows, and scans
-    /// keep the file groups they were given (placement depends on them).
+    /// round-robin repartitions, which would be exchanges that only spread rows, scans keep
+    /// the file groups they were given (placement depends on them), and hash joins broadcast
+    /// a build side of up to 32 MiB or 2 M rows (estimated) instead of partitioning both sides.
     pub distributed: bool,
 }
 
@@ -100,6 +107,11 @@ impl Engine {
             // A scan task must run where its files are; regrouping files into byte ranges
             // can put ranges of files held by different executors into one task.
             optimizer.repartition_file_scans = false;
+            // Across stages a partitioned join writes both of its sides to disk and moves
+            // them; a broadcast join moves only its build side and probes in the stage that
+            // scans. In one process the partitioned join costs far less, hence the defaults.
+            optimizer.hash_join_single_partition_threshold = BROADCAST_JOIN_MAX_BYTES;
+            optimizer.hash_join_single_partition_threshold_rows = BROADCAST_JOIN_MAX_ROWS;
         }
         // Wasm table functions and operators plan through Lode's extension planner.
         let state = SessionStateBuilder::new()
