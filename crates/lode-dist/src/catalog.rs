@@ -48,11 +48,12 @@ pub fn data_store_url() -> ObjectStoreUrl {
 }
 
 /// The tables of `dir` (as `lode run --data` reads them) with their schemas and files.
-pub async fn announce_tables(dir: &Path) -> Result<Vec<proto::TableFiles>> {
-    let mut bindings = TableBindings::new();
-    bindings.add_data_dir(dir)?;
-    let ctx = SessionContext::new();
-    bindings.register(&ctx).await?;
+/// `bindings` are those of `dir`, already registered in `ctx`, whose schemas are announced.
+pub async fn announce_tables(
+    dir: &Path,
+    bindings: &TableBindings,
+    ctx: &SessionContext,
+) -> Result<Vec<proto::TableFiles>> {
     let store: Arc<dyn ObjectStore> = Arc::new(
         LocalFileSystem::new_with_prefix(dir)
             .map_err(|e| DistError::Config(format!("data directory {}: {e}", dir.display())))?,
@@ -68,7 +69,7 @@ pub async fn announce_tables(dir: &Path) -> Result<Vec<proto::TableFiles>> {
         if binding.format == FileFormat::Parquet {
             for file in &mut files {
                 file.statistics =
-                    parquet_statistics(&ctx, &store, provider.schema(), &file.path).await?;
+                    parquet_statistics(ctx, &store, provider.schema(), &file.path).await?;
             }
         }
         tables.push(proto::TableFiles {

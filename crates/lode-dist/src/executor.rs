@@ -12,7 +12,7 @@ use arrow_flight::flight_service_server::FlightServiceServer;
 use datafusion::object_store::local::LocalFileSystem;
 use lode_exec::{Engine, EngineConfig, PlanModules, TableBindings};
 use lode_plan::ext::{ModuleTable, WasmModule};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::Token;
@@ -106,10 +106,10 @@ pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
         path: config.work.clone(),
         source,
     })?;
-    let tables = announce_tables(&config.data).await?;
     let mut bindings = TableBindings::new();
     bindings.add_data_dir(&config.data)?;
     let engine = Engine::new(&bindings, config.engine.clone()).await?;
+    let tables = announce_tables(&config.data, &bindings, engine.session()).await?;
     let store = LocalFileSystem::new_with_prefix(&config.data)
         .map_err(|e| DistError::Config(format!("data directory {}: {e}", config.data.display())))?;
     engine
@@ -248,20 +248,36 @@ impl Executor {
                 }
             })
         };
+        // Tasks take slots in the order they came: the coordinator sends the most urgent
+        // first, and tasks spawned at once would be polled in any order.
+        let (queue, mut queued) = mpsc::unbounded_channel::<proto::RunTask>();
+        let dispatcher = {
+            let executor = Arc::clone(&self);
+            let up = up.clone();
+            tokio::spawn(async move {
+                while let Some(task) = queued.recv().await {
+                    let Ok(slot) = Arc::clone(&executor.slots).acquire_owned().await else {
+                        return; // shutting down
+                    };
+                    let executor = Arc::clone(&executor);
+                    let up = up.clone();
+                    tokio::spawn(async move {
+                        let report = executor.run_task(task, slot).await;
+                        let _ = up
+                            .send(proto::ExecutorMessage {
+                                kind: Some(proto::executor_message::Kind::Report(report)),
+                            })
+                            .await;
+                    });
+                }
+            })
+        };
         let result = async {
             while let Some(message) = incoming.message().await? {
                 match message.kind {
                     Some(proto::coordinator_message::Kind::Run(task)) => {
-                        let executor = Arc::clone(&self);
-                        let up = up.clone();
-                        tokio::spawn(async move {
-                            let report = executor.run_task(task).await;
-                            let _ = up
-                                .send(proto::ExecutorMessage {
-                                    kind: Some(proto::executor_message::Kind::Report(report)),
-                                })
-                                .await;
-                        });
+                        // The dispatcher ends only when this loop has.
+                        let _ = queue.send(task);
                     }
                     Some(proto::coordinator_message::Kind::JobEnded(ended)) => {
                         self.remove_job(&ended.job).await;
@@ -273,6 +289,7 @@ impl Executor {
         }
         .await;
         heartbeat.abort();
+        dispatcher.abort();
         result
     }
 
@@ -291,15 +308,15 @@ impl Executor {
         }
     }
 
-    async fn run_task(&self, run: proto::RunTask) -> proto::TaskReport {
+    /// Runs `run` in `_slot`, which it holds until done.
+    async fn run_task(
+        &self,
+        run: proto::RunTask,
+        _slot: OwnedSemaphorePermit,
+    ) -> proto::TaskReport {
         let key = run.task.clone().unwrap_or_default();
         let span = info_span!("task", job = %key.job, stage = key.stage, task = key.task, attempt = key.attempt);
         let outcome = async {
-            let _permit = self
-                .slots
-                .acquire()
-                .await
-                .map_err(|_| DistError::Config("the executor is shutting down".into()))?;
             if !is_job_id(&key.job) {
                 return Err(DistError::Config(format!("`{}` is not a job id", key.job)));
             }

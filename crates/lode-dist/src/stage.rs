@@ -191,6 +191,21 @@ impl StageGraph {
         consumers
     }
 
+    /// By stage: the most exchanges on a path from it to the result (0 for the result).
+    pub fn heights(&self) -> Vec<usize> {
+        let mut heights = vec![0; self.len()];
+        // Stages are numbered inputs first, so consumers are done before their inputs.
+        for id in (0..self.len()).rev() {
+            heights[id] = self
+                .consumers(StageId(id))
+                .iter()
+                .map(|consumer| heights[consumer.0] + 1)
+                .max()
+                .unwrap_or(0);
+        }
+        heights
+    }
+
     pub fn len(&self) -> usize {
         self.graph.node_count()
     }

@@ -82,9 +82,18 @@ async fn tpch_through_stages_matches_the_local_engine() {
             graph.len() >= 2,
             "q{n:02}: expected exchanges, got one stage"
         );
+        // Stages start furthest from the result first: every input is further than its reader.
+        let heights = graph.heights();
         for stage in graph.stages() {
-            kinds.extend(graph.inputs(stage.id).into_iter().map(|(_, kind)| kind));
+            for (input, kind) in graph.inputs(stage.id) {
+                assert!(
+                    heights[input.0] > heights[stage.id.0],
+                    "q{n:02}: {heights:?}"
+                );
+                kinds.push(kind);
+            }
         }
+        assert_eq!(heights[graph.len() - 1], 0, "q{n:02}: the result's height");
         let (mut ours, metrics) = run_stages(&engine, &graph)
             .await
             .unwrap_or_else(|e| panic!("q{n:02}: {e}\n{}", graph.display_text()));
@@ -138,6 +147,7 @@ async fn an_aggregate_splits_at_its_repartition_and_its_merge() {
     assert!(text.contains("hash(l_returnflag"), "{text}");
     let result = graph.result_stage().unwrap();
     assert_eq!(result.tasks(), 1, "{text}");
+    assert_eq!(graph.heights(), vec![2, 1, 0]);
     assert_eq!(
         graph.inputs(result.id),
         vec![(lode_dist::StageId(1), ExchangeKind::Merge)]

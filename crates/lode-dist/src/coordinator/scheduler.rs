@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::datasource::listing::PartitionedFile;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::stream::FuturesUnordered;
@@ -15,7 +16,7 @@ use lode_plan::DecodedPlan;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use super::state::{AttemptKey, JobResult, Shared, TaskResult};
+use super::state::{AttemptKey, ExecutorSender, JobResult, Shared, TaskResult};
 use crate::catalog::files_of_partition;
 use crate::codec::{encode_partitioning, encode_plan};
 use crate::flight::FlightPieces;
@@ -137,6 +138,8 @@ pub(super) struct JobRun<'a> {
     /// By stage, by task: the output of each finished task.
     outputs: HashMap<StageId, Vec<Option<TaskOutput>>>,
     attempts: HashMap<(StageId, usize), u32>,
+    /// By stage: [`StageGraph::heights`], the order stages start in.
+    heights: Vec<usize>,
     status: proto::JobStatus,
 }
 
@@ -157,6 +160,7 @@ impl<'a> JobRun<'a> {
         JobRun {
             shared,
             job,
+            heights: graph.heights(),
             graph,
             modules,
             cancel,
@@ -197,20 +201,40 @@ impl<'a> JobRun<'a> {
         let mut completed: HashSet<StageId> = HashSet::new();
         loop {
             for (stage, tasks) in self.runnable(result.0, &in_flight) {
+                // A task starts when an executor holding its files has a free slot, so that
+                // the most urgent task takes the next slot; the loop comes back whenever a
+                // task ends. With nothing running it is sent anyway, to wait for placement.
+                let mut placed = Vec::new();
+                for task in tasks {
+                    let files = files_of_partition(&stage.plan, task);
+                    let slot = reserve_free_slot(self.shared, &files);
+                    if slot.is_some() || (running.is_empty() && placed.is_empty()) {
+                        placed.push((task, files, slot));
+                    }
+                }
+                if placed.is_empty() {
+                    continue;
+                }
                 if completed.contains(&stage.id) {
-                    info!(job = %self.job, stage = stage.id.0, tasks = tasks.len(), "recomputing lost stage outputs");
+                    info!(job = %self.job, stage = stage.id.0, tasks = placed.len(), "recomputing lost stage outputs");
                 }
                 let (plan, partitioning) = self.encode_stage(&stage)?;
-                for task in tasks {
+                for (task, files, slot) in placed {
                     let attempt = self.attempts.entry((stage.id, task)).or_insert(0);
                     *attempt += 1;
                     let attempt = *attempt;
                     in_flight.insert((stage.id, task));
                     let stage_id = stage.id;
-                    running.push(
-                        self.attempt(&stage, task, attempt, plan.clone(), partitioning.clone())
-                            .map(move |outcome| (stage_id, outcome)),
-                    );
+                    let sent = TaskToSend {
+                        stage: stage_id,
+                        task,
+                        attempt,
+                        plan: plan.clone(),
+                        partitioning: partitioning.clone(),
+                        files,
+                        slot,
+                    };
+                    running.push(self.attempt(sent).map(move |outcome| (stage_id, outcome)));
                 }
             }
             let Some((stage_id, (task, scanned, outcome))) = running.next().await else {
@@ -306,10 +330,11 @@ impl<'a> JobRun<'a> {
             .collect()
     }
 
-    /// The tasks to start now, by stage in stage order: the missing outputs of every stage the
-    /// result still needs whose inputs are all complete, less the tasks already running. A
-    /// stage is needed when its output is incomplete (never computed, or lost with an
-    /// executor) and a needed stage reads it; complete stages' lost inputs are not recomputed.
+    /// The tasks to start now, the stages furthest from the result first: the missing
+    /// outputs of every stage the result still needs whose inputs are all complete, less the
+    /// tasks already running. A stage is needed when its output is incomplete (never
+    /// computed, or lost with an executor) and a needed stage reads it; complete stages' lost
+    /// inputs are not recomputed.
     fn runnable(
         &self,
         result: StageId,
@@ -325,7 +350,10 @@ impl<'a> JobRun<'a> {
             visit.extend(self.graph.inputs(id).into_iter().map(|(input, _)| input));
         }
         let mut needed: Vec<StageId> = needed.into_iter().collect();
-        needed.sort();
+        // Executors run the tasks they are sent in order: the stages with the longest way to
+        // the result go first, so that a small build side is not queued behind a large scan
+        // that is read only later (TPC-H Q21).
+        needed.sort_by_key(|id| (std::cmp::Reverse(self.heights[id.0]), *id));
         needed
             .into_iter()
             .filter(|&id| {
@@ -400,25 +428,38 @@ impl<'a> JobRun<'a> {
         Ok((Arc::new(plan), Arc::new(partitioning)))
     }
 
-    /// Sends one attempt of a task to an executor that holds its files and awaits the report.
+    /// Sends one attempt of a task to its executor (or, without one, to an executor that
+    /// holds its files once one does) and awaits the report.
     fn attempt(
         &self,
-        stage: &Stage,
-        task: usize,
-        attempt: u32,
-        plan: Arc<Vec<u8>>,
-        partitioning: Arc<Vec<u8>>,
+        sent: TaskToSend,
     ) -> impl Future<Output = (usize, u64, Result<TaskResult, JobError>)> + use<'a> {
         let shared = self.shared;
-        let files = files_of_partition(&stage.plan, task);
+        let TaskToSend {
+            stage: stage_id,
+            task,
+            attempt,
+            plan,
+            partitioning,
+            files,
+            slot,
+        } = sent;
         let scanned: u64 = files.iter().map(crate::catalog::bytes_to_read).sum();
         let job = self.job.clone();
-        let stage_id = stage.id;
         let modules = self.modules.clone();
         let mut cancel = self.cancel.clone();
         async move {
             let result = async {
-                let (executor, sender) = wait_for_placement(shared, &files).await?;
+                let (executor, sender) = match slot {
+                    Some(slot) => slot,
+                    None => {
+                        let (executor, sender) = wait_for_placement(shared, &files).await?;
+                        if let Some(handle) = lock(&shared.executors).get_mut(&executor) {
+                            handle.summary.running += 1;
+                        }
+                        (executor, sender)
+                    }
+                };
                 let key = proto::TaskKey {
                     job: job.clone(),
                     stage: stage_id.0 as u32,
@@ -427,9 +468,6 @@ impl<'a> JobRun<'a> {
                 };
                 let (reply, replied) = oneshot::channel();
                 lock(&shared.pending).insert(AttemptKey::from(&key), (executor.clone(), reply));
-                if let Some(handle) = lock(&shared.executors).get_mut(&executor) {
-                    handle.summary.running += 1;
-                }
                 let run = proto::CoordinatorMessage {
                     kind: Some(proto::coordinator_message::Kind::Run(proto::RunTask {
                         task: Some(key.clone()),
@@ -494,12 +532,44 @@ impl<'a> JobRun<'a> {
     }
 }
 
+/// One attempt of a task, ready to send.
+struct TaskToSend {
+    stage: StageId,
+    task: usize,
+    attempt: u32,
+    plan: Encoded,
+    partitioning: Encoded,
+    /// The data files its scans read.
+    files: Vec<PartitionedFile>,
+    /// The executor whose slot it has, if it has one.
+    slot: Option<(String, ExecutorSender)>,
+}
+
+/// The least busy executor holding every one of `files` with a free slot, which is counted
+/// as taken from now on.
+fn reserve_free_slot(
+    shared: &Shared,
+    files: &[PartitionedFile],
+) -> Option<(String, ExecutorSender)> {
+    let catalog = lock(&shared.catalog);
+    let mut executors = lock(&shared.executors);
+    let (id, handle) = executors
+        .iter_mut()
+        .filter(|(id, e)| {
+            e.summary.running < e.summary.slots
+                && catalog.holds_all(id, files.iter().map(|f| f.object_meta.location.as_ref()))
+        })
+        .min_by_key(|(_, e)| (e.summary.running * 1000) / e.summary.slots.max(1))?;
+    handle.summary.running += 1;
+    Some((id.clone(), handle.sender.clone()))
+}
+
 /// An executor holding every file of a task, the least busy first; waits for one to attach
 /// up to the placement timeout.
 async fn wait_for_placement(
     shared: &Shared,
-    files: &[datafusion::datasource::listing::PartitionedFile],
-) -> Result<(String, super::state::ExecutorSender), JobError> {
+    files: &[PartitionedFile],
+) -> Result<(String, ExecutorSender), JobError> {
     let deadline = tokio::time::Instant::now() + shared.config.placement_timeout;
     loop {
         let changed = shared.executors_changed.notified();

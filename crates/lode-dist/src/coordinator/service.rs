@@ -13,7 +13,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tonic::{Request, Response, Status, Streaming};
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::scheduler::{JobError, JobRun, plan_job};
 use super::state::{JobResult, Shared};
@@ -250,6 +250,9 @@ async fn run_job(
         Ok(graph) => graph,
         Err(e) => return failed(e.to_string()),
     };
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        debug!(job = %job, "stages:\n{}", graph.display_text());
+    }
     let (cancel, cancelled) = watch::channel(false);
     lock(&shared.jobs).insert(job.clone(), cancel.clone());
     let (progress, mut progress_events) = mpsc::channel::<proto::JobEvent>(64);

@@ -203,15 +203,16 @@ impl Shared {
 
     /// Passes an executor's report to the task awaiting it.
     pub(super) fn report(&self, executor: &str, report: proto::TaskReport) {
+        // Every task sent reports once, also one given up on: its slot is free again.
+        if let Some(handle) = lock(&self.executors).get_mut(executor) {
+            handle.summary.running = handle.summary.running.saturating_sub(1);
+        }
         let Some(key) = report.task.as_ref().map(AttemptKey::from) else {
             return;
         };
         let Some((_, reply)) = lock(&self.pending).remove(&key) else {
             return; // an attempt given up on (its job failed or was cancelled)
         };
-        if let Some(handle) = lock(&self.executors).get_mut(executor) {
-            handle.summary.running = handle.summary.running.saturating_sub(1);
-        }
         let address = lock(&self.executors)
             .get(executor)
             .map(|e| e.summary.address.clone())
