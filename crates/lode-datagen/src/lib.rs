@@ -19,6 +19,11 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use tracing::info;
 
+/// Rows per Parquet row group, as DuckDB writes them: a scan splits a file only between row
+/// groups, and Parquet's default (1 Mi rows) left SF 1's `partsupp`, `part` and `customer` in
+/// one row group each, scanned by one task however many executors hold them.
+const ROW_GROUP_ROWS: usize = 122_880;
+
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +120,7 @@ fn write_parquet(
     let file = File::create(&partial).map_err(io)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
     let mut writer =
         ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).map_err(|e| gen_error(&e))?;
