@@ -9,11 +9,17 @@ use crate::failure::Failure;
 
 /// A destination: standard output, or a file written through a temporary in the same
 /// directory and renamed into place by [`Destination::commit`]. Dropped without commit, the
-/// temporary is removed, so a failed query leaves no partial output behind.
+/// temporary is removed, so a failed query leaves no partial output behind. A path that is
+/// not a regular file (`/dev/null`, a named pipe) is written directly: renaming over it
+/// would replace the device or pipe with a file.
 pub enum Destination {
     Stdout(std::io::BufWriter<std::io::Stdout>),
     File {
         temp: std::io::BufWriter<NamedTempFile>,
+        path: PathBuf,
+    },
+    Special {
+        file: std::io::BufWriter<std::fs::File>,
         path: PathBuf,
     },
 }
@@ -25,6 +31,16 @@ impl Destination {
                 std::io::stdout(),
             )));
         };
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| Failure::io(format!("cannot write {}: {e}", path.display())))?;
+            return Ok(Destination::Special {
+                file: std::io::BufWriter::new(file),
+                path: path.to_path_buf(),
+            });
+        }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -48,6 +64,7 @@ impl Destination {
         match self {
             Destination::Stdout(w) => w,
             Destination::File { temp, .. } => temp,
+            Destination::Special { file, .. } => file,
         }
     }
 
@@ -65,6 +82,9 @@ impl Destination {
                 })?;
                 Ok(())
             }
+            Destination::Special { mut file, path } => file
+                .flush()
+                .map_err(|e| Failure::io(format!("cannot write {}: {e}", path.display()))),
         }
     }
 }

@@ -105,6 +105,35 @@ fn run_writes_csv_to_a_file_with_table_bindings() {
     assert_eq!(lines.len(), 2, "{csv}");
 }
 
+/// `-o /dev/null` writes into the device; writing through a temporary renamed into place
+/// replaced `/dev/null` itself with a regular file.
+#[cfg(unix)]
+#[test]
+fn run_writes_into_a_device_without_replacing_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let null = Path::new("/dev/null");
+    assert!(
+        std::fs::metadata(null)
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    let (code, stdout, err) = run(lode()
+        .args(["run", &plan("plans/tpch/q06.json"), "--format", "csv", "-o"])
+        .arg(null)
+        .arg("--data")
+        .arg(data()));
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.is_empty());
+    assert!(
+        std::fs::metadata(null)
+            .unwrap()
+            .file_type()
+            .is_char_device(),
+        "/dev/null is no longer a device"
+    );
+}
+
 #[test]
 fn run_json_lines_and_arrow_formats() {
     let (code, out, err) = run(lode()
