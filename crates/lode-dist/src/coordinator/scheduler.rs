@@ -207,7 +207,7 @@ impl<'a> JobRun<'a> {
                 let mut placed = Vec::new();
                 for task in tasks {
                     let files = files_of_partition(&stage.plan, task);
-                    let slot = reserve_free_slot(self.shared, &files);
+                    let slot = reserve_slot(self.shared, &files, true);
                     if slot.is_some() || (running.is_empty() && placed.is_empty()) {
                         placed.push((task, files, slot));
                     }
@@ -452,13 +452,7 @@ impl<'a> JobRun<'a> {
             let result = async {
                 let (executor, sender) = match slot {
                     Some(slot) => slot,
-                    None => {
-                        let (executor, sender) = wait_for_placement(shared, &files).await?;
-                        if let Some(handle) = lock(&shared.executors).get_mut(&executor) {
-                            handle.summary.running += 1;
-                        }
-                        (executor, sender)
-                    }
+                    None => wait_for_placement(shared, &files).await?,
                 };
                 let key = proto::TaskKey {
                     job: job.clone(),
@@ -545,18 +539,19 @@ struct TaskToSend {
     slot: Option<(String, ExecutorSender)>,
 }
 
-/// The least busy executor holding every one of `files` with a free slot, which is counted
-/// as taken from now on.
-fn reserve_free_slot(
+/// The least busy executor holding every one of `files` (with a free slot, if
+/// `free_slot_only`), whose slot is counted as taken from now on.
+fn reserve_slot(
     shared: &Shared,
     files: &[PartitionedFile],
+    free_slot_only: bool,
 ) -> Option<(String, ExecutorSender)> {
     let catalog = lock(&shared.catalog);
     let mut executors = lock(&shared.executors);
     let (id, handle) = executors
         .iter_mut()
         .filter(|(id, e)| {
-            e.summary.running < e.summary.slots
+            (!free_slot_only || e.summary.running < e.summary.slots)
                 && catalog.holds_all(id, files.iter().map(|f| f.object_meta.location.as_ref()))
         })
         .min_by_key(|(_, e)| (e.summary.running * 1000) / e.summary.slots.max(1))?;
@@ -564,8 +559,8 @@ fn reserve_free_slot(
     Some((id.clone(), handle.sender.clone()))
 }
 
-/// An executor holding every file of a task, the least busy first; waits for one to attach
-/// up to the placement timeout.
+/// An executor holding every file of a task, the least busy first, its slot reserved; waits
+/// for one to attach up to the placement timeout.
 async fn wait_for_placement(
     shared: &Shared,
     files: &[PartitionedFile],
@@ -573,18 +568,7 @@ async fn wait_for_placement(
     let deadline = tokio::time::Instant::now() + shared.config.placement_timeout;
     loop {
         let changed = shared.executors_changed.notified();
-        let chosen = {
-            let catalog = lock(&shared.catalog);
-            let executors = lock(&shared.executors);
-            executors
-                .iter()
-                .filter(|(id, _)| {
-                    catalog.holds_all(id, files.iter().map(|f| f.object_meta.location.as_ref()))
-                })
-                .min_by_key(|(_, e)| (e.summary.running * 1000) / e.summary.slots.max(1))
-                .map(|(id, e)| (id.clone(), e.sender.clone()))
-        };
-        if let Some(chosen) = chosen {
+        if let Some(chosen) = reserve_slot(shared, files, false) {
             return Ok(chosen);
         }
         if tokio::time::timeout_at(deadline, changed).await.is_err() {

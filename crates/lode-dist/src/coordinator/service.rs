@@ -250,9 +250,7 @@ async fn run_job(
         Ok(graph) => graph,
         Err(e) => return failed(e.to_string()),
     };
-    if tracing::enabled!(tracing::Level::DEBUG) {
-        debug!(job = %job, "stages:\n{}", graph.display_text());
-    }
+    debug!(job = %job, "stages:\n{}", graph.display_text());
     let (cancel, cancelled) = watch::channel(false);
     lock(&shared.jobs).insert(job.clone(), cancel.clone());
     let (progress, mut progress_events) = mpsc::channel::<proto::JobEvent>(64);
