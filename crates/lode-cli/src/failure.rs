@@ -1,5 +1,6 @@
-//! How a command failed, and the exit code that says so: 1 when the input is invalid or the
-//! query failed, 2 when input could not be read or the command line is wrong.
+//! How a command failed, and the exit code that says so: 1 when the input is invalid (a plan
+//! that cannot be validated, converted or bound: nothing ran), 2 when input could not be read
+//! or the command line is wrong, 3 when a query failed while running.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -22,11 +23,19 @@ impl Failure {
         }
     }
 
-    /// The input is invalid or the query failed: exit 1.
+    /// The input is invalid (nothing ran): exit 1.
     pub fn invalid(message: impl Into<String>) -> Self {
         Failure {
             message: message.into(),
             code: 1,
+        }
+    }
+
+    /// The query failed while running: exit 3.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 3,
         }
     }
 
@@ -59,7 +68,8 @@ impl From<ExecError> for Failure {
         match e {
             ExecError::Plan(p) => p.into(),
             ExecError::Table { .. } | ExecError::Io { .. } => Failure::io(e.to_string()),
-            _ => Failure::invalid(e.to_string()),
+            e if e.is_rejection() => Failure::invalid(e.to_string()),
+            e => Failure::failed(e.to_string()),
         }
     }
 }
@@ -69,6 +79,10 @@ impl From<lode_dist::DistError> for Failure {
         match e {
             lode_dist::DistError::Exec(e) => e.into(),
             lode_dist::DistError::Io { .. } => Failure::io(e.to_string()),
+            lode_dist::DistError::JobFailed(_) | lode_dist::DistError::DataFusion { .. } => {
+                Failure::failed(e.to_string())
+            }
+            // Rejected plans, and a coordinator that refuses or cannot be reached.
             _ => Failure::invalid(e.to_string()),
         }
     }

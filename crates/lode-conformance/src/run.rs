@@ -31,11 +31,7 @@ pub enum Outcome {
 /// Runs `plan` and judges its result. A panic in Lode is caught and reported as a failure.
 pub async fn run_case(engine: Arc<Engine>, plan: Plan, expected: Expected) -> Outcome {
     let task = tokio::spawn(async move {
-        let decoded = DecodedPlan {
-            plan,
-            format: PlanFormat::Binary,
-            upgraded_uris: Vec::new(),
-        };
+        let decoded = DecodedPlan::new(plan, PlanFormat::Binary);
         let stream = engine.execute(&decoded).await.map_err(|e| e.to_string())?;
         stream
             .try_collect::<Vec<RecordBatch>>()

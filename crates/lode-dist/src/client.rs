@@ -239,6 +239,9 @@ async fn run(
                 }
             }
             Some(proto::job_event::Kind::Finished(finished)) => return Ok((job, finished)),
+            Some(proto::job_event::Kind::Failed(failed)) if failed.rejected => {
+                return Err(DistError::JobRejected(failed.reason));
+            }
             Some(proto::job_event::Kind::Failed(failed)) => {
                 return Err(DistError::JobFailed(failed.reason));
             }

@@ -34,6 +34,11 @@ pub enum DistError {
     #[error("{0}")]
     JobFailed(String),
 
+    /// The coordinator did not accept the plan (it could not be decoded, validated, converted
+    /// or bound): nothing ran.
+    #[error("{0}")]
+    JobRejected(String),
+
     /// A setting is missing or wrong (a token file, an address).
     #[error("{0}")]
     Config(String),
@@ -45,6 +50,15 @@ pub enum DistError {
 pub type Result<T, E = DistError> = std::result::Result<T, E>;
 
 impl DistError {
+    /// True when the plan was not accepted and nothing ran (see [`lode_exec::ExecError::is_rejection`]).
+    pub fn is_rejection(&self) -> bool {
+        match self {
+            DistError::Unsupported(_) | DistError::JobRejected(_) => true,
+            DistError::Exec(e) => e.is_rejection(),
+            _ => false,
+        }
+    }
+
     /// Wraps a DataFusion error with what was being done.
     pub(crate) fn datafusion(context: impl Into<String>) -> impl FnOnce(DataFusionError) -> Self {
         let context = context.into();

@@ -170,11 +170,7 @@ async fn a_failing_task_fails_the_job_with_its_stage_and_task() {
         )
         .await
         .unwrap();
-    let decoded = lode_plan::DecodedPlan {
-        plan,
-        format: lode_plan::PlanFormat::Json,
-        upgraded_uris: Vec::new(),
-    };
+    let decoded = lode_plan::DecodedPlan::new(plan, lode_plan::PlanFormat::Json);
     let graph = stages_of(&engine, &decoded).await;
     let error = run_stages(&engine, &graph)
         .await
@@ -205,14 +201,13 @@ async fn wasm_functions_and_aggregate_states_cross_stages() {
     let sql = "SELECT l_returnflag, geomean(CAST(l_quantity AS DOUBLE)) AS gm, \
                sum(gcd(l_orderkey, l_partkey)) AS g, count(*) AS n \
                FROM lineitem GROUP BY l_returnflag ORDER BY l_returnflag";
-    let plan = lode_plan::DecodedPlan {
-        plan: engine
+    let plan = lode_plan::DecodedPlan::new(
+        engine
             .sql_to_substrait_with(sql, &modules)
             .await
             .expect("plan from SQL"),
-        format: lode_plan::PlanFormat::Json,
-        upgraded_uris: Vec::new(),
-    };
+        lode_plan::PlanFormat::Json,
+    );
     let graph = stages_of(&engine, &plan).await;
     let text = graph.display_text();
     assert!(

@@ -123,11 +123,7 @@ impl Driver {
         let returned = driver.call_emit(&mut store, args).await;
         let relation = self.answer(&mut store, returned)?;
         let plan = self.relation_plan(&mut store, relation)?;
-        let decoded = DecodedPlan {
-            plan,
-            format: PlanFormat::Binary,
-            upgraded_uris: Vec::new(),
-        };
+        let decoded = DecodedPlan::new(plan, PlanFormat::Binary);
         let errors: Vec<_> = store
             .data()
             .planner

@@ -41,11 +41,7 @@ impl LocalTarget {
 #[async_trait]
 impl PlanTarget for LocalTarget {
     async fn execute(&self, plan: Plan) -> Result<SendableRecordBatchStream, ExecError> {
-        let decoded = DecodedPlan {
-            plan,
-            format: PlanFormat::Binary,
-            upgraded_uris: Vec::new(),
-        };
+        let decoded = DecodedPlan::new(plan, PlanFormat::Binary);
         self.engine.execute(&decoded).await
     }
 

@@ -377,11 +377,7 @@ async fn wordcount_driver_emits_a_plan_carrying_only_its_module() {
 
     // An ordinary plan from here on: a fresh engine that never saw the driver runs it.
     let runner = engine(&[("lines", &lines)]).await;
-    let decoded = DecodedPlan {
-        plan,
-        format: PlanFormat::Binary,
-        upgraded_uris: Vec::new(),
-    };
+    let decoded = DecodedPlan::new(plan, PlanFormat::Binary);
     let batches: Vec<RecordBatch> = runner
         .execute(&decoded)
         .await

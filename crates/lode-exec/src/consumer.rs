@@ -8,6 +8,8 @@
 //! | `consume_literal` | `var_char` literals; `precision_time` without DataFusion's type variation | Isthmus, Calcite; the spec's corpus |
 //! | `consume_scalar_function` | enum-typed arguments (`extract(YEAR, d)`) | Isthmus, spec examples |
 //! | `consume_scalar_function`, `consume_aggregate` | calls whose options or declared output type DataFusion ignores (see the `spec` module) | any producer following the spec |
+//! | `consume_project` | projects without `emit` that output only their expressions (`lode_plan::dialect`) | DuckDB |
+//! | `consume_read` | a read's `filter` must hold for every row (DataFusion only prunes with it) | DuckDB |
 //! | `consume_read` | `local_files` URIs (DataFusion only looks up a table named like the file) | DuckDB, hand-written |
 //!
 //! `consume_extension_leaf/single/multi` turn Lode's `WasmRel` relations (table functions and
@@ -41,7 +43,7 @@ use datafusion::logical_expr::{
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::{
     DefaultSubstraitConsumer, SubstraitConsumer, from_aggregate_rel, from_field_reference,
-    from_literal, from_read_rel, from_scalar_function, from_substrait_func_args,
+    from_literal, from_project_rel, from_read_rel, from_scalar_function, from_substrait_func_args,
     from_substrait_named_struct, from_substrait_rel, substrait_fun_name,
 };
 use substrait::proto::expression::field_reference::{ReferenceType, RootType};
@@ -56,9 +58,10 @@ use substrait::proto::read_rel::{LocalFiles, NamedTable, ReadType};
 use substrait::proto::rel::RelType;
 use substrait::proto::{
     AggregateRel, Expression, ExtensionLeafRel, ExtensionMultiRel, ExtensionSingleRel, Plan,
-    ReadRel, Rel, Type, expression::RexType, plan_rel,
+    ProjectRel, ReadRel, Rel, Type, expression::RexType, plan_rel,
 };
 
+use lode_plan::dialect::Dialect;
 use lode_plan::ext;
 
 use crate::lock;
@@ -82,6 +85,8 @@ pub(crate) struct LodeConsumer<'a> {
     subtrees: Mutex<HashMap<usize, LogicalPlan>>,
     /// Subtrees being converted (a cycle would otherwise recurse forever).
     converting: Mutex<HashSet<usize>>,
+    /// The producer departures the plan is read with (as the validator reads it).
+    dialect: Dialect,
 }
 
 impl<'a> LodeConsumer<'a> {
@@ -99,6 +104,7 @@ impl<'a> LodeConsumer<'a> {
             local_tables: Mutex::default(),
             subtrees: Mutex::default(),
             converting: Mutex::default(),
+            dialect: Dialect::of(plan),
         }
     }
 
@@ -249,6 +255,70 @@ impl<'a> LodeConsumer<'a> {
         LogicalPlanBuilder::from(plan).project(exprs)?.build()
     }
 
+    /// Measures over decimals that the plan declares as floats (DuckDB's `avg(decimal)` is
+    /// `fp64`) are computed over the arguments cast to that float type. DataFusion would
+    /// compute them in decimals at its own scale (`avg` of `decimal(15,2)` keeps 6 digits)
+    /// and a cast of that result could not give back the digits the producer asked for.
+    fn float_measures_of_decimals(
+        &self,
+        plan: LogicalPlan,
+        rel: &AggregateRel,
+    ) -> Result<LogicalPlan> {
+        use datafusion::logical_expr::Aggregate;
+        let LogicalPlan::Aggregate(aggregate) = &plan else {
+            return Ok(plan);
+        };
+        let input_schema = aggregate.input.schema();
+        let mut changed = false;
+        let mut measures = Vec::with_capacity(aggregate.aggr_expr.len());
+        for (expr, measure) in aggregate.aggr_expr.iter().zip(&rel.measures) {
+            let declared = measure
+                .measure
+                .as_ref()
+                .and_then(|f| f.output_type.as_ref())
+                .and_then(|t| arrow_type(self, t).ok())
+                .filter(DataType::is_floating);
+            let call = match expr {
+                Expr::AggregateFunction(call) => Some(call),
+                Expr::Alias(alias) => match alias.expr.as_ref() {
+                    Expr::AggregateFunction(call) => Some(call),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let (Some(float), Some(call)) = (declared, call) else {
+                measures.push(expr.clone());
+                continue;
+            };
+            let decimal_args = call.params.args.iter().any(|a| {
+                a.get_type(input_schema)
+                    .is_ok_and(|t| matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)))
+            });
+            if !decimal_args {
+                measures.push(expr.clone());
+                continue;
+            }
+            let mut call = call.clone();
+            call.params.args = call
+                .params
+                .args
+                .into_iter()
+                .map(|a| Expr::Cast(Cast::new(Box::new(a), float.clone())))
+                .collect();
+            measures.push(Expr::AggregateFunction(call).alias(expr.schema_name().to_string()));
+            changed = true;
+        }
+        if !changed {
+            return Ok(plan);
+        }
+        let rebuilt = Aggregate::try_new(
+            Arc::clone(&aggregate.input),
+            aggregate.group_expr.clone(),
+            measures,
+        )?;
+        Ok(LogicalPlan::Aggregate(rebuilt))
+    }
+
     /// A Wasm table function or operator from an extension relation's `WasmRel` detail.
     fn wasm_relation(
         &self,
@@ -279,6 +349,42 @@ impl<'a> LodeConsumer<'a> {
         Ok(LogicalPlan::Extension(Extension {
             node: Arc::new(node),
         }))
+    }
+
+    /// A read whose `filter` must hold for every row it returns. DataFusion's consumer hands
+    /// the filter to the scan as a pushed-down filter, which a Parquet scan only uses to skip
+    /// row groups, so rows that fail it came through (DuckDB writes every `WHERE` there). The
+    /// filter is read against the base schema, before the read's projection, as the spec says.
+    async fn read_filtered(&self, mut read: ReadRel) -> Result<LogicalPlan> {
+        let Some(filter) = read.filter.take() else {
+            return from_read_rel(self, &read).await;
+        };
+        let projection = read.projection.take();
+        let scan = from_read_rel(self, &read).await?;
+        let condition = self.consume_expression(&filter, scan.schema()).await?;
+        let filtered = LogicalPlanBuilder::from(scan).filter(condition)?.build()?;
+        let Some(select) = projection.and_then(|p| p.select) else {
+            return Ok(filtered);
+        };
+        let schema = Arc::clone(filtered.schema());
+        let columns = select
+            .struct_items
+            .iter()
+            .map(|item| {
+                usize::try_from(item.field)
+                    .ok()
+                    .filter(|&i| i < schema.fields().len())
+                    .map(|i| Expr::Column(Column::from(schema.qualified_field(i))))
+                    .ok_or_else(|| {
+                        plan_datafusion_err!(
+                            "the read's projection selects field {}, but its base schema has {} fields",
+                            item.field,
+                            schema.fields().len()
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        LogicalPlanBuilder::from(filtered).project(columns)?.build()
     }
 
     /// Registers the files of a `local_files` read as a table of this query and returns its name.
@@ -445,7 +551,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             }));
         }
         align_column_names(&mut read, &table.schema());
-        from_read_rel(self, &read).await.map_err(|e| {
+        self.read_filtered(read).await.map_err(|e| {
             let table = if table_name.starts_with(LOCAL_FILES_TABLE) {
                 "local_files".to_string()
             } else {
@@ -525,8 +631,24 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         spec::to_declared_type(expr, declared, input_schema)
     }
 
+    async fn consume_project(&self, rel: &ProjectRel) -> Result<LogicalPlan> {
+        let plan = from_project_rel(self, rel).await?;
+        if !self.dialect.project_outputs_expressions_only(rel) {
+            return Ok(plan);
+        }
+        // DataFusion's project outputs the input's fields, then the expressions; keep the
+        // expressions (dialect hook `project-emits-expressions-only`).
+        let schema = Arc::clone(plan.schema());
+        let first = schema.fields().len().saturating_sub(rel.expressions.len());
+        let exprs: Vec<Expr> = (first..schema.fields().len())
+            .map(|i| Expr::Column(Column::from(schema.qualified_field(i))))
+            .collect();
+        LogicalPlanBuilder::from(plan).project(exprs)?.build()
+    }
+
     async fn consume_aggregate(&self, rel: &AggregateRel) -> Result<LogicalPlan> {
         let plan = from_aggregate_rel(self, rel).await?;
+        let plan = self.float_measures_of_decimals(plan, rel)?;
         self.aggregate_as_declared(plan, rel)
     }
 

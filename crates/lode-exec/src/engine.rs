@@ -232,9 +232,8 @@ impl Engine {
     /// Validates the plan and converts it to a DataFusion logical plan.
     pub async fn logical_plan(&self, plan: &DecodedPlan) -> Result<LogicalPlan> {
         let runnable = &normalized(plan);
-        let mut extensions = Extensions::try_from(&runnable.plan.extensions).map_err(
-            ExecError::datafusion("reading the plan's extensions failed"),
-        )?;
+        let mut extensions = Extensions::try_from(&runnable.plan.extensions)
+            .map_err(ExecError::convert("reading the plan's extensions failed"))?;
         let (state, modules) = self.query_state(&runnable.plan, &mut extensions)?;
         // The user's plan, not the renamed one: diagnostics point into what they wrote.
         let diagnostics = self.analyze_with(plan, &state, &modules).diagnostics;
@@ -268,7 +267,7 @@ impl Engine {
             .execute_stream()
             .instrument(span)
             .await
-            .map_err(ExecError::datafusion("planning the query failed"))?;
+            .map_err(ExecError::convert("planning the query failed"))?;
         Ok(stream)
     }
 
@@ -278,7 +277,7 @@ impl Engine {
             .state()
             .create_physical_plan(logical)
             .await
-            .map_err(ExecError::datafusion("physical planning failed"))
+            .map_err(ExecError::convert("physical planning failed"))
     }
 
     /// The plan as DataFusion sees it: logical, optimized logical and physical.
@@ -288,7 +287,7 @@ impl Engine {
             .ctx
             .state()
             .optimize(&logical)
-            .map_err(ExecError::datafusion("optimizing the plan failed"))?;
+            .map_err(ExecError::convert("optimizing the plan failed"))?;
         let physical = self.physical_plan(&logical).await?;
         Ok(format!(
             "== Logical plan ==\n{}\n\n== Optimized logical plan ==\n{}\n\n== Physical plan ({} partitions) ==\n{}",
@@ -316,7 +315,7 @@ impl Engine {
             .ctx
             .sql(sql)
             .await
-            .map_err(ExecError::datafusion("the SQL does not plan"))?;
+            .map_err(ExecError::convert("the SQL does not plan"))?;
         self.to_substrait(frame.into_unoptimized_plan(), modules)
     }
 
@@ -331,9 +330,9 @@ impl Engine {
         let state = self.ctx.state();
         let optimized = state
             .optimize(&logical)
-            .map_err(ExecError::datafusion("optimizing the plan failed"))?;
+            .map_err(ExecError::convert("optimizing the plan failed"))?;
         let (mut plan, relation_modules) = crate::wasm::to_substrait_plan(&optimized, &state)
-            .map_err(ExecError::datafusion("producing Substrait failed"))?;
+            .map_err(ExecError::convert("producing Substrait failed"))?;
         crate::wasm::attach_modules(&mut plan, modules, &relation_modules)?;
         lode_plan::standard::link_standard_extensions(&mut plan);
         Ok(plan)
@@ -362,6 +361,7 @@ fn normalized(plan: &DecodedPlan) -> std::borrow::Cow<'_, DecodedPlan> {
             plan: renamed,
             format: plan.format,
             upgraded_uris: plan.upgraded_uris.clone(),
+            decode_hooks: plan.decode_hooks.clone(),
         }),
         None => std::borrow::Cow::Borrowed(plan),
     }
@@ -386,9 +386,8 @@ impl QueryPlanner for LodeQueryPlanner {
 
 /// Converts the output relation of `plan` (its root, or its only relation) with Lode's consumer.
 pub async fn to_logical_plan(state: &SessionState, plan: &Plan) -> Result<LogicalPlan> {
-    let extensions = Extensions::try_from(&plan.extensions).map_err(ExecError::datafusion(
-        "reading the plan's extensions failed",
-    ))?;
+    let extensions = Extensions::try_from(&plan.extensions)
+        .map_err(ExecError::convert("reading the plan's extensions failed"))?;
     convert(state, plan, &extensions, &PlanModules::default()).await
 }
 
@@ -418,7 +417,7 @@ async fn convert(
         .await;
     match converted {
         Ok(result) => {
-            let logical = result.map_err(ExecError::datafusion(
+            let logical = result.map_err(ExecError::convert(
                 "the plan cannot be converted for execution",
             ))?;
             info!(fields = logical.schema().fields().len(), "plan converted");

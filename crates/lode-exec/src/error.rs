@@ -22,7 +22,16 @@ pub enum ExecError {
         message: String,
     },
 
-    /// DataFusion rejected or failed the query; `context` says at which step.
+    /// DataFusion could not convert, plan or bind the plan; `context` says at which step.
+    /// The plan was not run.
+    #[error("{context}: {source}")]
+    Convert {
+        context: &'static str,
+        #[source]
+        source: DataFusionError,
+    },
+
+    /// The query failed while running; `context` says at which step.
     #[error("{context}: {source}")]
     DataFusion {
         context: &'static str,
@@ -55,8 +64,29 @@ pub enum ExecError {
 }
 
 impl ExecError {
+    /// A failure of a query while it runs.
     pub fn datafusion(context: &'static str) -> impl FnOnce(DataFusionError) -> ExecError {
         move |source| ExecError::DataFusion { context, source }
+    }
+
+    /// A plan DataFusion cannot convert, plan or bind (it was not run).
+    pub fn convert(context: &'static str) -> impl FnOnce(DataFusionError) -> ExecError {
+        move |source| ExecError::Convert { context, source }
+    }
+
+    /// True when the plan was not accepted: it could not be decoded, validated, converted or
+    /// bound (its modules included), so nothing ran; false when a query failed while running
+    /// (or elsewhere, on a cluster), or Lode failed.
+    pub fn is_rejection(&self) -> bool {
+        matches!(
+            self,
+            ExecError::Plan(_)
+                | ExecError::Invalid(_)
+                | ExecError::Convert { .. }
+                | ExecError::Wasm(_)
+                | ExecError::Module(_)
+                | ExecError::Table { .. }
+        )
     }
 }
 

@@ -6,6 +6,7 @@ use prost::Message;
 use substrait::proto::Plan;
 use tracing::debug;
 
+use crate::dialect::{self, Hook};
 use crate::error::{PlanError, Result};
 use crate::legacy;
 
@@ -46,6 +47,21 @@ pub struct DecodedPlan {
     pub format: PlanFormat,
     /// Extension URIs of a pre-URN plan (Substrait < 0.74) that were turned into URNs.
     pub upgraded_uris: Vec<legacy::UpgradedUri>,
+    /// Producer departures from the spec that decoding had to read as the producer meant them,
+    /// with how often each occurred.
+    pub decode_hooks: Vec<(Hook, usize)>,
+}
+
+impl DecodedPlan {
+    /// A plan built in memory, which decoding had nothing to upgrade in.
+    pub fn new(plan: Plan, format: PlanFormat) -> Self {
+        DecodedPlan {
+            plan,
+            format,
+            upgraded_uris: Vec::new(),
+            decode_hooks: Vec::new(),
+        }
+    }
 }
 
 /// Reads a plan file (binary or JSON, detected from the content).
@@ -84,6 +100,7 @@ fn decode_binary(bytes: &[u8]) -> Result<DecodedPlan> {
                 plan,
                 format: PlanFormat::Binary,
                 upgraded_uris,
+                decode_hooks: Vec::new(),
             })
         }
         Err(err) => Err(PlanError::Binary {
@@ -110,6 +127,7 @@ fn decode_json(bytes: &[u8]) -> Result<DecodedPlan> {
             message: strip_position(&e),
         })?;
     let upgraded_uris = legacy::upgrade_json(&mut value);
+    let renamed_join_types = dialect::upgrade_json_join_types(&mut value);
     let packed = crate::ext::pack_expanded_any(&mut value).map_err(|(path, message)| {
         PlanError::JsonSchema {
             path,
@@ -118,7 +136,7 @@ fn decode_json(bytes: &[u8]) -> Result<DecodedPlan> {
             message,
         }
     })?;
-    let plan = if upgraded_uris.is_empty() && packed == 0 {
+    let plan = if upgraded_uris.is_empty() && packed == 0 && renamed_join_types == 0 {
         // Straight from the text, so schema errors carry a line and column.
         let mut de = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize::<_, Plan>(&mut de).map_err(|e| {
@@ -139,10 +157,15 @@ fn decode_json(bytes: &[u8]) -> Result<DecodedPlan> {
             message: e.into_inner().to_string(),
         })?
     };
+    let decode_hooks = (renamed_join_types > 0)
+        .then_some((Hook::LegacyJoinTypeNames, renamed_join_types))
+        .into_iter()
+        .collect();
     Ok(DecodedPlan {
         plan,
         format: PlanFormat::Json,
         upgraded_uris,
+        decode_hooks,
     })
 }
 

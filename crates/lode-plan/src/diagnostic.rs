@@ -60,6 +60,7 @@ macro_rules! codes {
 codes! {
     DecodeFailed = "D001", Error, "the input does not decode as a Substrait plan";
     LegacyExtensionUri = "D002", Info, "pre-URN extension URIs were upgraded to URNs";
+    DialectHook = "D003", Warning, "the plan departs from the spec as a known producer does; Lode reads it as that producer means it (a named dialect hook)";
     NoRelations = "L001", Error, "the plan has no relations";
     NoRoot = "L002", Error, "the plan has no root relation, or more than one";
     UndeclaredFunction = "L003", Error, "a function anchor is not declared in the plan's extensions";

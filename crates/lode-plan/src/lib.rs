@@ -14,6 +14,7 @@
 pub mod declarations;
 mod decode;
 mod diagnostic;
+pub mod dialect;
 mod error;
 pub mod ext;
 pub mod legacy;

@@ -47,6 +47,14 @@ pub(super) enum JobError {
     Cancelled,
 }
 
+impl JobError {
+    /// True when the plan was not accepted (it does not validate, convert or cut into
+    /// stages): nothing ran.
+    pub(super) fn is_rejection(&self) -> bool {
+        matches!(self, JobError::Plan(_))
+    }
+}
+
 /// Plans `plan` over the tables the executors hold now.
 pub(super) async fn plan_job(
     shared: &Shared,

@@ -230,24 +230,34 @@ async fn run_job(
     events: mpsc::Sender<Result<proto::JobEvent, Status>>,
 ) -> proto::JobEvent {
     let failed = |reason: String| proto::JobEvent {
-        kind: Some(proto::job_event::Kind::Failed(proto::JobFailed { reason })),
+        kind: Some(proto::job_event::Kind::Failed(proto::JobFailed {
+            reason,
+            rejected: false,
+        })),
+    };
+    let rejected = |reason: String| proto::JobEvent {
+        kind: Some(proto::job_event::Kind::Failed(proto::JobFailed {
+            reason,
+            rejected: true,
+        })),
     };
     if let Some(name) = store_as
         && let Err(reason) = check_store_name(shared, name)
     {
-        return failed(reason);
+        return rejected(reason);
     }
     let decoded = match lode_plan::decode_plan(plan) {
         Ok(decoded) => decoded,
-        Err(e) => return failed(format!("the plan cannot be read: {e}")),
+        Err(e) => return rejected(format!("the plan cannot be read: {e}")),
     };
     let table = match lode_plan::ext::module_table(&decoded.plan) {
         Ok(table) => table,
-        Err(e) => return failed(format!("the plan's module table: {e}")),
+        Err(e) => return rejected(format!("the plan's module table: {e}")),
     };
     let (_held, modules) = shared.hold_modules(&job, table);
     let graph = match plan_job(shared, &decoded, partitions as usize).await {
         Ok(graph) => graph,
+        Err(e) if e.is_rejection() => return rejected(e.to_string()),
         Err(e) => return failed(e.to_string()),
     };
     debug!(job = %job, "stages:\n{}", graph.display_text());
@@ -380,9 +390,12 @@ impl FlightSqlService for CoordinatorFlight {
                     .with_total_records(rows);
                 Ok(Response::new(info))
             }
-            Some(proto::job_event::Kind::Failed(failed)) => {
+            // A plan not accepted is the client's argument; a query that failed while running
+            // was aborted (the same distinction as `lode run`'s exit codes 1 and 3).
+            Some(proto::job_event::Kind::Failed(failed)) if failed.rejected => {
                 Err(Status::invalid_argument(failed.reason))
             }
+            Some(proto::job_event::Kind::Failed(failed)) => Err(Status::aborted(failed.reason)),
             _ => Err(Status::internal("the job ended without a result")),
         }
     }

@@ -262,7 +262,7 @@ impl PlanModules {
                         ScalarUDF::new_from_impl(scalar::WasmScalar::new(key, spec, pool.clone()));
                     state
                         .register_udf(Arc::new(udf))
-                        .map_err(ExecError::datafusion("registering a Wasm function"))?;
+                        .map_err(ExecError::convert("registering a Wasm function"))?;
                 }
                 Kind::Aggregate => {
                     let udaf = AggregateUDF::new_from_impl(aggregate::WasmAggregate::new(
@@ -272,7 +272,7 @@ impl PlanModules {
                     ));
                     state
                         .register_udaf(Arc::new(udaf))
-                        .map_err(ExecError::datafusion("registering a Wasm aggregate"))?;
+                        .map_err(ExecError::convert("registering a Wasm aggregate"))?;
                 }
                 Kind::Table | Kind::Operator => {
                     return Err(ExecError::Module(format!(
@@ -343,9 +343,9 @@ pub(crate) fn operator_plan(
         ),
     };
     let relation = WasmRelation::operator(pool, name, &schemas, config, distribution)
-        .map_err(ExecError::datafusion("binding the operator failed"))?;
+        .map_err(ExecError::convert("binding the operator failed"))?;
     let node = WasmRelNode::new(Arc::new(relation), inputs)
-        .map_err(ExecError::datafusion("binding the operator failed"))?;
+        .map_err(ExecError::convert("binding the operator failed"))?;
     Ok(datafusion::logical_expr::LogicalPlan::Extension(
         datafusion::logical_expr::Extension {
             node: Arc::new(node),

@@ -20,6 +20,7 @@ use substrait::proto::plan_rel::RelType as PlanRelType;
 
 use crate::decode::DecodedPlan;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::dialect::{Dialect, Hook};
 use crate::path::PlanPath;
 use crate::types::DataType;
 
@@ -105,9 +106,13 @@ pub fn analyze_decoded(decoded: &DecodedPlan, support: Option<&dyn ExecutorSuppo
             );
         }
     }
+    for (hook, count) in &decoded.decode_hooks {
+        diagnostics.push(dialect_hook(*hook, PlanPath::root(), *count));
+    }
     let mut v = Validator::new(&decoded.plan, support);
     v.check_extensions();
     let output = v.check_relations();
+    v.report_dialect_hooks();
     diagnostics.append(&mut v.diagnostics);
     Analysis {
         diagnostics,
@@ -120,6 +125,7 @@ pub fn validate_plan(plan: &Plan, support: Option<&dyn ExecutorSupport>) -> Vec<
     let mut v = Validator::new(plan, support);
     v.check_extensions();
     v.check_relations();
+    v.report_dialect_hooks();
     v.diagnostics
 }
 
@@ -155,6 +161,25 @@ pub(crate) struct Validator<'a> {
     module_hashes: std::collections::HashSet<String>,
     /// Every function call with its derived arguments, when the caller asked for them.
     calls: Option<Vec<CallSite>>,
+    /// The producer departures this plan is read with.
+    dialect: Dialect,
+    /// Each dialect hook applied while walking: where first, and how often.
+    hooks_applied: Vec<(Hook, PlanPath, usize)>,
+}
+
+/// The D003 diagnostic for a dialect hook applied `count` times, first at `path`.
+fn dialect_hook(hook: Hook, path: PlanPath, count: usize) -> Diagnostic {
+    let times = if count == 1 {
+        "once".to_string()
+    } else {
+        format!("{count} times, first here")
+    };
+    Diagnostic::new(
+        Code::DialectHook,
+        path,
+        format!("dialect hook `{hook}` applied {times}: {}", hook.description()),
+    )
+    .with_hint("the producer's departure from the spec; a consumer that reads the plan by the spec alone gets another result or rejects it")
 }
 
 /// A call of a declared function, as validation derived it.
@@ -193,6 +218,22 @@ impl<'a> Validator<'a> {
                 .map(|t| t.modules.into_iter().map(|m| m.sha256).collect())
                 .unwrap_or_default(),
             calls: None,
+            dialect: Dialect::of(plan),
+            hooks_applied: Vec::new(),
+        }
+    }
+
+    /// Records that `hook` was applied at `path`.
+    fn applied(&mut self, hook: Hook, path: &PlanPath) {
+        match self.hooks_applied.iter_mut().find(|(h, _, _)| *h == hook) {
+            Some((_, _, count)) => *count += 1,
+            None => self.hooks_applied.push((hook, path.clone(), 1)),
+        }
+    }
+
+    fn report_dialect_hooks(&mut self) {
+        for (hook, path, count) in std::mem::take(&mut self.hooks_applied) {
+            self.report(dialect_hook(hook, path, count));
         }
     }
 

@@ -9,6 +9,7 @@ use substrait::proto::{AggregateRel, Expression, ReadRel, Rel, RelCommon, SortFi
 
 use super::{Schema, Validator};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::dialect::Hook;
 use crate::ext;
 use crate::path::PlanPath;
 use crate::types::{DataType, Kind};
@@ -59,10 +60,15 @@ impl Validator<'_> {
                     .enumerate()
                     .map(|(i, e)| self.check_expr(e, input.as_ref(), &p.index("expressions", i)))
                     .collect();
-                let output = input.map(|mut fields| {
-                    fields.extend(computed);
-                    fields
-                });
+                let output = if self.dialect.project_outputs_expressions_only(pr) {
+                    self.applied(Hook::ProjectEmitsExpressionsOnly, &p);
+                    Some(computed)
+                } else {
+                    input.map(|mut fields| {
+                        fields.extend(computed);
+                        fields
+                    })
+                };
                 (output, pr.common.as_ref())
             }
             RelType::Aggregate(a) => (

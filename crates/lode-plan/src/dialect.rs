@@ -1,0 +1,163 @@
+//! Producer dialects: where a known producer departs from the Substrait spec, how Lode
+//! detects it and reads the plan as the producer meant it.
+//!
+//! Each departure has a named [`Hook`]. Both the validator and the executor's consumer ask
+//! [`Dialect::of`] which hooks apply to a plan, so what `lode validate` derives is what
+//! `lode run` binds; the validator reports every hook it applies (D003) with the place it
+//! applied it first. Hooks are detected from what the plan says of itself (`version.producer`)
+//! and from its shape, never from the query; a plan in the spec's form is never touched.
+//!
+//! | hook | departure | producers |
+//! |---|---|---|
+//! | [`Hook::ProjectEmitsExpressionsOnly`] | a `ProjectRel` without `emit` outputs only its expressions (the spec: its input's fields, then its expressions) | DuckDB's substrait extension (1.1.3) |
+//! | [`Hook::LegacyJoinTypeNames`] | JSON join types by their pre-0.44 names (`JOIN_TYPE_SEMI`, `JOIN_TYPE_ANTI`, `JOIN_TYPE_SINGLE`) | DuckDB (1.1.3) |
+//!
+//! Hooks that are about one expression (enum arguments, `var_char` literals, upper-case
+//! names, …) live in the executor's consumer; see `lode-exec`'s `consumer` module.
+
+use std::fmt;
+
+use serde_json::Value;
+use substrait::proto::rel_common::EmitKind;
+use substrait::proto::{Plan, ProjectRel};
+
+/// One producer departure from the spec that Lode reads as the producer meant it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hook {
+    /// DuckDB writes every `ProjectRel` without an `emit` and means its output to be the
+    /// expressions alone; by the spec it is the input's fields followed by the expressions.
+    ProjectEmitsExpressionsOnly,
+    /// Join types written by their names before Substrait 0.44 renamed them
+    /// (`JOIN_TYPE_SEMI` is now `JOIN_TYPE_LEFT_SEMI`; the numbers did not change, so only
+    /// JSON plans are affected).
+    LegacyJoinTypeNames,
+}
+
+impl Hook {
+    /// The hook's stable name, as diagnostics and documents spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::ProjectEmitsExpressionsOnly => "project-emits-expressions-only",
+            Hook::LegacyJoinTypeNames => "legacy-join-type-names",
+        }
+    }
+
+    /// What the producer wrote and how Lode reads it.
+    pub fn description(self) -> &'static str {
+        match self {
+            Hook::ProjectEmitsExpressionsOnly => {
+                "the producer writes projects without an emit and means them to output only their expressions (the spec: the input's fields, then the expressions); Lode reads them as the producer meant"
+            }
+            Hook::LegacyJoinTypeNames => {
+                "join types are written by their names before Substrait 0.44 (JOIN_TYPE_SEMI, JOIN_TYPE_ANTI, JOIN_TYPE_SINGLE); Lode reads them as the LEFT_ variants they were renamed to"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The dialect a plan is written in: which hooks apply to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dialect {
+    project_emits_expressions_only: bool,
+}
+
+impl Dialect {
+    /// The dialect of `plan`, from the producer it names.
+    pub fn of(plan: &Plan) -> Dialect {
+        let producer = plan
+            .version
+            .as_ref()
+            .map(|v| v.producer.to_ascii_lowercase())
+            .unwrap_or_default();
+        Dialect {
+            project_emits_expressions_only: producer.contains("duckdb"),
+        }
+    }
+
+    /// True when `project` outputs only its expressions: it has no `emit` and the plan's
+    /// producer means that ([`Hook::ProjectEmitsExpressionsOnly`]).
+    pub fn project_outputs_expressions_only(&self, project: &ProjectRel) -> bool {
+        let emits = matches!(
+            project.common.as_ref().and_then(|c| c.emit_kind.as_ref()),
+            Some(EmitKind::Emit(_))
+        );
+        self.project_emits_expressions_only && !emits
+    }
+}
+
+/// Old join type names and the names Substrait gave the same numbers since.
+const LEGACY_JOIN_TYPES: &[(&str, &str)] = &[
+    ("JOIN_TYPE_SEMI", "JOIN_TYPE_LEFT_SEMI"),
+    ("JOIN_TYPE_ANTI", "JOIN_TYPE_LEFT_ANTI"),
+    ("JOIN_TYPE_SINGLE", "JOIN_TYPE_LEFT_SINGLE"),
+];
+
+/// Renames legacy join types in a JSON plan ([`Hook::LegacyJoinTypeNames`]); returns how many
+/// it renamed.
+pub(crate) fn upgrade_json_join_types(value: &mut Value) -> usize {
+    let mut renamed = 0;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::Object(join)) = map.get_mut("join")
+                    && let Some(Value::String(t)) = join.get_mut("type")
+                    && let Some((_, new)) = LEGACY_JOIN_TYPES.iter().find(|(old, _)| old == t)
+                {
+                    *t = (*new).to_string();
+                    renamed += 1;
+                }
+                stack.extend(map.values_mut());
+            }
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
+    renamed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duckdb_plans_have_projects_that_emit_expressions_only() {
+        let project = ProjectRel::default();
+        let mut plan = Plan::default();
+        assert!(!Dialect::of(&plan).project_outputs_expressions_only(&project));
+        plan.version = Some(substrait::proto::Version {
+            producer: "DuckDB".into(),
+            ..Default::default()
+        });
+        assert!(Dialect::of(&plan).project_outputs_expressions_only(&project));
+        let emitting = ProjectRel {
+            common: Some(substrait::proto::RelCommon {
+                emit_kind: Some(EmitKind::Emit(Default::default())),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(!Dialect::of(&plan).project_outputs_expressions_only(&emitting));
+    }
+
+    #[test]
+    fn legacy_join_types_are_renamed_in_joins_only() {
+        let mut plan = serde_json::json!({
+            "relations": [{"root": {"input": {"join": {"type": "JOIN_TYPE_SEMI",
+                "left": {"join": {"type": "JOIN_TYPE_ANTI"}}, "right": {"join": {"type": "JOIN_TYPE_INNER"}}}}}}],
+            "other": {"type": "JOIN_TYPE_SEMI"}
+        });
+        assert_eq!(upgrade_json_join_types(&mut plan), 2);
+        let join = &plan["relations"][0]["root"]["input"]["join"];
+        assert_eq!(join["type"], "JOIN_TYPE_LEFT_SEMI");
+        assert_eq!(join["left"]["join"]["type"], "JOIN_TYPE_LEFT_ANTI");
+        assert_eq!(join["right"]["join"]["type"], "JOIN_TYPE_INNER");
+        assert_eq!(plan["other"]["type"], "JOIN_TYPE_SEMI");
+    }
+}
