@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// What `lode run` and `lode submit` exit with; a caller tells a plan Lode did not accept from
+/// a query that failed while running.
+const EXIT_CODES: &str = "Exit codes:
+  0  success
+  1  the plan was not accepted: it is invalid, or cannot be converted or bound (nothing ran)
+  2  the input could not be read (missing file, undecodable plan, bad arguments)
+  3  the query failed while running (a value that does not cast, a guest error, a lost cluster)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "lode",
@@ -22,6 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a Substrait plan (binary or JSON) and print or write its result
+    #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Turn SQL into a Substrait plan (JSON for .json, binary otherwise)
     Sql(SqlArgs),
@@ -38,6 +47,7 @@ pub enum Command {
     /// Run a cluster service: the coordinator, or an executor holding a data directory
     Serve(ServeArgs),
     /// Send a plan to a running coordinator, show its progress, print its result
+    #[command(after_help = EXIT_CODES)]
     Submit(SubmitArgs),
     /// Cancel a job running on a cluster (`lode submit` prints its id)
     Cancel(CancelArgs),
@@ -390,6 +400,24 @@ pub enum ConformanceCommand {
     /// Write every case's tables into a directory under the names `plans --target` reads
     /// (`<case>__<table>`), for the executors of the cluster to hold
     Tables(CaseTablesArgs),
+    /// Run plans other producers wrote (DuckDB, DataFusion, ...) and check each result against
+    /// DuckDB's answer to the SQL: the producer matrix (see docs/conformance.md)
+    Producers(ProducersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProducersArgs {
+    /// A directory of producer directories (or one producer directory), each holding per
+    /// query `q.json|q.pb` (or `q.error`: the producer wrote none) and `q.expected.csv`;
+    /// `tools/producers/*.py` write them
+    #[arg(default_value = "conformance/producers")]
+    pub dir: PathBuf,
+    /// The tables the plans read
+    #[command(flatten)]
+    pub tables: TableArgs,
+    /// Report format: the matrix as text, or every case as JSON
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]

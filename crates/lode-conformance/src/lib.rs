@@ -16,6 +16,7 @@ pub mod error;
 pub mod extensions;
 pub mod literal;
 pub mod plan;
+pub mod producers;
 pub mod report;
 pub mod run;
 pub mod syntax;

@@ -10,7 +10,8 @@ use lode_conformance::cases::Target;
 use lode_conformance::{Baseline, ConformanceError, Report};
 
 use crate::cli::{
-    CaseTablesArgs, ConformanceArgs, ConformanceCommand, FunctionsArgs, PlansArgs, ReportFormat,
+    CaseTablesArgs, ConformanceArgs, ConformanceCommand, FunctionsArgs, PlansArgs, ProducersArgs,
+    ReportFormat,
 };
 use crate::failure::Failure;
 
@@ -19,7 +20,32 @@ pub async fn run(args: ConformanceArgs) -> Result<ExitCode, Failure> {
         ConformanceCommand::Functions(args) => functions(args).await,
         ConformanceCommand::Plans(args) => plans(args).await,
         ConformanceCommand::Tables(args) => tables(&args),
+        ConformanceCommand::Producers(args) => producers(args).await,
     }
+}
+
+/// `lode conformance producers`: exit 0 when every plan a producer wrote gives DuckDB's answer
+/// (or differs as a recorded producer bug), 1 when any is rejected, fails or is wrong, 2 when
+/// the directory or tables cannot be read.
+async fn producers(args: ProducersArgs) -> Result<ExitCode, Failure> {
+    let tables = super::bind_tables(&args.tables)?;
+    let engine = lode_exec::Engine::new(&tables, lode_exec::EngineConfig::default()).await?;
+    let cases = lode_conformance::producers::run_producers(&args.dir, &engine)
+        .await
+        .map_err(|e| Failure::io(e.to_string()))?;
+    match args.format {
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&cases)
+                .map_err(|e| Failure::io(format!("cannot render the report: {e}")))?
+        ),
+        ReportFormat::Text => print!("{}", lode_conformance::producers::matrix_text(&cases)),
+    }
+    Ok(if cases.iter().all(|c| c.verdict.is_pass()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `lode conformance tables`: the cases' tables, for a cluster's executors.
