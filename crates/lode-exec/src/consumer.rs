@@ -10,6 +10,8 @@
 //! | `consume_scalar_function`, `consume_aggregate` | calls whose options or declared output type DataFusion ignores (see the `spec` module) | any producer following the spec |
 //! | `consume_project` | projects without `emit` that output only their expressions (`lode_plan::dialect`) | DuckDB |
 //! | `consume_read` | a read's `filter` must hold for every row (DataFusion only prunes with it) | DuckDB |
+//! | `consume_scalar_function`, `consume_aggregate` | decimal output types declared with the inputs' scale are not read (`lode_plan::dialect`) | ibis-substrait |
+//! | `consume_read` | a declared base schema that differs from the table's types where no value changes, or each is checked (`crate::binding`) | DuckDB, Isthmus, any producer with its own catalog |
 //! | `consume_read` | `local_files` URIs (DataFusion only looks up a table named like the file) | DuckDB, hand-written |
 //!
 //! `consume_extension_leaf/single/multi` turn Lode's `WasmRel` relations (table functions and
@@ -36,6 +38,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::provider_as_source;
 use datafusion::execution::{FunctionRegistry, SessionState};
 use datafusion::logical_expr::{
     Cast, Expr, ExprSchemable, Extension, LogicalPlan, LogicalPlanBuilder,
@@ -64,6 +67,7 @@ use substrait::proto::{
 use lode_plan::dialect::Dialect;
 use lode_plan::ext;
 
+use crate::binding::{Binding, bind_expr, binding};
 use crate::lock;
 use crate::spec;
 use crate::support::arrow_type;
@@ -222,6 +226,15 @@ impl<'a> LodeConsumer<'a> {
         }))
     }
 
+    /// The Arrow type of a call's declared output type, where the plan's dialect reads it
+    /// (`lode_plan::dialect`). A declared type the consumer cannot read is left to validation
+    /// to report.
+    fn declared_type(&self, output_type: Option<&Type>) -> Option<DataType> {
+        output_type
+            .filter(|t| self.dialect.reads_declared_output(t))
+            .and_then(|t| arrow_type(self, t).ok())
+    }
+
     /// Casts an aggregate's measures to the `output_type`s the plan declares where
     /// DataFusion's differ (`sum(decimal<P,S>)` is `decimal<38,S>` in the spec). Measures are
     /// the aggregate's last output columns.
@@ -238,8 +251,7 @@ impl<'a> LodeConsumer<'a> {
                     .checked_sub(first_measure)
                     .and_then(|m| rel.measures.get(m))
                     .and_then(|m| m.measure.as_ref())
-                    .and_then(|f| f.output_type.as_ref())
-                    .and_then(|t| arrow_type(self, t).ok());
+                    .and_then(|f| self.declared_type(f.output_type.as_ref()));
                 match declared {
                     Some(t) if spec::needs_cast(field.data_type(), &t) => {
                         casts = true;
@@ -275,8 +287,7 @@ impl<'a> LodeConsumer<'a> {
             let declared = measure
                 .measure
                 .as_ref()
-                .and_then(|f| f.output_type.as_ref())
-                .and_then(|t| arrow_type(self, t).ok())
+                .and_then(|f| self.declared_type(f.output_type.as_ref()))
                 .filter(DataType::is_floating);
             let call = match expr {
                 Expr::AggregateFunction(call) => Some(call),
@@ -356,13 +367,92 @@ impl<'a> LodeConsumer<'a> {
     /// row groups, so rows that fail it came through (DuckDB writes every `WHERE` there). The
     /// filter is read against the base schema, before the read's projection, as the spec says.
     async fn read_filtered(&self, mut read: ReadRel) -> Result<LogicalPlan> {
-        let Some(filter) = read.filter.take() else {
+        if read.filter.is_none() {
             return from_read_rel(self, &read).await;
-        };
+        }
+        let filter = read.filter.take();
         let projection = read.projection.take();
         let scan = from_read_rel(self, &read).await?;
-        let condition = self.consume_expression(&filter, scan.schema()).await?;
-        let filtered = LogicalPlanBuilder::from(scan).filter(condition)?.build()?;
+        self.filter_and_mask(scan, filter.as_deref(), projection)
+            .await
+    }
+
+    /// A read of `table` whose declared base schema differs from the table's physical one
+    /// where no value can change, or each value is checked (see [`crate::binding`]); other
+    /// differences are refused with both types named.
+    async fn read_bound(
+        &self,
+        mut read: ReadRel,
+        table_name: &str,
+        table: Arc<dyn TableProvider>,
+    ) -> Result<LogicalPlan> {
+        let Some(base) = read.base_schema.as_ref() else {
+            return from_read_rel(self, &read).await;
+        };
+        let declared = from_substrait_named_struct(self, base)?;
+        let physical = table.schema();
+        let mut bindings = Vec::with_capacity(declared.fields().len());
+        let mut converts = false;
+        for field in declared.fields() {
+            // A column the table lacks is DataFusion's error to report, with the table's names.
+            let Ok(held) = physical.field_with_name(field.name()) else {
+                return from_read_rel(self, &read).await;
+            };
+            let how = binding(
+                held.data_type(),
+                held.is_nullable(),
+                field.data_type(),
+                field.is_nullable(),
+            )
+            .map_err(|why| {
+                plan_datafusion_err!(
+                    "column `{}`: {why}; declare it as {} in the read's base schema",
+                    field.name(),
+                    held.data_type()
+                )
+            })?;
+            converts |= how != Binding::AsIs;
+            bindings.push((field, how));
+        }
+        if !converts {
+            return self.read_filtered(read).await;
+        }
+        let reference = TableReference::bare(table_name);
+        let columns: Vec<Expr> = bindings
+            .into_iter()
+            .map(|(field, how)| match how {
+                Binding::AsIs => Expr::Column(Column::new(Some(reference.clone()), field.name())),
+                Binding::Convert { .. } => bind_expr(
+                    &reference,
+                    field.name(),
+                    field.data_type(),
+                    field.is_nullable(),
+                ),
+            })
+            .collect();
+        let scan = LogicalPlanBuilder::scan(reference.clone(), provider_as_source(table), None)?
+            .project(columns)?
+            .build()?;
+        let filter = read.filter.take();
+        self.filter_and_mask(scan, filter.as_deref(), read.projection.take())
+            .await
+    }
+
+    /// `plan` filtered by a read's `filter` (read against `plan`'s fields) and cut to the
+    /// read's projection.
+    async fn filter_and_mask(
+        &self,
+        plan: LogicalPlan,
+        filter: Option<&Expression>,
+        projection: Option<substrait::proto::expression::MaskExpression>,
+    ) -> Result<LogicalPlan> {
+        let filtered = match filter {
+            Some(filter) => {
+                let condition = self.consume_expression(filter, plan.schema()).await?;
+                LogicalPlanBuilder::from(plan).filter(condition)?.build()?
+            }
+            None => plan,
+        };
         let Some(select) = projection.and_then(|p| p.select) else {
             return Ok(filtered);
         };
@@ -551,14 +641,16 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             }));
         }
         align_column_names(&mut read, &table.schema());
-        self.read_filtered(read).await.map_err(|e| {
-            let table = if table_name.starts_with(LOCAL_FILES_TABLE) {
-                "local_files".to_string()
-            } else {
-                format!("`{table_name}`")
-            };
-            e.context(format!("reading table {table}"))
-        })
+        self.read_bound(read, &table_name, table)
+            .await
+            .map_err(|e| {
+                let table = if table_name.starts_with(LOCAL_FILES_TABLE) {
+                    "local_files".to_string()
+                } else {
+                    format!("`{table_name}`")
+                };
+                e.context(format!("reading table {table}"))
+            })
     }
 
     async fn consume_literal(&self, literal: &Literal) -> Result<Expr> {
@@ -623,12 +715,11 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             Some(expr) => expr,
             None => from_scalar_function(self, &f, input_schema).await?,
         };
-        // A declared type the consumer cannot read is left to validation to report.
-        let declared = f
-            .output_type
-            .as_ref()
-            .and_then(|t| arrow_type(self, t).ok());
-        spec::to_declared_type(expr, declared, input_schema)
+        spec::to_declared_type(
+            expr,
+            self.declared_type(f.output_type.as_ref()),
+            input_schema,
+        )
     }
 
     async fn consume_project(&self, rel: &ProjectRel) -> Result<LogicalPlan> {

@@ -7,6 +7,7 @@
 //!   producers write, see the `consumer` module), and streams the result;
 //! - [`write_results`] writes a result stream as a table, CSV, JSON lines or Arrow IPC.
 
+mod binding;
 mod consumer;
 mod engine;
 mod error;

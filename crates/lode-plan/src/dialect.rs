@@ -10,6 +10,7 @@
 //! | hook | departure | producers |
 //! |---|---|---|
 //! | [`Hook::ProjectEmitsExpressionsOnly`] | a `ProjectRel` without `emit` outputs only its expressions (the spec: its input's fields, then its expressions) | DuckDB's substrait extension (1.1.3) |
+//! | [`Hook::DecimalTypesFromTheExtension`] | decimal results declared with the inputs' precision and scale (`multiply(decimal<15,2>, decimal<15,2>)` declared `decimal<15,2>`, the extension's is `decimal<31,4>`) | ibis-substrait (4.0) |
 //! | [`Hook::LegacyJoinTypeNames`] | JSON join types by their pre-0.44 names (`JOIN_TYPE_SEMI`, `JOIN_TYPE_ANTI`, `JOIN_TYPE_SINGLE`) | DuckDB (1.1.3) |
 //!
 //! Hooks that are about one expression (enum arguments, `var_char` literals, upper-case
@@ -19,7 +20,8 @@ use std::fmt;
 
 use serde_json::Value;
 use substrait::proto::rel_common::EmitKind;
-use substrait::proto::{Plan, ProjectRel};
+use substrait::proto::r#type::Kind;
+use substrait::proto::{Plan, ProjectRel, Type};
 
 /// One producer departure from the spec that Lode reads as the producer meant it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +33,10 @@ pub enum Hook {
     /// (`JOIN_TYPE_SEMI` is now `JOIN_TYPE_LEFT_SEMI`; the numbers did not change, so only
     /// JSON plans are affected).
     LegacyJoinTypeNames,
+    /// ibis-substrait declares the result of decimal arithmetic with its first input's
+    /// precision and scale; reading that type would round every product to the inputs'
+    /// scale. The call is typed as its extension returns it.
+    DecimalTypesFromTheExtension,
 }
 
 impl Hook {
@@ -39,6 +45,7 @@ impl Hook {
         match self {
             Hook::ProjectEmitsExpressionsOnly => "project-emits-expressions-only",
             Hook::LegacyJoinTypeNames => "legacy-join-type-names",
+            Hook::DecimalTypesFromTheExtension => "decimal-types-from-the-extension",
         }
     }
 
@@ -50,6 +57,9 @@ impl Hook {
             }
             Hook::LegacyJoinTypeNames => {
                 "join types are written by their names before Substrait 0.44 (JOIN_TYPE_SEMI, JOIN_TYPE_ANTI, JOIN_TYPE_SINGLE); Lode reads them as the LEFT_ variants they were renamed to"
+            }
+            Hook::DecimalTypesFromTheExtension => {
+                "the producer declares decimal results with its inputs' precision and scale (a product of decimal<15,2> declared decimal<15,2>); Lode types such calls as their extension returns them, so no digit is rounded away"
             }
         }
     }
@@ -65,6 +75,7 @@ impl fmt::Display for Hook {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Dialect {
     project_emits_expressions_only: bool,
+    decimal_types_from_the_extension: bool,
 }
 
 impl Dialect {
@@ -77,7 +88,15 @@ impl Dialect {
             .unwrap_or_default();
         Dialect {
             project_emits_expressions_only: producer.contains("duckdb"),
+            decimal_types_from_the_extension: producer.contains("ibis"),
         }
+    }
+
+    /// True when a call's declared output type is read as written; false for a decimal type
+    /// the producer declares wrongly ([`Hook::DecimalTypesFromTheExtension`]), where the call
+    /// has the type its extension returns.
+    pub fn reads_declared_output(&self, declared: &Type) -> bool {
+        !(self.decimal_types_from_the_extension && matches!(declared.kind, Some(Kind::Decimal(_))))
     }
 
     /// True when `project` outputs only its expressions: it has no `emit` and the plan's

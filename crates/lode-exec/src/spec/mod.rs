@@ -91,6 +91,8 @@ pub(crate) fn register(ctx: &SessionContext) {
         ctx.register_udf(udf);
     }
     ctx.register_udaf(aggregate::CheckedSum::udaf());
+    // Reads bound to a plan's declared types call it; stage plans name it.
+    ctx.register_udf(crate::binding::BindColumn::udf());
 }
 
 /// The DataFusion higher-order function for a lambda-taking function of `functions_list.yaml`,

@@ -132,6 +132,19 @@ async fn legacy_join_type_name() {
     assert_dialect_hook("legacy_join_type_name.json", "legacy-join-type-names");
 }
 
+#[tokio::test]
+async fn ibis_decimal_output_types_come_from_the_extension() {
+    check(
+        "ibis_decimal_output_type.json",
+        "select o_totalprice * o_totalprice from orders where o_orderkey = 1",
+    )
+    .await;
+    assert_dialect_hook(
+        "ibis_decimal_output_type.json",
+        "decimal-types-from-the-extension",
+    );
+}
+
 /// `lode validate` names the dialect hook a run applies (D003), so "valid" means "runs as
 /// the producer meant".
 fn assert_dialect_hook(file: &str, hook: &str) {

@@ -13,6 +13,7 @@ use substrait::proto::{AggregateFunction, Expression, FunctionArgument};
 
 use super::{Call, CallSite, Schema, Validator};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::dialect::Hook;
 use crate::overload::{self, Argument};
 use crate::path::PlanPath;
 use crate::types::{DataType, Kind};
@@ -364,6 +365,13 @@ impl Validator<'_> {
         output_type: Option<&substrait::proto::Type>,
         path: &PlanPath,
     ) -> Option<DataType> {
+        let output_type = match output_type {
+            Some(t) if !self.dialect.reads_declared_output(t) => {
+                self.applied(Hook::DecimalTypesFromTheExtension, path);
+                None
+            }
+            other => other,
+        };
         let declared_output = output_type.and_then(DataType::from_proto);
         let reference = path.field("function_reference");
         let Some(declared) = self.functions.get(&anchor).cloned() else {

@@ -1,0 +1,101 @@
+"""Writes the Substrait plans a producer writes for SQL queries, and DuckDB's own answers to
+the same SQL, for `lode conformance producers`.
+
+usage: produce.py PRODUCER --data DIR --out DIR --sql FILE.sql...
+
+PRODUCER is `duckdb` (DuckDB's substrait extension, from SQL) or `ibis` (ibis-substrait,
+from ibis's SQL front end `ibis.parse_sql`). Tables are every DIR/<name>.parquet, loaded
+into DuckDB tables of the same name, so the plans read them by name. For each query q it
+writes OUT/q.json (the plan), or OUT/q.error with the producer's message when it cannot
+write one (its gap, not the consumer's), and OUT/q.expected.csv: DuckDB's answer to the SQL,
+with a header.
+"""
+import argparse
+import glob
+import os
+import re
+import sys
+
+import duckdb
+
+
+def connect(data, substrait_extension):
+    config = {"allow_unsigned_extensions": "true"} if substrait_extension else {}
+    con = duckdb.connect(config=config)
+    if substrait_extension:
+        import duckdb_extension_substrait
+
+        ext = glob.glob(os.path.join(os.path.dirname(duckdb_extension_substrait.__file__),
+                                     "extensions", "*", "substrait.duckdb_extension"))
+        if not ext:
+            sys.exit("duckdb-extension-substrait is installed without its extension file")
+        con.load_extension(ext[0])
+    for path in sorted(glob.glob(os.path.join(data, "*.parquet"))):
+        name = os.path.basename(path)[: -len(".parquet")]
+        con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+    return con
+
+
+def duckdb_producer(con):
+    return lambda sql: con.get_substrait_json(sql).fetchone()[0]
+
+
+def ibis_producer(con):
+    import ibis
+    from google.protobuf import json_format
+    from ibis_substrait.compiler.core import SubstraitCompiler
+
+    catalog = {}
+    for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+        rel = con.sql(f"SELECT * FROM \"{table}\"")
+        catalog[table] = ibis.schema(
+            {c: ibis_type(str(t)) for c, t in zip(rel.columns, rel.types)})
+
+    def produce(sql):
+        plan = SubstraitCompiler().compile(ibis.parse_sql(sql, catalog))
+        return json_format.MessageToJson(plan)
+
+    return produce
+
+
+def ibis_type(duckdb_type):
+    names = {"BIGINT": "int64", "INTEGER": "int32", "SMALLINT": "int16", "TINYINT": "int8",
+             "VARCHAR": "string", "DATE": "date", "DOUBLE": "float64", "FLOAT": "float32",
+             "BOOLEAN": "boolean"}
+    return names.get(duckdb_type, duckdb_type.lower())
+
+
+PRODUCERS = {"duckdb": duckdb_producer, "ibis": ibis_producer}
+
+
+def main():
+    args = argparse.ArgumentParser()
+    args.add_argument("producer", choices=sorted(PRODUCERS))
+    args.add_argument("--data", required=True)
+    args.add_argument("--out", required=True)
+    args.add_argument("--sql", nargs="+", required=True)
+    a = args.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    con = connect(a.data, substrait_extension=a.producer == "duckdb")
+    produce = PRODUCERS[a.producer](con)
+    for sql_file in a.sql:
+        query = os.path.splitext(os.path.basename(sql_file))[0]
+        sql = open(sql_file).read().strip().rstrip(";")
+        base = os.path.join(a.out, query)
+        try:
+            plan = produce(sql)
+            with open(base + ".json", "w") as f:
+                f.write(plan)
+            written = "plan"
+        except Exception as e:  # the producer's gap, recorded, not ours
+            # Object addresses would make every run's file differ.
+            message = re.sub(r" at 0x[0-9a-f]+", "", f"{type(e).__name__}: {e}")
+            with open(base + ".error", "w") as f:
+                f.write(message + "\n")
+            written = "no plan"
+        con.execute(f"COPY ({sql}) TO '{base}.expected.csv' (FORMAT CSV, HEADER)")
+        print(f"{a.producer} {query}: {written}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
