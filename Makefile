@@ -11,13 +11,16 @@ FUNCTION_CORPUS := ../shared/substrait/function-tests
 
 PRODUCERS_ENV := out/producers-env
 PRODUCERS_OUT := out/producers
+TPCDS_ENV := out/tpcds-env
+TPCDS_SF001 := data/tpcds-sf0.01/store_sales.parquet
+TPCDS_SF01 := data/tpcds-sf0.1/store_sales.parquet
 
 help:
 	@echo "make demo   - build Lode and the guests, score 1 M comments with the Wasm sentiment module in a plan"
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
 	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead; docs/benchmarks.md"
-	@echo "make conformance-producers - the producer matrix: DuckDB and ibis write the 22 TPC-H plans, Lode runs them, DuckDB checks"
+	@echo "make conformance-producers - the producer matrix: DuckDB and ibis write TPC-H and TPC-DS plans, Lode runs them, DuckDB checks"
 	@echo "make guests - build the example Wasm guests (Rust, C, Python, JavaScript) into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
 	@echo "make fmt    - format the code;  make lint - clippy with warnings as errors"
@@ -69,7 +72,14 @@ test: guests
 	$(LODE_DEBUG) conformance plans conformance/cases
 	@echo "==> Plans other producers wrote (conformance/producers: DuckDB 1.1.3, ibis-substrait 4.0.1), against DuckDB's answers on TPC-H SF 0.01"
 	@test -f data/tpch-sf0.01/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.01 --out data/tpch-sf0.01
-	$(LODE_DEBUG) conformance producers conformance/producers --data data/tpch-sf0.01
+	$(LODE_DEBUG) conformance producers conformance/producers/tpch --data data/tpch-sf0.01
+	@echo "==> The same for TPC-DS SF 0.01 (tables from DuckDB's dsdgen: PyPI duckdb and duckdb-extension-tpcds 1.4.4 in $(TPCDS_ENV))"
+	@if command -v python3 >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(TPCDS_SF001) && \
+		$(LODE_DEBUG) conformance producers conformance/producers/tpcds --data data/tpcds-sf0.01; \
+	else \
+		echo "    skipped: python3 is not installed (it generates the TPC-DS tables)"; \
+	fi
 	@echo "==> Flight SQL from Python: the ADBC driver sends a Substrait plan to a coordinator (tests/flight_sql_adbc.py)"
 	@if command -v python3 >/dev/null 2>&1; then \
 		python3 -m pip install --quiet --disable-pip-version-check adbc-driver-flightsql pyarrow 2>&1 | grep -v "as the 'root' user" || true; \
@@ -108,14 +118,35 @@ conformance-producers: build
 	@echo "==> Generating TPC-H at scale factor 0.1 into $(DEMO_DATA) (skipped if present)"
 	@test -f $(DEMO_DATA)/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.1 --out $(DEMO_DATA)
 	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1; do \
-		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/$${producer#*:}; \
+		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/tpch/$${producer#*:}; \
 		echo "==> $$name writes a plan for each of the 22 TPC-H queries, DuckDB answers the SQL ($$dir)"; \
 		rm -rf $$dir; \
 		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --data $(DEMO_DATA) --out $$dir --sql plans/tpch/q*.sql 2>/dev/null || exit 1; \
-		cp conformance/producers/$${producer#*:}/*.note $$dir/ 2>/dev/null || true; \
+		cp conformance/producers/tpch/$${producer#*:}/*.note $$dir/ 2>/dev/null || true; \
+	done
+	@echo "==> TPC-DS at scale factor 0.1 (data/tpcds-sf0.1) and its 99 queries ($(PRODUCERS_OUT)/tpcds-sql), from DuckDB's dsdgen"
+	@$(MAKE) --no-print-directory $(TPCDS_ENV)/bin/python
+	@test -f $(TPCDS_SF01) || $(TPCDS_ENV)/bin/python tools/producers/tpcds.py --sf 0.1 --data data/tpcds-sf0.1
+	@test -f $(PRODUCERS_OUT)/tpcds-sql/q99.sql || $(TPCDS_ENV)/bin/python tools/producers/tpcds.py --sf 0.1 --sql $(PRODUCERS_OUT)/tpcds-sql
+	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1; do \
+		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/tpcds/$${producer#*:}; \
+		echo "==> $$name writes a plan for each of the 99 TPC-DS queries, DuckDB answers the SQL ($$dir)"; \
+		rm -rf $$dir; \
+		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --data data/tpcds-sf0.1 --out $$dir --sql $(PRODUCERS_OUT)/tpcds-sql/q*.sql 2>/dev/null || exit 1; \
+		cp conformance/producers/tpcds/$${producer#*:}/*.note $$dir/ 2>/dev/null || true; \
 	done
 	@echo "==> Lode runs every plan; each result is checked against DuckDB's answer to the SQL"
-	$(LODE_DEBUG) conformance producers $(PRODUCERS_OUT) --data $(DEMO_DATA)
+	$(LODE_DEBUG) conformance producers $(PRODUCERS_OUT)/tpch --data $(DEMO_DATA)
+	$(LODE_DEBUG) conformance producers $(PRODUCERS_OUT)/tpcds --data data/tpcds-sf0.1
+
+$(TPCDS_ENV)/bin/python:
+	@echo "==> Installing DuckDB's TPC-DS generator into $(TPCDS_ENV) (PyPI duckdb and duckdb-extension-tpcds 1.4.4)"
+	@python3 -m venv $(TPCDS_ENV)
+	@$(TPCDS_ENV)/bin/python -m pip install --quiet --disable-pip-version-check duckdb==1.4.4 duckdb-extension-tpcds==1.4.4
+
+$(TPCDS_SF001): | $(TPCDS_ENV)/bin/python
+	@echo "==> Generating TPC-DS at scale factor 0.01 into data/tpcds-sf0.01"
+	@$(TPCDS_ENV)/bin/python tools/producers/tpcds.py --sf 0.01 --data data/tpcds-sf0.01
 
 plans: build
 	@test -f $(DEMO_DATA)/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.1 --out $(DEMO_DATA)

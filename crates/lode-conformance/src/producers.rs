@@ -7,7 +7,8 @@
 //!   producer's gap, listed, not Lode's);
 //! - `q.expected.csv`: DuckDB's answer to the query's SQL, with a header;
 //! - optionally `q.note`: a known producer bug that makes its plan ask for another answer
-//!   than the SQL (the note says which, and the plan is then expected to differ).
+//!   than the SQL (the note says which, and the plan is then expected to differ, or to fail
+//!   or be refused for what it asks).
 //!
 //! Every plan runs through [`Engine::execute`] (validation, dialect hooks, Lode's consumer)
 //! over the tables of one data directory, after [`Engine::validate`]: a plan the validator
@@ -205,60 +206,63 @@ async fn run_query(engine: &Engine, files: &QueryFiles) -> (Verdict, Option<Stri
         };
         return (Verdict::NotWritten, Some(why.trim().to_string()));
     };
-    let Some(expected_path) = &files.expected else {
-        return (
-            Verdict::Failed,
-            Some(format!(
-                "{}: no .expected.csv beside it",
-                plan_path.display()
-            )),
-        );
-    };
-    let expected = match read(expected_path) {
-        Ok(text) => text,
-        Err(e) => return (Verdict::Failed, Some(e)),
-    };
-    let plan = match lode_plan::read_plan_file(plan_path) {
-        Ok(plan) => plan,
-        Err(e) => return (Verdict::Rejected, Some(e.to_string())),
-    };
+    let outcome = answer(engine, plan_path, files.expected.as_deref()).await;
+    let note = files.note.as_deref().map(|p| read(p).unwrap_or_else(|e| e));
+    match (outcome, note) {
+        (Ok(()), None) => (Verdict::Correct, None),
+        (Err((verdict, why)), None) => (verdict, Some(why)),
+        // A plan that asks for another answer may also fail or be refused for it.
+        (Err(_), Some(note)) => (Verdict::ProducerBug, Some(note.trim().to_string())),
+        (Ok(()), Some(_)) => (
+            Verdict::Wrong,
+            Some("the .note says the plan is wrong as written, but Lode's answer is DuckDB's: remove the note".into()),
+        ),
+    }
+}
+
+/// Runs one plan and compares its result with the expected CSV; `Err` says how it went wrong.
+async fn answer(
+    engine: &Engine,
+    plan_path: &Path,
+    expected_path: Option<&Path>,
+) -> std::result::Result<(), (Verdict, String)> {
+    let failed = |why: String| (Verdict::Failed, why);
+    let expected_path = expected_path.ok_or_else(|| {
+        failed(format!(
+            "{}: no .expected.csv beside it",
+            plan_path.display()
+        ))
+    })?;
+    let expected = std::fs::read_to_string(expected_path)
+        .map_err(|e| failed(format!("{}: {e}", expected_path.display())))?;
+    let plan =
+        lode_plan::read_plan_file(plan_path).map_err(|e| (Verdict::Rejected, e.to_string()))?;
     // What `lode validate` says must be what a run finds: a plan it calls valid converts.
     let valid = engine
         .validate(&plan)
         .iter()
         .all(|d| d.severity != lode_plan::Severity::Error);
-    let stream = match engine.execute(&plan).await {
-        Ok(stream) => stream,
-        Err(e) if e.is_rejection() && valid => {
-            return (
-                Verdict::ValidatorDisagrees,
-                Some(format!(
-                    "lode validate calls it valid, but the run rejects it: {e}"
-                )),
-            );
-        }
-        Err(e) if e.is_rejection() => return (Verdict::Rejected, Some(e.to_string())),
-        Err(e) => return (Verdict::Failed, Some(e.to_string())),
-    };
+    let stream = engine.execute(&plan).await.map_err(|e| match e {
+        e if e.is_rejection() && valid => (
+            Verdict::ValidatorDisagrees,
+            format!("lode validate calls it valid, but the run rejects it: {e}"),
+        ),
+        e if e.is_rejection() => (Verdict::Rejected, e.to_string()),
+        e => failed(e.to_string()),
+    })?;
     let mut out = Vec::new();
-    if let Err(e) = lode_exec::write_results(stream, ResultFormat::Csv, &mut out).await {
-        return (Verdict::Failed, Some(e.to_string()));
-    }
+    lode_exec::write_results(stream, ResultFormat::Csv, &mut out)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     let got = String::from_utf8_lossy(&out);
     let difference = match (parse_csv(&got), parse_csv(&expected)) {
         (Ok(got), Ok(want)) => differ(&got, &want),
         (Err(e), _) => Some(format!("Lode's CSV does not parse: {e}")),
         (_, Err(e)) => Some(format!("{}: {e}", expected_path.display())),
     };
-    let note = files.note.as_deref().map(|p| read(p).unwrap_or_else(|e| e));
-    match (difference, note) {
-        (None, None) => (Verdict::Correct, None),
-        (Some(why), None) => (Verdict::Wrong, Some(why)),
-        (Some(_), Some(note)) => (Verdict::ProducerBug, Some(note.trim().to_string())),
-        (None, Some(_)) => (
-            Verdict::Wrong,
-            Some("the .note says the plan is wrong as written, but Lode's answer is DuckDB's: remove the note".into()),
-        ),
+    match difference {
+        None => Ok(()),
+        Some(why) => Err((Verdict::Wrong, why)),
     }
 }
 

@@ -12,6 +12,7 @@
 //! | `consume_read` | a read's `filter` must hold for every row (DataFusion only prunes with it) | DuckDB |
 //! | `consume_scalar_function`, `consume_aggregate` | decimal output types declared with the inputs' scale are not read (`lode_plan::dialect`) | ibis-substrait |
 //! | `consume_read` | a declared base schema that differs from the table's types where no value changes, or each is checked (`crate::binding`) | DuckDB, Isthmus, any producer with its own catalog |
+//! | `consume_literal` | a null literal whose type has no kind, under a cast (`lode_plan::dialect`) | DuckDB |
 //! | `consume_read` | `local_files` URIs (DataFusion only looks up a table named like the file) | DuckDB, hand-written |
 //!
 //! `consume_extension_leaf/single/multi` turn Lode's `WasmRel` relations (table functions and
@@ -659,6 +660,13 @@ impl SubstraitConsumer for LodeConsumer<'_> {
                 ScalarValue::Utf8(Some(v.value.clone())),
                 None,
             )),
+            // A null without a type kind (DuckDB, dialect hook `untyped-null-literal`): the
+            // cast around it gives its type.
+            Some(LiteralType::Null(t))
+                if t.kind.is_none() && self.dialect.reads_untyped_nulls() =>
+            {
+                Ok(Expr::Literal(ScalarValue::Null, None))
+            }
             // DataFusion reads precision_time only with its own type variations; a standard
             // literal has none.
             Some(LiteralType::PrecisionTime(t)) if literal.type_variation_reference == 0 => {

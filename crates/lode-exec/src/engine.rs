@@ -121,6 +121,7 @@ impl Engine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         crate::spec::register(&ctx);
+        crate::producer_functions::register(&ctx);
         tables.register(&ctx).await?;
         Ok(Engine {
             ctx,

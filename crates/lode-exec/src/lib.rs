@@ -12,6 +12,7 @@ mod consumer;
 mod engine;
 mod error;
 mod output;
+mod producer_functions;
 mod spec;
 mod support;
 mod tables;

@@ -11,6 +11,8 @@
 //! |---|---|---|
 //! | [`Hook::ProjectEmitsExpressionsOnly`] | a `ProjectRel` without `emit` outputs only its expressions (the spec: its input's fields, then its expressions) | DuckDB's substrait extension (1.1.3) |
 //! | [`Hook::DecimalTypesFromTheExtension`] | decimal results declared with the inputs' precision and scale (`multiply(decimal<15,2>, decimal<15,2>)` declared `decimal<15,2>`, the extension's is `decimal<31,4>`) | ibis-substrait (4.0) |
+//! | [`Hook::FunctionsWithoutExtension`] | functions declared with no extension (URN anchor 0) beside others that have one | DuckDB (1.1.3: `substring`, `constant_or_null`, …) |
+//! | [`Hook::UntypedNullLiteral`] | a null literal whose type has no kind, under a cast to the type meant | DuckDB (1.1.3) |
 //! | [`Hook::LegacyJoinTypeNames`] | JSON join types by their pre-0.44 names (`JOIN_TYPE_SEMI`, `JOIN_TYPE_ANTI`, `JOIN_TYPE_SINGLE`) | DuckDB (1.1.3) |
 //!
 //! Hooks that are about one expression (enum arguments, `var_char` literals, upper-case
@@ -37,6 +39,12 @@ pub enum Hook {
     /// precision and scale; reading that type would round every product to the inputs'
     /// scale. The call is typed as its extension returns it.
     DecimalTypesFromTheExtension,
+    /// DuckDB declares some functions with no extension at all (URN anchor 0, which it
+    /// never declares) beside functions of standard extensions; they are linked by name.
+    FunctionsWithoutExtension,
+    /// DuckDB writes a null literal whose type has no kind (`{"null": {}}`) inside a cast to
+    /// the type it means; Lode reads it as a null of the cast's type.
+    UntypedNullLiteral,
 }
 
 impl Hook {
@@ -46,6 +54,8 @@ impl Hook {
             Hook::ProjectEmitsExpressionsOnly => "project-emits-expressions-only",
             Hook::LegacyJoinTypeNames => "legacy-join-type-names",
             Hook::DecimalTypesFromTheExtension => "decimal-types-from-the-extension",
+            Hook::FunctionsWithoutExtension => "functions-without-extension",
+            Hook::UntypedNullLiteral => "untyped-null-literal",
         }
     }
 
@@ -57,6 +67,12 @@ impl Hook {
             }
             Hook::LegacyJoinTypeNames => {
                 "join types are written by their names before Substrait 0.44 (JOIN_TYPE_SEMI, JOIN_TYPE_ANTI, JOIN_TYPE_SINGLE); Lode reads them as the LEFT_ variants they were renamed to"
+            }
+            Hook::FunctionsWithoutExtension => {
+                "functions are declared with no extension (URN anchor 0, never declared) beside functions of declared extensions; Lode links them by name"
+            }
+            Hook::UntypedNullLiteral => {
+                "a null literal's type has no kind; Lode reads it as a null of the type of the cast around it"
             }
             Hook::DecimalTypesFromTheExtension => {
                 "the producer declares decimal results with its inputs' precision and scale (a product of decimal<15,2> declared decimal<15,2>); Lode types such calls as their extension returns them, so no digit is rounded away"
@@ -74,7 +90,9 @@ impl fmt::Display for Hook {
 /// The dialect a plan is written in: which hooks apply to it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Dialect {
-    project_emits_expressions_only: bool,
+    /// DuckDB's departures: projects without emit, functions without an extension, untyped
+    /// null literals.
+    duckdb: bool,
     decimal_types_from_the_extension: bool,
 }
 
@@ -87,9 +105,21 @@ impl Dialect {
             .map(|v| v.producer.to_ascii_lowercase())
             .unwrap_or_default();
         Dialect {
-            project_emits_expressions_only: producer.contains("duckdb"),
+            duckdb: producer.contains("duckdb"),
             decimal_types_from_the_extension: producer.contains("ibis"),
         }
+    }
+
+    /// True when functions declared with URN anchor 0 (none declared) are linked by name
+    /// ([`Hook::FunctionsWithoutExtension`]).
+    pub fn links_unanchored_functions_by_name(&self) -> bool {
+        self.duckdb
+    }
+
+    /// True when a null literal without a type kind is a null of its context's type
+    /// ([`Hook::UntypedNullLiteral`]).
+    pub fn reads_untyped_nulls(&self) -> bool {
+        self.duckdb
     }
 
     /// True when a call's declared output type is read as written; false for a decimal type
@@ -106,7 +136,7 @@ impl Dialect {
             project.common.as_ref().and_then(|c| c.emit_kind.as_ref()),
             Some(EmitKind::Emit(_))
         );
-        self.project_emits_expressions_only && !emits
+        self.duckdb && !emits
     }
 }
 

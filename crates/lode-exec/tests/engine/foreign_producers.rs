@@ -145,6 +145,29 @@ async fn ibis_decimal_output_types_come_from_the_extension() {
     );
 }
 
+#[tokio::test]
+async fn duckdb_untyped_null_literal() {
+    check(
+        "duckdb_untyped_null.json",
+        "select n_name, cast(null as bigint) from nation",
+    )
+    .await;
+    assert_dialect_hook("duckdb_untyped_null.json", "untyped-null-literal");
+}
+
+#[tokio::test]
+async fn duckdb_function_without_extension_and_constant_or_null() {
+    check(
+        "duckdb_function_without_extension.json",
+        "select case when n_regionkey is null then null else n_nationkey end from nation where n_nationkey < 3",
+    )
+    .await;
+    assert_dialect_hook(
+        "duckdb_function_without_extension.json",
+        "functions-without-extension",
+    );
+}
+
 /// `lode validate` names the dialect hook a run applies (D003), so "valid" means "runs as
 /// the producer meant".
 fn assert_dialect_hook(file: &str, hook: &str) {

@@ -17,6 +17,7 @@ use crate::dialect::Hook;
 use crate::overload::{self, Argument};
 use crate::path::PlanPath;
 use crate::types::{DataType, Kind};
+use substrait::proto::expression::literal::LiteralType;
 
 /// Which registry of the executor a function must be found in (aggregates and window functions
 /// with the call, which may choose among implementations).
@@ -45,7 +46,22 @@ impl Validator<'_> {
             return None;
         };
         match rex {
-            RexType::Literal(l) => literal_type(l),
+            RexType::Literal(l) => {
+                if let Some(LiteralType::Null(t)) = &l.literal_type
+                    && t.kind.is_none()
+                {
+                    let p = path.field("literal").field("null");
+                    if self.dialect.reads_untyped_nulls() {
+                        self.applied(Hook::UntypedNullLiteral, &p);
+                    } else {
+                        self.report(
+                            Diagnostic::new(Code::UnsupportedType, p, "a null literal whose type has no kind")
+                                .with_hint("a typed null names its type: `{\"null\": {\"i64\": {\"nullability\": \"NULLABILITY_NULLABLE\"}}}`"),
+                        );
+                    }
+                }
+                literal_type(l)
+            }
             RexType::DynamicParameter(d) => d.r#type.as_ref().and_then(DataType::from_proto),
             RexType::Selection(f) => self.check_field_reference(f, input, &path.field("selection")),
             RexType::ScalarFunction(f) => {
@@ -653,7 +669,6 @@ impl Validator<'_> {
 
 /// The value of an argument that is a non-null `i64` literal.
 fn integer_literal(arg: &FunctionArgument) -> Option<i64> {
-    use substrait::proto::expression::literal::LiteralType;
     let Some(ArgType::Value(Expression {
         rex_type: Some(RexType::Literal(literal)),
     })) = &arg.arg_type

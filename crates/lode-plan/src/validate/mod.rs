@@ -308,6 +308,10 @@ impl<'a> Validator<'a> {
             // A plan that declares no URNs at all links by name (DataFusion writes such plans);
             // once URNs are declared, every reference must resolve.
             if !urns.is_empty() && !urns.contains(&urn_ref) {
+                if urn_ref == 0 && self.dialect.links_unanchored_functions_by_name() {
+                    self.applied(Hook::FunctionsWithoutExtension, &path);
+                    continue;
+                }
                 self.report(
                     Diagnostic::new(Code::UndeclaredUrn, path, format!("{kind} anchor {anchor} references extension URN anchor {urn_ref}, which extension_urns does not declare"))
                         .with_hint(format!("declared URN anchors: {urns:?}")),
