@@ -20,7 +20,7 @@ help:
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
 	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead; docs/benchmarks.md"
-	@echo "make conformance-producers - the producer matrix: DuckDB and ibis write TPC-H and TPC-DS plans, Lode runs them, DuckDB checks"
+	@echo "make conformance-producers - the producer matrix: DuckDB, ibis and DataFusion write TPC-H and TPC-DS plans, Lode runs them, DuckDB checks"
 	@echo "make guests - build the example Wasm guests (Rust, C, Python, JavaScript) into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
 	@echo "make fmt    - format the code;  make lint - clippy with warnings as errors"
@@ -70,7 +70,7 @@ test: guests
 	$(CARGO) build --quiet -p lode-cli
 	@echo "==> Plan-level conformance cases (conformance/cases): every case must pass"
 	$(LODE_DEBUG) conformance plans conformance/cases
-	@echo "==> Plans other producers wrote (conformance/producers: DuckDB 1.1.3, ibis-substrait 4.0.1), against DuckDB's answers on TPC-H SF 0.01"
+	@echo "==> Plans other producers wrote (conformance/producers: DuckDB 1.1.3, ibis-substrait 4.0.1, DataFusion 55), against DuckDB's answers on TPC-H SF 0.01"
 	@test -f data/tpch-sf0.01/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.01 --out data/tpch-sf0.01
 	$(LODE_DEBUG) conformance producers conformance/producers/tpch --data data/tpch-sf0.01
 	@echo "==> The same for TPC-DS SF 0.01 (tables from DuckDB's dsdgen: PyPI duckdb and duckdb-extension-tpcds 1.4.4 in $(TPCDS_ENV))"
@@ -112,27 +112,27 @@ bench: guests
 	target/release/lode-bench validator --plans plans/tpch --report docs/benchmarks.md
 
 conformance-producers: build
-	@echo "==> Installing the producers into $(PRODUCERS_ENV) (a Python virtual environment): PyPI duckdb 1.1.3 with duckdb-extension-substrait 1.1.3; ibis-substrait 4.0.1 (ibis-framework 9.5.0, substrait 0.21.0)"
+	@echo "==> Installing the producers into $(PRODUCERS_ENV) (a Python virtual environment): PyPI duckdb 1.1.3 with duckdb-extension-substrait 1.1.3; ibis-substrait 4.0.1 (ibis-framework 9.5.0, substrait 0.21.0); DataFusion is lode sql"
 	@test -x $(PRODUCERS_ENV)/bin/python || python3 -m venv $(PRODUCERS_ENV)
 	@$(PRODUCERS_ENV)/bin/python -m pip install --quiet --disable-pip-version-check duckdb==1.1.3 duckdb-extension-substrait==1.1.3 ibis-substrait==4.0.1 ibis-framework==9.5.0 substrait==0.21.0
 	@echo "==> Generating TPC-H at scale factor 0.1 into $(DEMO_DATA) (skipped if present)"
 	@test -f $(DEMO_DATA)/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.1 --out $(DEMO_DATA)
-	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1; do \
+	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1 datafusion:datafusion-55; do \
 		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/tpch/$${producer#*:}; \
 		echo "==> $$name writes a plan for each of the 22 TPC-H queries, DuckDB answers the SQL ($$dir)"; \
 		rm -rf $$dir; \
-		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --data $(DEMO_DATA) --out $$dir --sql plans/tpch/q*.sql 2>/dev/null || exit 1; \
+		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --lode $(LODE_DEBUG) --data $(DEMO_DATA) --out $$dir --sql plans/tpch/q*.sql 2>/dev/null || exit 1; \
 		cp conformance/producers/tpch/$${producer#*:}/*.note $$dir/ 2>/dev/null || true; \
 	done
 	@echo "==> TPC-DS at scale factor 0.1 (data/tpcds-sf0.1) and its 99 queries ($(PRODUCERS_OUT)/tpcds-sql), from DuckDB's dsdgen"
 	@$(MAKE) --no-print-directory $(TPCDS_ENV)/bin/python
 	@test -f $(TPCDS_SF01) || $(TPCDS_ENV)/bin/python tools/producers/tpcds.py --sf 0.1 --data data/tpcds-sf0.1
 	@test -f $(PRODUCERS_OUT)/tpcds-sql/q99.sql || $(TPCDS_ENV)/bin/python tools/producers/tpcds.py --sf 0.1 --sql $(PRODUCERS_OUT)/tpcds-sql
-	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1; do \
+	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1 datafusion:datafusion-55; do \
 		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/tpcds/$${producer#*:}; \
 		echo "==> $$name writes a plan for each of the 99 TPC-DS queries, DuckDB answers the SQL ($$dir)"; \
 		rm -rf $$dir; \
-		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --data data/tpcds-sf0.1 --out $$dir --sql $(PRODUCERS_OUT)/tpcds-sql/q*.sql 2>/dev/null || exit 1; \
+		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --lode $(LODE_DEBUG) --data data/tpcds-sf0.1 --out $$dir --sql $(PRODUCERS_OUT)/tpcds-sql/q*.sql 2>/dev/null || exit 1; \
 		cp conformance/producers/tpcds/$${producer#*:}/*.note $$dir/ 2>/dev/null || true; \
 	done
 	@echo "==> Lode runs every plan; each result is checked against DuckDB's answer to the SQL"

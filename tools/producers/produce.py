@@ -1,12 +1,13 @@
 """Writes the Substrait plans a producer writes for SQL queries, and DuckDB's own answers to
 the same SQL, for `lode conformance producers`.
 
-usage: produce.py PRODUCER --data DIR --out DIR --sql FILE.sql...
+usage: produce.py PRODUCER --data DIR --out DIR --sql FILE.sql... [--lode PATH]
 
-PRODUCER is `duckdb` (DuckDB's substrait extension, from SQL) or `ibis` (ibis-substrait,
-from ibis's SQL front end `ibis.parse_sql`). Tables are every DIR/<name>.parquet, loaded
+PRODUCER is `duckdb` (DuckDB's substrait extension, from SQL), `ibis` (ibis-substrait,
+from ibis's SQL front end `ibis.parse_sql`) or `datafusion` (DataFusion's SQL planner and
+Substrait producer, as `lode sql` runs them; `--lode` names the binary). Tables are every DIR/<name>.parquet, loaded
 into DuckDB tables of the same name, so the plans read them by name. For each query q it
-writes OUT/q.json (the plan), or OUT/q.error with the producer's message when it cannot
+writes OUT/q.json or OUT/q.pb (the plan), or OUT/q.error with the producer's message when it cannot
 write one (its gap, not the consumer's), and OUT/q.expected.csv: DuckDB's answer to the SQL,
 with a header.
 """
@@ -14,7 +15,9 @@ import argparse
 import glob
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 import duckdb
 
@@ -37,7 +40,7 @@ def connect(data, substrait_extension):
 
 
 def duckdb_producer(con):
-    return lambda sql: con.get_substrait_json(sql).fetchone()[0]
+    return lambda sql: (".json", con.get_substrait_json(sql).fetchone()[0].encode())
 
 
 def ibis_producer(con):
@@ -53,7 +56,7 @@ def ibis_producer(con):
 
     def produce(sql):
         plan = SubstraitCompiler().compile(ibis.parse_sql(sql, catalog))
-        return json_format.MessageToJson(plan)
+        return ".json", json_format.MessageToJson(plan).encode()
 
     return produce
 
@@ -65,7 +68,29 @@ def ibis_type(duckdb_type):
     return names.get(duckdb_type, duckdb_type.lower())
 
 
-PRODUCERS = {"duckdb": duckdb_producer, "ibis": ibis_producer}
+def datafusion_producer(lode, data):
+    # Binary plans: DataFusion's JSON for a TPC-DS query runs to megabytes.
+    def produce(sql):
+        with tempfile.TemporaryDirectory() as scratch:
+            path = os.path.join(scratch, "plan.pb")
+            done = subprocess.run([lode, "sql", sql, "--data", data, "-o", path],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                lines = [line for line in done.stderr.splitlines() if line.strip()]
+                raise RuntimeError(lines[-1] if lines else f"lode sql exited {done.returncode}")
+            with open(path, "rb") as f:
+                return ".pb", f.read()
+
+    return produce
+
+
+# Each starts a producer from the reference connection (whose catalog ibis reads) and the
+# arguments; DuckDB's runs in a connection of its own, which it may invalidate.
+PRODUCERS = {
+    "duckdb": lambda reference, a: duckdb_producer(connect(a.data, substrait_extension=True)),
+    "ibis": lambda reference, a: ibis_producer(reference),
+    "datafusion": lambda reference, a: datafusion_producer(a.lode, a.data),
+}
 
 
 def main():
@@ -74,6 +99,7 @@ def main():
     args.add_argument("--data", required=True)
     args.add_argument("--out", required=True)
     args.add_argument("--sql", nargs="+", required=True)
+    args.add_argument("--lode", default="target/debug/lode")
     a = args.parse_args()
     os.makedirs(a.out, exist_ok=True)
     # The answers come from a connection of their own: a producer may invalidate its
@@ -81,7 +107,7 @@ def main():
     reference = connect(a.data, substrait_extension=False)
 
     def start_producer():
-        return PRODUCERS[a.producer](connect(a.data, substrait_extension=a.producer == "duckdb"))
+        return PRODUCERS[a.producer](reference, a)
 
     produce = start_producer()
     for sql_file in a.sql:
@@ -89,8 +115,8 @@ def main():
         sql = open(sql_file).read().strip().rstrip(";")
         base = os.path.join(a.out, query)
         try:
-            plan = produce(sql)
-            with open(base + ".json", "w") as f:
+            suffix, plan = produce(sql)
+            with open(base + suffix, "wb") as f:
                 f.write(plan)
             written = "plan"
         except Exception as e:  # the producer's gap, recorded, not ours

@@ -266,8 +266,23 @@ async fn answer(
     }
 }
 
-/// Rows of a CSV text with a header (the header is dropped).
+/// Rows of a CSV text with a header (the header is dropped). In a one-column CSV an empty
+/// line is a row whose value is empty or null (DuckDB writes a null so), not nothing.
 fn parse_csv(text: &str) -> std::result::Result<Vec<Vec<String>>, csv::Error> {
+    let one_column = text
+        .lines()
+        .next()
+        .is_some_and(|header| !header.contains(','));
+    let text = if one_column {
+        std::borrow::Cow::Owned(
+            text.lines()
+                .map(|line| if line.is_empty() { "\"\"" } else { line })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(text.as_bytes())
@@ -371,6 +386,12 @@ mod tests {
         assert_eq!(differ(&got, &want), None);
         let missing = rows("a\n1\n1\n");
         assert!(differ(&missing, &want).unwrap().contains("row 2"));
+    }
+
+    #[test]
+    fn an_empty_line_of_a_one_column_csv_is_a_row() {
+        assert_eq!(rows("a\n\n"), vec![vec![String::new()]]);
+        assert_eq!(differ(&rows("a\n\"\"\n"), &rows("a\n\n")), None);
     }
 
     #[test]

@@ -331,6 +331,7 @@ impl Engine {
         let state = self.ctx.state();
         let optimized = state
             .optimize(&logical)
+            .and_then(searched_cases)
             .map_err(ExecError::convert("optimizing the plan failed"))?;
         let (mut plan, relation_modules) = crate::wasm::to_substrait_plan(&optimized, &state)
             .map_err(ExecError::convert("producing Substrait failed"))?;
@@ -352,6 +353,38 @@ impl Engine {
     ) -> Result<LogicalPlan> {
         crate::wasm::operator_plan(self.wasm()?, module, name, inputs, config, partition_by)
     }
+}
+
+/// The plan with every simple `CASE x WHEN v THEN r` written as `CASE WHEN x = v THEN r`:
+/// DataFusion's producer writes the simple form as an `IfThen` whose first clause holds `x`
+/// and no `then`, which no other consumer reads (Substrait's form would be a switch). The
+/// two agree on nulls: a null `x` matches no `v` either way.
+fn searched_cases(plan: LogicalPlan) -> datafusion::common::Result<LogicalPlan> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::{Case, Expr};
+    plan.transform_up_with_subqueries(|node| {
+        node.map_expressions(|expr| {
+            expr.transform_up(|e| match e {
+                Expr::Case(Case {
+                    expr: Some(base),
+                    when_then_expr,
+                    else_expr,
+                }) => {
+                    let when_then_expr = when_then_expr
+                        .into_iter()
+                        .map(|(when, then)| (Box::new(base.as_ref().clone().eq(*when)), then))
+                        .collect();
+                    Ok(Transformed::yes(Expr::Case(Case {
+                        expr: None,
+                        when_then_expr,
+                        else_expr,
+                    })))
+                }
+                e => Ok(Transformed::no(e)),
+            })
+        })
+    })
+    .map(|t| t.data)
 }
 
 /// The plan with standard aggregates DataFusion knows by other names renamed, before anything

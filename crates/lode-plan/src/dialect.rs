@@ -13,6 +13,7 @@
 //! | [`Hook::DecimalTypesFromTheExtension`] | decimal results declared with the inputs' precision and scale (`multiply(decimal<15,2>, decimal<15,2>)` declared `decimal<15,2>`, the extension's is `decimal<31,4>`) | ibis-substrait (4.0) |
 //! | [`Hook::FunctionsWithoutExtension`] | functions declared with no extension (URN anchor 0) beside others that have one | DuckDB (1.1.3: `substring`, `constant_or_null`, …) |
 //! | [`Hook::UntypedNullLiteral`] | a null literal whose type has no kind, under a cast to the type meant | DuckDB (1.1.3) |
+//! | [`Hook::IfThenWithBase`] | a simple `CASE x WHEN v THEN r` as an `IfThen` whose first clause is `x` with no `then` (Substrait's form is `SwitchExpression`) | DataFusion's producer (55) |
 //! | [`Hook::LegacyJoinTypeNames`] | JSON join types by their pre-0.44 names (`JOIN_TYPE_SEMI`, `JOIN_TYPE_ANTI`, `JOIN_TYPE_SINGLE`) | DuckDB (1.1.3) |
 //!
 //! Hooks that are about one expression (enum arguments, `var_char` literals, upper-case
@@ -45,6 +46,10 @@ pub enum Hook {
     /// DuckDB writes a null literal whose type has no kind (`{"null": {}}`) inside a cast to
     /// the type it means; Lode reads it as a null of the cast's type.
     UntypedNullLiteral,
+    /// DataFusion writes `CASE x WHEN v THEN r` as an `IfThen` whose first clause holds the
+    /// base `x` and no `then`; each later clause's `if` is a value compared with it. Its own
+    /// consumer reads that form back, and so does Lode's; the validator types it so.
+    IfThenWithBase,
 }
 
 impl Hook {
@@ -56,6 +61,7 @@ impl Hook {
             Hook::DecimalTypesFromTheExtension => "decimal-types-from-the-extension",
             Hook::FunctionsWithoutExtension => "functions-without-extension",
             Hook::UntypedNullLiteral => "untyped-null-literal",
+            Hook::IfThenWithBase => "if-then-with-base",
         }
     }
 
@@ -73,6 +79,9 @@ impl Hook {
             }
             Hook::UntypedNullLiteral => {
                 "a null literal's type has no kind; Lode reads it as a null of the type of the cast around it"
+            }
+            Hook::IfThenWithBase => {
+                "a simple CASE is written as an if-then whose first clause is the value compared, with no then; Lode reads each later clause's if as a value equal to it"
             }
             Hook::DecimalTypesFromTheExtension => {
                 "the producer declares decimal results with its inputs' precision and scale (a product of decimal<15,2> declared decimal<15,2>); Lode types such calls as their extension returns them, so no digit is rounded away"

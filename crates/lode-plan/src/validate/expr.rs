@@ -98,10 +98,26 @@ impl Validator<'_> {
             }
             RexType::IfThen(it) => {
                 let p = path.field("if_then");
+                // DataFusion's simple CASE: the first clause is the value the others match.
+                let base = match it.ifs.as_slice() {
+                    [first, _, ..] if first.then.is_none() && first.r#if.is_some() => {
+                        self.applied(Hook::IfThenWithBase, &p);
+                        Some(self.required(
+                            first.r#if.as_ref(),
+                            input,
+                            &p.index("ifs", 0).field("if"),
+                        ))
+                    }
+                    _ => None,
+                };
                 let mut results = Vec::new();
-                for (i, clause) in it.ifs.iter().enumerate() {
+                for (i, clause) in it.ifs.iter().enumerate().skip(usize::from(base.is_some())) {
                     let cp = p.index("ifs", i);
-                    self.condition(clause.r#if.as_ref(), input, &cp.field("if"));
+                    if base.is_some() {
+                        self.required(clause.r#if.as_ref(), input, &cp.field("if"));
+                    } else {
+                        self.condition(clause.r#if.as_ref(), input, &cp.field("if"));
+                    }
                     let then = self.required(clause.then.as_ref(), input, &cp.field("then"));
                     results.push((cp.field("then"), then));
                 }
@@ -109,7 +125,15 @@ impl Validator<'_> {
                     .r#else
                     .as_deref()
                     .map(|e| (p.field("else"), self.check_expr(e, input, &p.field("else"))));
-                self.branches(results, otherwise)
+                let result = self.branches(results, otherwise);
+                match base {
+                    // A null value matches no clause, as in a switch.
+                    Some(value) => result.map(|t| {
+                        let nullable = t.nullable || value.as_ref().is_none_or(|v| v.nullable);
+                        t.with_nullable(nullable)
+                    }),
+                    None => result,
+                }
             }
             RexType::SwitchExpression(sw) => {
                 let p = path.field("switch_expression");
