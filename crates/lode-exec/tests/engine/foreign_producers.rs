@@ -168,6 +168,16 @@ async fn duckdb_function_without_extension_and_constant_or_null() {
     );
 }
 
+#[tokio::test]
+async fn datafusion_if_then_with_base() {
+    check(
+        "if_then_with_base.json",
+        "select n_name, case n_regionkey when 0 then 'AFRICA' when 1 then 'AMERICA' else 'ELSEWHERE' end from nation",
+    )
+    .await;
+    assert_dialect_hook("if_then_with_base.json", "if-then-with-base");
+}
+
 /// `lode validate` names the dialect hook a run applies (D003), so "valid" means "runs as
 /// the producer meant".
 fn assert_dialect_hook(file: &str, hook: &str) {
