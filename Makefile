@@ -121,7 +121,7 @@ conformance-producers: build
 		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/tpch/$${producer#*:}; \
 		echo "==> $$name writes a plan for each of the 22 TPC-H queries, DuckDB answers the SQL ($$dir)"; \
 		rm -rf $$dir; \
-		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --lode $(LODE_DEBUG) --data $(DEMO_DATA) --out $$dir --sql plans/tpch/q*.sql 2>/dev/null || exit 1; \
+		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --lode $(LODE_DEBUG) --data $(DEMO_DATA) --out $$dir --answers $(PRODUCERS_OUT)/tpch/answers --sql plans/tpch/q*.sql 2>/dev/null || exit 1; \
 		cp conformance/producers/tpch/$${producer#*:}/*.note $$dir/ 2>/dev/null || true; \
 	done
 	@echo "==> TPC-DS at scale factor 0.1 (data/tpcds-sf0.1) and its 99 queries ($(PRODUCERS_OUT)/tpcds-sql), from DuckDB's dsdgen"
@@ -132,7 +132,7 @@ conformance-producers: build
 		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/tpcds/$${producer#*:}; \
 		echo "==> $$name writes a plan for each of the 99 TPC-DS queries, DuckDB answers the SQL ($$dir)"; \
 		rm -rf $$dir; \
-		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --lode $(LODE_DEBUG) --data data/tpcds-sf0.1 --out $$dir --sql $(PRODUCERS_OUT)/tpcds-sql/q*.sql 2>/dev/null || exit 1; \
+		$(PRODUCERS_ENV)/bin/python tools/producers/produce.py $$name --lode $(LODE_DEBUG) --data data/tpcds-sf0.1 --out $$dir --answers $(PRODUCERS_OUT)/tpcds/answers --sql $(PRODUCERS_OUT)/tpcds-sql/q*.sql 2>/dev/null || exit 1; \
 		cp conformance/producers/tpcds/$${producer#*:}/*.note $$dir/ 2>/dev/null || true; \
 	done
 	@echo "==> Lode runs every plan; each result is checked against DuckDB's answer to the SQL"

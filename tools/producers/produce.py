@@ -1,7 +1,7 @@
 """Writes the Substrait plans a producer writes for SQL queries, and DuckDB's own answers to
 the same SQL, for `lode conformance producers`.
 
-usage: produce.py PRODUCER --data DIR --out DIR --sql FILE.sql... [--lode PATH]
+usage: produce.py PRODUCER --data DIR --out DIR --sql FILE.sql... [--lode PATH] [--answers DIR]
 
 PRODUCER is `duckdb` (DuckDB's substrait extension, from SQL), `ibis` (ibis-substrait,
 from ibis's SQL front end `ibis.parse_sql`) or `datafusion` (DataFusion's SQL planner and
@@ -9,7 +9,7 @@ Substrait producer, as `lode sql` runs them; `--lode` names the binary). Tables 
 into DuckDB tables of the same name, so the plans read them by name. For each query q it
 writes OUT/q.json or OUT/q.pb (the plan), or OUT/q.error with the producer's message when it cannot
 write one (its gap, not the consumer's), and OUT/q.expected.csv: DuckDB's answer to the SQL,
-with a header.
+with a header; with --answers, DIR/q.csv instead, which every producer of a query set shares.
 """
 import argparse
 import glob
@@ -100,8 +100,11 @@ def main():
     args.add_argument("--out", required=True)
     args.add_argument("--sql", nargs="+", required=True)
     args.add_argument("--lode", default="target/debug/lode")
+    args.add_argument("--answers")
     a = args.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if a.answers:
+        os.makedirs(a.answers, exist_ok=True)
     # The answers come from a connection of their own: a producer may invalidate its
     # connection (DuckDB's substrait extension fails fatally on some plans).
     reference = connect(a.data, substrait_extension=False)
@@ -127,7 +130,8 @@ def main():
             written = "no plan"
             if isinstance(e, duckdb.FatalException) or "FATAL" in str(e):
                 produce = start_producer()  # the connection is invalidated for good
-        reference.execute(f"COPY ({sql}) TO '{base}.expected.csv' (FORMAT CSV, HEADER)")
+        answer = os.path.join(a.answers, query + ".csv") if a.answers else base + ".expected.csv"
+        reference.execute(f"COPY ({sql}) TO '{answer}' (FORMAT CSV, HEADER)")
         print(f"{a.producer} {query}: {written}", file=sys.stderr)
 
 

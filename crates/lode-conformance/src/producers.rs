@@ -5,7 +5,9 @@
 //! `tools/producers/*.py` writes) holds, per query `q`:
 //! - `q.json` or `q.pb`: the plan the producer wrote, or `q.error`: why it wrote none (the
 //!   producer's gap, listed, not Lode's);
-//! - `q.expected.csv`: DuckDB's answer to the query's SQL, with a header;
+//! - `q.expected.csv`: DuckDB's answer to the query's SQL, with a header, or none of its own
+//!   when `answers/q.csv` beside the producer directories holds it (every producer's plans for
+//!   one query set share DuckDB's answers);
 //! - optionally `q.note`: a known producer bug that makes its plan ask for another answer
 //!   than the SQL (the note says which, and the plan is then expected to differ, or to fail
 //!   or be refused for what it asks).
@@ -24,6 +26,9 @@ use lode_exec::{Engine, ResultFormat};
 use serde::Serialize;
 
 use crate::error::{ConformanceError, Result};
+
+/// The directory beside the producers' that holds DuckDB's answers, `q.csv` per query.
+const ANSWERS: &str = "answers";
 
 /// What happened to one producer's plan for one query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -75,7 +80,8 @@ pub async fn run_producers(root: &Path, engine: &Engine) -> Result<Vec<ProducerC
         let producer = dir
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        for (query, files) in queries(&dir)? {
+        let answers = dir.parent().map(|p| p.join(ANSWERS));
+        for (query, files) in queries(&dir, answers.as_deref())? {
             let (verdict, detail) = run_query(engine, &files).await;
             results.push(ProducerCase {
                 producer: producer.clone(),
@@ -154,8 +160,13 @@ fn producer_dirs(root: &Path) -> Result<Vec<PathBuf>> {
     for entry in std::fs::read_dir(root).map_err(io(root))? {
         let path = entry.map_err(io(root))?.path();
         if path.is_dir() {
-            dirs.push(path);
-        } else if path.to_string_lossy().ends_with(".expected.csv") {
+            if !path.ends_with(ANSWERS) {
+                dirs.push(path);
+            }
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "json" || e == "pb" || e == "error")
+        {
             holds_plans = true;
         }
     }
@@ -166,14 +177,15 @@ fn producer_dirs(root: &Path) -> Result<Vec<PathBuf>> {
     if dirs.is_empty() {
         return Err(ConformanceError::Corpus {
             path: root.to_path_buf(),
-            message: "no producer directories here (each holds q.json|q.pb|q.error and q.expected.csv per query; tools/producers/*.py write them)".into(),
+            message: "no producer directories here (each holds q.json|q.pb|q.error per query, and q.expected.csv or answers/q.csv beside it; tools/producers/produce.py writes them)".into(),
         });
     }
     Ok(dirs)
 }
 
-/// The queries of a producer directory, by name, sorted.
-fn queries(dir: &Path) -> Result<BTreeMap<String, QueryFiles>> {
+/// The queries of a producer directory, by name, sorted; a query without its own
+/// `q.expected.csv` takes `answers/q.csv` beside the directory.
+fn queries(dir: &Path, answers: Option<&Path>) -> Result<BTreeMap<String, QueryFiles>> {
     let mut queries: BTreeMap<String, QueryFiles> = BTreeMap::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();
@@ -193,6 +205,14 @@ fn queries(dir: &Path) -> Result<BTreeMap<String, QueryFiles>> {
                 continue;
             };
         *slot(queries.entry(query.to_string()).or_default()) = Some(path);
+    }
+    if let Some(answers) = answers {
+        for (query, files) in &mut queries {
+            let shared = answers.join(format!("{query}.csv"));
+            if files.expected.is_none() && shared.is_file() {
+                files.expected = Some(shared);
+            }
+        }
     }
     Ok(queries)
 }
