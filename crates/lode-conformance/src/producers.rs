@@ -320,10 +320,8 @@ fn differ(got: &[Vec<String>], want: &[Vec<String>]) -> Option<String> {
             want.len()
         ));
     }
-    let first_difference = || got.iter().zip(want).position(|(g, w)| !rows_equal(g, w));
-    let Some(row) = first_difference() else {
-        return None;
-    };
+    // Equal in order: nothing to say; otherwise they may still agree as multisets.
+    let row = got.iter().zip(want).position(|(g, w)| !rows_equal(g, w))?;
     let key = |r: &Vec<String>| r.iter().map(|c| canonical(c)).collect::<Vec<_>>();
     let mut got_sorted: Vec<_> = got.iter().map(key).collect();
     let mut want_sorted: Vec<_> = want.iter().map(key).collect();
