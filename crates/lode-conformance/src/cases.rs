@@ -78,10 +78,7 @@ pub struct CaseResult {
 
 /// Every `*.json` case in `dir`, sorted.
 pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let io = |source| ConformanceError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+    let io = ConformanceError::io(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -136,10 +133,7 @@ pub async fn run_cases(dir: &Path, target: &Target) -> Result<Vec<CaseResult>> {
 }
 
 fn read_case(path: &Path) -> Result<PlanCase> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConformanceError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(ConformanceError::io(path))?;
     let case: PlanCase = serde_json::from_str(&text).map_err(|e| ConformanceError::Corpus {
         path: path.to_path_buf(),
         message: format!("not a plan case: {e}"),
@@ -185,10 +179,7 @@ pub fn cluster_table_name(case: &str, table: &str) -> String {
 /// Writes every case's tables in `dir` into `out` under their cluster names
 /// ([`cluster_table_name`]), for executors started with `--data out`; returns how many.
 pub fn write_tables(dir: &Path, out: &Path) -> Result<usize> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ConformanceError::Io { path, source }
-    };
+    let io = ConformanceError::io;
     std::fs::create_dir_all(out).map_err(io(out))?;
     let mut written = 0;
     for path in case_files(dir)? {

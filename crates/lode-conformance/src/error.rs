@@ -1,6 +1,6 @@
 //! The crate's errors: a corpus that cannot be read, and text that does not parse.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Text that does not parse, with the byte column where reading stopped.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -48,6 +48,16 @@ pub enum ConformanceError {
     Corpus { path: PathBuf, message: String },
     #[error(transparent)]
     Exec(#[from] lode_exec::ExecError),
+}
+
+impl ConformanceError {
+    /// Wraps an I/O error with the path it happened at: `.map_err(ConformanceError::io(dir))`.
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConformanceError + '_ {
+        move |source| ConformanceError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 pub type Result<T, E = ConformanceError> = std::result::Result<T, E>;

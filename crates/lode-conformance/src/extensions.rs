@@ -49,10 +49,7 @@ impl ExtensionIndex {
     /// Adds every `*.yaml` extension file in `dir` (a corpus may test a newer spec than the
     /// bundled one); a file's functions replace the bundled file's of the same URN.
     pub fn add_directory(&mut self, dir: &Path) -> Result<usize> {
-        let io = |source| ConformanceError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
+        let io = ConformanceError::io(dir);
         let mut added = 0;
         let mut paths: Vec<_> = std::fs::read_dir(dir)
             .map_err(io)?
@@ -61,10 +58,7 @@ impl ExtensionIndex {
             .collect();
         paths.sort();
         for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|source| ConformanceError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(&path).map_err(ConformanceError::io(&path))?;
             let file: ExtensionFile =
                 serde_yaml::from_str(&text).map_err(|e| ConformanceError::Corpus {
                     path: path.clone(),

@@ -40,17 +40,9 @@ use testfile::TestFile;
 /// Every `.test` file under `corpus`, sorted (so reports compare run to run).
 pub fn corpus_files(corpus: &Path) -> Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        let entries = std::fs::read_dir(dir).map_err(|source| ConformanceError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        let entries = std::fs::read_dir(dir).map_err(ConformanceError::io(dir))?;
         for entry in entries {
-            let path = entry
-                .map_err(|source| ConformanceError::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                })?
-                .path();
+            let path = entry.map_err(ConformanceError::io(dir))?.path();
             if path.is_dir() {
                 walk(&path, out)?;
             } else if path.extension().is_some_and(|e| e == "test") {

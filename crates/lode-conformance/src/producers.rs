@@ -146,19 +146,12 @@ struct QueryFiles {
     note: Option<PathBuf>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConformanceError + '_ {
-    move |source| ConformanceError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// `root`'s sub-directories holding plans, or `root` alone when it holds them itself.
 fn producer_dirs(root: &Path) -> Result<Vec<PathBuf>> {
     let mut dirs = Vec::new();
     let mut holds_plans = false;
-    for entry in std::fs::read_dir(root).map_err(io(root))? {
-        let path = entry.map_err(io(root))?.path();
+    for entry in std::fs::read_dir(root).map_err(ConformanceError::io(root))? {
+        let path = entry.map_err(ConformanceError::io(root))?.path();
         if path.is_dir() {
             if !path.ends_with(ANSWERS) {
                 dirs.push(path);
@@ -187,8 +180,8 @@ fn producer_dirs(root: &Path) -> Result<Vec<PathBuf>> {
 /// `q.expected.csv` takes `answers/q.csv` beside the directory.
 fn queries(dir: &Path, answers: Option<&Path>) -> Result<BTreeMap<String, QueryFiles>> {
     let mut queries: BTreeMap<String, QueryFiles> = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let path = entry.map_err(io(dir))?.path();
+    for entry in std::fs::read_dir(dir).map_err(ConformanceError::io(dir))? {
+        let path = entry.map_err(ConformanceError::io(dir))?.path();
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };

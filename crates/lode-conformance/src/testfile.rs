@@ -40,10 +40,7 @@ pub struct Case {
 
 impl TestFile {
     pub fn read(path: &Path) -> Result<TestFile> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConformanceError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(ConformanceError::io(path))?;
         Self::parse(path, &text)
     }
 
