@@ -51,7 +51,7 @@ use datafusion_substrait::logical_plan::consumer::{
     from_substrait_named_struct, from_substrait_rel, substrait_fun_name,
 };
 use substrait::proto::expression::field_reference::{ReferenceType, RootType};
-use substrait::proto::expression::literal::LiteralType;
+use substrait::proto::expression::literal::{IntervalDayToSecond, LiteralType};
 use substrait::proto::expression::reference_segment::ReferenceType as SegmentType;
 use substrait::proto::expression::{FieldReference, Literal, ScalarFunction};
 use substrait::proto::function_argument::ArgType;
@@ -186,7 +186,10 @@ impl<'a> LodeConsumer<'a> {
             .iter()
             .map(|a| a.get_type(schema))
             .collect::<Result<Vec<_>>>()?;
-        Ok(spec::implementation(name, &f.options, &types).map(|udf| {
+        if let Some(expr) = spec::rewrite(name, &args, &types)? {
+            return Ok(Some(expr));
+        }
+        Ok(spec::implementation(name, &f.options, &types)?.map(|udf| {
             Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
                 udf, args,
             ))
@@ -672,6 +675,16 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             Some(LiteralType::PrecisionTime(t)) if literal.type_variation_reference == 0 => {
                 Ok(Expr::Literal(time_of_day(t.precision, t.value)?, None))
             }
+            Some(LiteralType::IntervalDayToSecond(i)) => {
+                refuse_sub_millisecond(i)?;
+                from_literal(self, literal).await
+            }
+            Some(LiteralType::IntervalCompound(c)) => {
+                if let Some(i) = &c.interval_day_to_second {
+                    refuse_sub_millisecond(i)?;
+                }
+                from_literal(self, literal).await
+            }
             _ => from_literal(self, literal).await,
         }
     }
@@ -715,7 +728,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         f: &ScalarFunction,
         input_schema: &DFSchema,
     ) -> Result<Expr> {
-        let f = enum_arguments_as_literals(f, spec::datafusion_enum);
+        let f = enum_arguments_as_literals(f);
         if let Some(expr) = self.higher_order(&f, input_schema).await? {
             return Ok(expr);
         }
@@ -850,11 +863,8 @@ impl SubstraitConsumer for LodeConsumer<'_> {
 }
 
 /// Enum arguments (`extract(YEAR, …)`) as string literals, which is how DataFusion's functions
-/// take such options (`date_part('YEAR', …)`), spelled as `rename` says DataFusion spells them.
-fn enum_arguments_as_literals(
-    f: &ScalarFunction,
-    rename: impl Fn(&str) -> &str,
-) -> std::borrow::Cow<'_, ScalarFunction> {
+/// take such options (`date_part('YEAR', …)`); `spec::rewrite` reads `extract`'s.
+fn enum_arguments_as_literals(f: &ScalarFunction) -> std::borrow::Cow<'_, ScalarFunction> {
     if !f
         .arguments
         .iter()
@@ -866,7 +876,7 @@ fn enum_arguments_as_literals(
     for arg in &mut f.arguments {
         if let Some(ArgType::Enum(name)) = &arg.arg_type {
             let literal = Literal {
-                literal_type: Some(LiteralType::String(rename(name).to_string())),
+                literal_type: Some(LiteralType::String(name.clone())),
                 ..Default::default()
             };
             arg.arg_type = Some(ArgType::Value(Expression {
@@ -875,6 +885,28 @@ fn enum_arguments_as_literals(
         }
     }
     std::borrow::Cow::Owned(f)
+}
+
+/// DataFusion holds an `interval_day` in Arrow's `Interval(DayTime)`, days and milliseconds,
+/// and drops any finer part of a literal without a word; Lode refuses such a literal instead.
+fn refuse_sub_millisecond(interval: &IntervalDayToSecond) -> Result<()> {
+    use substrait::proto::expression::literal::interval_day_to_second::PrecisionMode;
+    // The value's finest unit as 10^-digits s.
+    let (digits, subseconds) = match interval.precision_mode {
+        Some(PrecisionMode::Precision(p)) => (p, interval.subseconds),
+        #[expect(deprecated)]
+        Some(PrecisionMode::Microseconds(us)) => (6, i64::from(us)),
+        None => return Ok(()),
+    };
+    let per_millisecond = 10_i64.checked_pow((digits - 3).max(0).unsigned_abs());
+    if per_millisecond.is_some_and(|units| subseconds % units == 0) {
+        return Ok(());
+    }
+    substrait_err!(
+        "an interval_day literal with {subseconds} subseconds at precision {digits} is finer \
+         than the millisecond Lode holds intervals in (Arrow's Interval(DayTime)); round it to \
+         milliseconds"
+    )
 }
 
 /// A `precision_time` value (units of 10^-precision seconds since midnight) as the Arrow time

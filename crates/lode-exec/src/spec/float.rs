@@ -78,24 +78,35 @@ impl ScalarUDFImpl for FloatPredicate {
     }
 }
 
-/// The logarithms and roots whose domain the spec's options govern.
+/// The functions whose result the spec leaves to an option for some arguments: logarithms and
+/// roots outside their domain (`on_domain_error`) or of zero (`on_log_zero`), and the decimal
+/// `power` whose result would be a complex number (`complex_number_result`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Partial {
     Ln,
     Log10,
     Log2,
+    /// `logb(x, base)`: the logarithm of `x` to `base` (functions_logarithmic.yaml).
+    LogB,
     Sqrt,
     Acosh,
+    /// `power(x, y)` of decimals (functions_arithmetic_decimal.yaml), a float.
+    DecimalPower,
 }
 
 impl Partial {
-    pub(crate) fn from_name(name: &str) -> Option<Partial> {
+    /// The partial function a call of `name` with these argument types is, if it is one.
+    pub(crate) fn from_call(name: &str, arg_types: &[DataType]) -> Option<Partial> {
         Some(match name {
             "ln" => Partial::Ln,
             "log10" => Partial::Log10,
             "log2" => Partial::Log2,
+            "logb" => Partial::LogB,
             "sqrt" => Partial::Sqrt,
             "acosh" => Partial::Acosh,
+            "power" if arg_types.iter().all(|t| matches!(t, DataType::Decimal128(..))) => {
+                Partial::DecimalPower
+            }
             _ => return None,
         })
     }
@@ -105,35 +116,79 @@ impl Partial {
             Partial::Ln => "ln",
             Partial::Log10 => "log10",
             Partial::Log2 => "log2",
+            Partial::LogB => "logb",
             Partial::Sqrt => "sqrt",
             Partial::Acosh => "acosh",
+            Partial::DecimalPower => "power",
         }
     }
 
-    fn apply(self, x: f64) -> f64 {
+    fn arity(self) -> usize {
         match self {
-            Partial::Ln => x.ln(),
-            Partial::Log10 => x.log10(),
-            Partial::Log2 => x.log2(),
-            Partial::Sqrt => x.sqrt(),
-            Partial::Acosh => x.acosh(),
+            Partial::LogB | Partial::DecimalPower => 2,
+            _ => 1,
         }
     }
 
-    fn outside_domain(self, x: f64) -> bool {
+    /// The option that says what an argument outside the domain gives, and the values the
+    /// extension YAML allows it.
+    pub(crate) fn domain_option(self) -> (&'static str, &'static [Undefined]) {
         match self {
-            Partial::Ln | Partial::Log10 | Partial::Log2 | Partial::Sqrt => x < 0.0,
-            Partial::Acosh => x < 1.0,
+            Partial::DecimalPower => ("complex_number_result", &[Undefined::Nan, Undefined::Error]),
+            _ => (
+                "on_domain_error",
+                &[Undefined::Nan, Undefined::Null, Undefined::Error],
+            ),
         }
+    }
+
+    /// The option for the logarithm of zero, for the functions that have one.
+    pub(crate) fn log_zero_option(self) -> Option<(&'static str, &'static [Undefined])> {
+        self.is_log().then_some((
+            "on_log_zero",
+            &[Undefined::Nan, Undefined::Error, Undefined::MinusInfinity][..],
+        ))
+    }
+
+    fn apply(self, args: &[f64]) -> f64 {
+        match (self, args) {
+            (Partial::Ln, [x]) => x.ln(),
+            (Partial::Log10, [x]) => x.log10(),
+            (Partial::Log2, [x]) => x.log2(),
+            (Partial::Sqrt, [x]) => x.sqrt(),
+            (Partial::Acosh, [x]) => x.acosh(),
+            (Partial::LogB, [x, base]) => x.log(*base),
+            (Partial::DecimalPower, [x, y]) => x.powf(*y),
+            _ => f64::NAN,
+        }
+    }
+
+    /// Why these arguments have no real result, if they have none.
+    fn outside_domain(self, args: &[f64]) -> Option<&'static str> {
+        let outside = match (self, args) {
+            (Partial::Ln | Partial::Log10 | Partial::Log2 | Partial::Sqrt, [x]) => *x < 0.0,
+            (Partial::Acosh, [x]) => *x < 1.0,
+            // A base must be positive and not 1 for log_base to be a function.
+            (Partial::LogB, [x, base]) => *x < 0.0 || *base <= 0.0 || *base == 1.0,
+            (Partial::DecimalPower, [x, y]) => {
+                return (*x < 0.0 && y.is_finite() && y.fract() != 0.0)
+                    .then_some("the result would be a complex number");
+            }
+            _ => false,
+        };
+        outside.then_some("an argument is outside the function's domain")
     }
 
     fn is_log(self) -> bool {
-        matches!(self, Partial::Ln | Partial::Log10 | Partial::Log2)
+        matches!(
+            self,
+            Partial::Ln | Partial::Log10 | Partial::Log2 | Partial::LogB
+        )
     }
 }
 
-/// What a value outside the domain (`on_domain_error`) or a logarithm of zero (`on_log_zero`)
-/// becomes.
+/// What a value outside the domain (`on_domain_error`, `complex_number_result`) or a logarithm
+/// of zero (`on_log_zero`) becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Undefined {
     Nan,
@@ -143,19 +198,38 @@ pub(crate) enum Undefined {
 }
 
 impl Undefined {
-    pub(crate) fn from_option(value: &str) -> Option<Undefined> {
-        Some(match value {
-            "NAN" => Undefined::Nan,
-            "NULL" => Undefined::Null,
-            "ERROR" => Undefined::Error,
-            "MINUS_INFINITY" => Undefined::MinusInfinity,
-            _ => return None,
-        })
+    fn spelled(self) -> &'static str {
+        match self {
+            Undefined::Nan => "NAN",
+            Undefined::Null => "NULL",
+            Undefined::Error => "ERROR",
+            Undefined::MinusInfinity => "MINUS_INFINITY",
+        }
+    }
+
+    /// The value of option `option` among those its YAML allows; any other value is refused
+    /// rather than ignored.
+    pub(crate) fn from_option(
+        option: &str,
+        value: &str,
+        allowed: &[Undefined],
+    ) -> Result<Undefined> {
+        match allowed.iter().find(|u| u.spelled() == value) {
+            Some(u) => Ok(*u),
+            None => plan_err!(
+                "option {option}: {value} is not one of {} (the values its extension YAML allows)",
+                allowed
+                    .iter()
+                    .map(|u| u.spelled())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     }
 }
 
-/// `ln`, `log10`, `log2`, `sqrt` and `acosh` under `on_domain_error` and `on_log_zero`
-/// (DataFusion returns NaN and -inf, or fails `sqrt` of a negative integer).
+/// A [`Partial`] function under its options (DataFusion returns NaN and -inf, or fails `sqrt` of
+/// a negative integer, whatever the options say).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct PartialFunction {
     function: Partial,
@@ -174,23 +248,30 @@ impl PartialFunction {
             function,
             on_domain_error: on_domain_error.unwrap_or(Undefined::Nan),
             on_log_zero: on_log_zero.unwrap_or(Undefined::MinusInfinity),
-            signature: Signature::any(1, Volatility::Immutable),
+            signature: Signature::any(function.arity(), Volatility::Immutable),
         }))
     }
 
-    fn value(&self, x: f64) -> Result<Option<f64>> {
-        let (case, undefined) = if self.function.outside_domain(x) {
-            ("outside its domain", self.on_domain_error)
-        } else if x == 0.0 && self.function.is_log() {
-            ("zero", self.on_log_zero)
+    fn value(&self, args: &[f64]) -> Result<Option<f64>> {
+        let (case, undefined) = if let Some(why) = self.function.outside_domain(args) {
+            (why, self.on_domain_error)
+        } else if self.function.is_log() && args[0] == 0.0 {
+            ("the logarithm of zero", self.on_log_zero)
         } else {
-            return Ok(Some(self.function.apply(x)));
+            return Ok(Some(self.function.apply(args)));
         };
         match undefined {
             Undefined::Nan => Ok(Some(f64::NAN)),
             Undefined::Null => Ok(None),
             Undefined::MinusInfinity => Ok(Some(f64::NEG_INFINITY)),
-            Undefined::Error => exec_err!("{}({x}): the argument is {case}", self.function.name()),
+            Undefined::Error => {
+                let args: Vec<String> = args.iter().map(f64::to_string).collect();
+                exec_err!(
+                    "{}({}): {case}",
+                    self.function.name(),
+                    args.join(", ")
+                )
+            }
         }
     }
 }
@@ -205,37 +286,59 @@ impl ScalarUDFImpl for PartialFunction {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        match arg_types {
-            [DataType::Float32] => Ok(DataType::Float32),
-            [t] if t.is_numeric() => Ok(DataType::Float64),
-            _ => plan_err!(
-                "{} takes one number, not {arg_types:?}",
-                self.function.name()
-            ),
+        let name = self.function.name();
+        if arg_types.len() != self.function.arity() || !arg_types.iter().all(|t| t.is_numeric()) {
+            return plan_err!(
+                "{name} takes {} number(s), not {arg_types:?}",
+                self.function.arity()
+            );
         }
+        // The YAML: fp32 arguments give fp32 (decimal power is always fp64), others fp64.
+        let all_f32 = arg_types.iter().all(|t| t == &DataType::Float32);
+        Ok(if all_f32 && self.function != Partial::DecimalPower {
+            DataType::Float32
+        } else {
+            DataType::Float64
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let return_type = args.return_field.data_type().clone();
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let [values] = arrays.as_slice() else {
-            return exec_err!("{} takes one argument", self.function.name());
-        };
-        let as_f64 = datafusion::arrow::compute::cast(values, &DataType::Float64)?;
-        let mut out = Vec::with_capacity(as_f64.len());
-        for x in as_f64.as_primitive::<Float64Type>().iter() {
-            out.push(match x {
-                Some(x) => self.value(x)?,
-                None => None,
+        if arrays.len() != self.function.arity() {
+            return exec_err!(
+                "{} takes {} argument(s)",
+                self.function.name(),
+                self.function.arity()
+            );
+        }
+        let columns = arrays
+            .iter()
+            .map(|a| datafusion::arrow::compute::cast(a, &DataType::Float64))
+            .collect::<Result<Vec<_>, _>>()?;
+        let columns: Vec<_> = columns
+            .iter()
+            .map(|c| c.as_primitive::<Float64Type>())
+            .collect();
+        let rows = columns.first().map_or(0, |c| c.len());
+        let mut out = Vec::with_capacity(rows);
+        let mut row = Vec::with_capacity(columns.len());
+        for i in 0..rows {
+            row.clear();
+            row.extend(columns.iter().filter(|c| c.is_valid(i)).map(|c| c.value(i)));
+            out.push(if row.len() == columns.len() {
+                self.value(&row)?
+            } else {
+                None
             });
         }
         let result: ArrayRef = Arc::new(
             out.into_iter()
                 .collect::<datafusion::arrow::array::Float64Array>(),
         );
-        let result = match values.data_type() {
-            DataType::Float32 => datafusion::arrow::compute::cast(&result, &DataType::Float32)?,
-            _ => result,
-        };
-        Ok(ColumnarValue::Array(result))
+        Ok(ColumnarValue::Array(datafusion::arrow::compute::cast(
+            &result,
+            &return_type,
+        )?))
     }
 }

@@ -12,7 +12,7 @@ use datafusion::arrow::compute::{SortOptions, concat, sort};
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, TimeUnit};
 use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
 /// `sort(list)` with `direction: ASC_NULLS_FIRST | ASC_NULLS_LAST | DESC_NULLS_FIRST | DESC_NULLS_LAST`.
@@ -350,3 +350,29 @@ impl ScalarUDFImpl for DateAndInterval {
         Ok(ColumnarValue::Array(result))
     }
 }
+
+/// `ceil`/`floor` of `decimal<P,S>` typed as `functions_rounding_decimal.yaml` types it,
+/// `decimal<min(P-S+1, 38), 0>`: DataFusion keeps `decimal<P,S>`, which cannot hold a result
+/// with one more integral digit (`ceil(9.9::decimal<2,1>) = 10`), so the argument is widened by
+/// a digit first. `None` for other types (DataFusion's own function is right).
+pub(crate) fn decimal_rounding(name: &str, x: &Expr, t: &DataType) -> Option<Expr> {
+    let DataType::Decimal128(precision, scale) = *t else {
+        return None;
+    };
+    let integral_digits = u8::try_from(i16::from(precision) - i16::from(scale)).ok()?;
+    if scale <= 0 {
+        return None;
+    }
+    let function = match name {
+        "ceil" => datafusion::functions::math::ceil(),
+        "floor" => datafusion::functions::math::floor(),
+        _ => return None,
+    };
+    let widened = DataType::Decimal128((precision + 1).min(38), scale);
+    let rounded = function.call(vec![super::cast(x.clone(), widened)]);
+    Some(super::cast(
+        rounded,
+        DataType::Decimal128((integral_digits + 1).min(38), 0),
+    ))
+}
+

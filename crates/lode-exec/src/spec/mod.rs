@@ -7,11 +7,12 @@
 //! | `power` of integers | a float | [`integer::IntegerArithmetic`]: an integer, failing on overflow |
 //! | `shift_left`, `shift_right`, `shift_right_unsigned`, `bitwise_not` | missing | [`integer`] |
 //! | `is_finite`, `is_infinite` | missing | [`float`] |
-//! | `ln`, `log10`, `log2`, `sqrt`, `acosh` with `on_domain_error`, `on_log_zero` | options ignored | [`float::PartialFunction`] |
+//! | `ln`, `log10`, `log2`, `logb`, `sqrt`, `acosh` with `on_domain_error`, `on_log_zero`; decimal `power` with `complex_number_result` | options ignored | [`float::PartialFunction`]; an option value the YAML does not allow is an error |
 //! | `contains`/`starts_with`/`ends_with` with `case_sensitivity: CASE_INSENSITIVE`; `concat` with `null_handling: ACCEPT_NULLS` | options ignored | [`strings`] |
 //! | `sort(list)` with `direction`; `bitwise_and/or/xor` and `factorial` of `decimal<P,0>`; `add_intervals` | missing | [`misc`] |
 //! | `regexp_count_substring`, `regexp_match_substring`, `regexp_string_split`, `string_split`; `regexp_replace` with position and occurrence; their `case_sensitivity`/`multiline`/`dotall` options | missing | [`regex`] |
-//! | `extract(component, x)` | `date_part('component', x)` | alias; `ISO_YEAR`, `ISO_WEEK`, `DAY_OF_YEAR` spelled as `date_part` knows them ([`datafusion_enum`]) |
+//! | `extract(component, [indexing,] x)` | `date_part('component', x)`, Postgres names, no `indexing`, `i32`/float results | [`datetime::extract`]: `date_part` under the spec's names, `indexing`, `SUNDAY_DAY_OF_WEEK`, exact `UNIX_TIME`, `SUBSECOND`, `i64` |
+//! | `ceil`, `floor` of `decimal<P,S>` | `decimal<P,S>`, which overflows (`ceil(9.9) = 10`) | [`misc::decimal_rounding`]: `decimal<P-S+1,0>` as the YAML types it |
 //! | `variance(SAMPLE\|POPULATION, x)`, `std_dev(…)` | `var_samp`, `var_pop`, `stddev`, `stddev_pop` | [`normalize_aggregates`] renames the call |
 //! | `approx_count_distinct(x)` | `approx_distinct(x)` | [`normalize_aggregates`] renames the call |
 //! | `sum` with `overflow: ERROR` | wraps (integers), widens (decimals) | [`aggregate::CheckedSum`], by renaming |
@@ -24,6 +25,7 @@
 //! The spec's function test corpus (`lode conformance functions`) measures the result.
 
 mod aggregate;
+mod datetime;
 mod float;
 mod integer;
 mod matcher;
@@ -34,7 +36,7 @@ mod strings;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{DFSchema, Result};
+use datafusion::common::{DFSchema, Result, plan_err};
 use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, ScalarUDF};
 use substrait::proto::extensions::SimpleExtensionDeclaration;
@@ -77,9 +79,6 @@ pub(crate) fn declared_type(plan: &Plan, anchor: u32) -> Option<DataType> {
 
 /// Registers the standard functions DataFusion lacks, under their Substrait names.
 pub(crate) fn register(ctx: &SessionContext) {
-    // functions_datetime.yaml: extract(component enum, x); DataFusion: date_part('component', x).
-    let date_part = datafusion::functions::datetime::date_part();
-    ctx.register_udf(ScalarUDF::clone(&date_part).with_aliases(["extract"]));
     for udf in Shift::udfs() {
         ctx.register_udf(udf);
     }
@@ -123,18 +122,25 @@ pub(crate) fn implements(name: &str) -> bool {
     regex::Kind::from_name(name).is_some()
         || misc::Bitwise::from_name(name).is_some()
         || higher_order(name).is_some()
-        || matches!(name, "sort" | "add_intervals" | "factorial" | "power")
+        || matches!(
+            name,
+            "sort" | "add_intervals" | "factorial" | "power" | "extract" | "ceil" | "floor"
+        )
 }
 
-/// An enum argument as DataFusion's function spells it: `extract`'s components that
-/// `date_part` knows under Postgres names.
-pub(crate) fn datafusion_enum(value: &str) -> &str {
-    match value {
-        "ISO_YEAR" => "isoyear",
-        "ISO_WEEK" => "week",
-        "DAY_OF_YEAR" => "doy",
-        other => other,
+/// A call Lode writes as other DataFusion expressions (which keeps DataFusion's optimisations
+/// of them), if it is one; `types` are the arguments' types.
+pub(crate) fn rewrite(name: &str, args: &[Expr], types: &[DataType]) -> Result<Option<Expr>> {
+    match (name, args, types) {
+        ("extract", ..) => datetime::extract(args, types).map(Some),
+        ("ceil" | "floor", [x], [t]) => Ok(misc::decimal_rounding(name, x, t)),
+        _ => Ok(None),
     }
+}
+
+/// `expr` cast to `to`.
+fn cast(expr: Expr, to: DataType) -> Expr {
+    Expr::Cast(Cast::new(Box::new(expr), to))
 }
 
 /// The value a call gives an option (`overflow` -> `ERROR`): its first preference.
@@ -146,26 +152,43 @@ fn option<'a>(options: &'a [FunctionOption], name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// The value a call gives option `name` among `allowed`, if it gives one.
+fn undefined_option(
+    options: &[FunctionOption],
+    name: &str,
+    allowed: &[float::Undefined],
+) -> Result<Option<float::Undefined>> {
+    option(options, name)
+        .map(|value| float::Undefined::from_option(name, value, allowed))
+        .transpose()
+}
+
 /// Lode's implementation of a call DataFusion would get wrong (options it ignores, a form it
 /// lacks), if it has one for these argument types. `None`: DataFusion's own function is right.
+/// An option value the extension does not define is an error, never ignored.
 pub(crate) fn implementation(
     name: &str,
     options: &[FunctionOption],
     arg_types: &[DataType],
-) -> Option<Arc<ScalarUDF>> {
+) -> Result<Option<Arc<ScalarUDF>>> {
     if let Some(kind) = regex::Kind::from_name(name) {
-        return Some(regex::RegexFunction::udf(kind, regex::flags(options)));
+        return Ok(Some(regex::RegexFunction::udf(kind, regex::flags(options))));
     }
     if let Some(test) = strings::Test::from_name(name) {
         let insensitive =
             option(options, "case_sensitivity").is_some_and(|v| v.starts_with("CASE_INSENSITIVE"));
-        return insensitive.then(|| strings::CaseInsensitive::udf(test));
+        return Ok(insensitive.then(|| strings::CaseInsensitive::udf(test)));
     }
-    if let Some(function) = float::Partial::from_name(name) {
-        let domain = option(options, "on_domain_error").and_then(float::Undefined::from_option);
-        let zero = option(options, "on_log_zero").and_then(float::Undefined::from_option);
-        return (domain.is_some() || zero.is_some())
-            .then(|| float::PartialFunction::udf(function, domain, zero));
+    if let Some(function) = float::Partial::from_call(name, arg_types) {
+        let (domain_option, allowed) = function.domain_option();
+        let domain = undefined_option(options, domain_option, allowed)?;
+        let zero = match function.log_zero_option() {
+            Some((zero_option, allowed)) => undefined_option(options, zero_option, allowed)?,
+            None => None,
+        };
+        if domain.is_some() || zero.is_some() {
+            return Ok(Some(float::PartialFunction::udf(function, domain, zero)));
+        }
     }
     let decimals = !arg_types.is_empty()
         && arg_types
@@ -173,51 +196,55 @@ pub(crate) fn implementation(
             .all(|t| misc::integral_decimal(t).is_some());
     match name {
         "add" | "subtract" if misc::DateAndInterval::takes(arg_types) => {
-            return Some(misc::DateAndInterval::udf(name == "subtract"));
+            return Ok(Some(misc::DateAndInterval::udf(name == "subtract")));
         }
         "substring" => {
-            return (option(options, "negative_start") == Some("WRAP_FROM_END"))
-                .then(strings::SubstringFromEnd::udf);
+            return Ok((option(options, "negative_start") == Some("WRAP_FROM_END"))
+                .then(strings::SubstringFromEnd::udf));
         }
         "concat" => {
-            return (option(options, "null_handling") == Some("ACCEPT_NULLS"))
-                .then(strings::ConcatAcceptingNulls::udf);
+            return Ok((option(options, "null_handling") == Some("ACCEPT_NULLS"))
+                .then(strings::ConcatAcceptingNulls::udf));
         }
         // A direction that is not one of the four is left to DataFusion to reject.
-        "sort" => return misc::SortList::udf(option(options, "direction")).ok(),
-        "add_intervals" => return Some(misc::AddIntervals::udf()),
-        "factorial" if decimals => return Some(misc::DecimalFactorial::udf()),
+        "sort" => return Ok(misc::SortList::udf(option(options, "direction")).ok()),
+        "add_intervals" => return Ok(Some(misc::AddIntervals::udf())),
+        "factorial" if decimals => return Ok(Some(misc::DecimalFactorial::udf())),
         _ => {}
     }
     if let Some(op) = misc::Bitwise::from_name(name) {
-        return decimals.then(|| misc::DecimalBitwise::udf(op));
+        return Ok(decimals.then(|| misc::DecimalBitwise::udf(op)));
     }
-    let op = Arithmetic::from_name(name)?;
+    let Some(op) = Arithmetic::from_name(name) else {
+        return Ok(None);
+    };
     let integers = arg_types.len() == op.arity()
         && arg_types[0].is_integer()
         && arg_types.iter().all(|t| t == &arg_types[0]);
     // DataFusion's integer power is a float; every other operation is DataFusion's unless the
     // call asks for what it ignores.
     if !integers || (options.is_empty() && op != Arithmetic::Power) {
-        return None;
+        return Ok(None);
     }
     let overflow = match option(options, "overflow") {
-        Some("ERROR") => Overflow::Error,
+        // Unspecified: the consumer chooses; failing is the one that loses nothing.
+        None | Some("ERROR") => Overflow::Error,
         Some("SATURATE") => Overflow::Saturate,
         Some("SILENT") => Overflow::Silent,
-        // Unspecified: the consumer chooses; failing is the one that loses nothing.
-        _ => Overflow::Error,
+        Some(other) => {
+            return plan_err!("option overflow: {other} is not one of SILENT, SATURATE, ERROR");
+        }
     };
     let zero =
         option(options, "on_division_by_zero").or_else(|| option(options, "on_domain_error"));
-    Some(IntegerArithmetic::udf(
+    Ok(Some(IntegerArithmetic::udf(
         op,
         IntegerOptions {
             overflow,
             zero_divisor_is_null: matches!(zero, Some("NULL" | "NAN")),
             floor: option(options, "division_type") == Some("FLOOR"),
         },
-    ))
+    )))
 }
 
 /// Types one cast may move between without changing what kind of value it is (timestamps
@@ -258,7 +285,7 @@ pub(crate) fn to_declared_type(
     };
     let actual = expr.get_type(schema)?;
     Ok(if needs_cast(&actual, &declared) {
-        Expr::Cast(Cast::new(Box::new(expr), declared))
+        cast(expr, declared)
     } else {
         expr
     })
