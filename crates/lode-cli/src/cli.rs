@@ -73,6 +73,8 @@ pub struct DriverArgs {
     /// Seconds the driver may compute itself (planning and queries it runs do not count)
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub driver_timeout: u64,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -187,9 +189,16 @@ pub enum Service {
         /// Directory for stage outputs (default: a temporary directory, removed on exit)
         #[arg(long, value_name = "DIR")]
         work: Option<PathBuf>,
-        /// Tasks run at once (default: number of cores)
+        /// Tasks run at once (default: number of cores); they share --memory-limit
         #[arg(long, value_name = "N")]
         slots: Option<usize>,
+        /// The most memory this executor's tasks hold at once (4G, 512M, 50%); beyond it
+        /// they spill [default: 60% of the machine's or cgroup's memory]
+        #[arg(long, value_name = "SIZE", value_parser = lode_exec::memory::parse_size)]
+        memory_limit: Option<u64>,
+        /// Directory for spill files [default: spill/ in the work directory]
+        #[arg(long, value_name = "DIR")]
+        spill_dir: Option<PathBuf>,
         /// Grant a capability a job's module asks for: clocks, random (repeatable; none by default)
         #[arg(long = "allow-capability", value_name = "CAPABILITY")]
         allow_capabilities: Vec<lode_wasm::Capability>,
@@ -281,6 +290,28 @@ pub struct TableArgs {
     pub tables: Vec<String>,
 }
 
+/// How much memory a process's queries may hold, and where they spill beyond it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MemoryArgs {
+    /// The most memory this process's queries hold at once (4G, 512M, 50%); beyond it sorts,
+    /// aggregates and joins spill to disk [default: 60% of the machine's or cgroup's memory]
+    #[arg(long, value_name = "SIZE", value_parser = lode_exec::memory::parse_size)]
+    pub memory_limit: Option<u64>,
+    /// Directory for spill files; the process spills into its own lode-<pid> under it,
+    /// removed when it ends [default: lode-spill in the system's temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl MemoryArgs {
+    pub fn config(&self) -> lode_exec::MemoryConfig {
+        lode_exec::MemoryConfig {
+            limit: self.memory_limit,
+            spill_dir: self.spill_dir.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Plan file, or `-` for standard input
@@ -302,6 +333,8 @@ pub struct RunArgs {
     pub executors: Option<usize>,
     #[command(flatten)]
     pub wasm: WasmArgs,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
     /// Also draw the result as an SVG line chart with its least-squares trend line
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,

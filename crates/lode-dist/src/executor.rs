@@ -354,7 +354,14 @@ impl Executor {
                 &self.layout,
                 context,
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                DistError::DataFusion { context, source } => DistError::DataFusion {
+                    context,
+                    source: self.engine.explain_resources(source),
+                },
+                other => other,
+            })?;
             Ok((output, pieces.bytes_fetched_remote()))
         }
         .instrument(span)

@@ -13,7 +13,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::{ExecutionPlanProperties, SendableRecordBatchStream, displayable};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
-use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::prelude::SessionContext;
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::from_substrait_plan_with_consumer;
 use futures::FutureExt;
@@ -24,6 +24,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::consumer::LodeConsumer;
 use crate::error::{ExecError, Result};
 use crate::lock;
+use crate::progress::QueryProgress;
 use crate::support::DataFusionSupport;
 use crate::tables::TableBindings;
 use crate::wasm::{PlanModules, WasmRelPlanner};
@@ -53,6 +54,8 @@ pub struct EngineConfig {
     /// the file groups they were given (placement depends on them), and hash joins broadcast
     /// a build side of up to 32 MiB or 2 M rows (estimated) instead of partitioning both sides.
     pub distributed: bool,
+    /// The most memory this process's queries may hold, and where they spill beyond it.
+    pub memory: crate::memory::MemoryConfig,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +67,7 @@ impl Default for EngineConfig {
             module_cache: lode_wasm::default_cache_dir(),
             module_store: lode_wasm::default_store_dir(),
             distributed: false,
+            memory: crate::memory::MemoryConfig::default(),
         }
     }
 }
@@ -86,6 +90,8 @@ pub struct Engine {
     wasm: OnceLock<Arc<lode_wasm::WasmRuntime>>,
     /// Modules the user supplied with `--module`.
     supplied: Mutex<Vec<Arc<lode_wasm::Module>>>,
+    /// Where queries spill; removed with the engine, so declared after the session.
+    spill: crate::memory::SpillDir,
 }
 
 impl Engine {
@@ -94,6 +100,7 @@ impl Engine {
         let mut session = SessionConfig::new()
             .with_target_partitions(config.target_partitions.max(1))
             .with_information_schema(false);
+        session = fit_to_memory(session, &config);
         if config.distributed {
             let optimizer = &mut session.options_mut().optimizer;
             optimizer.enable_dynamic_filter_pushdown = false;
@@ -113,9 +120,11 @@ impl Engine {
             optimizer.hash_join_single_partition_threshold = BROADCAST_JOIN_MAX_BYTES;
             optimizer.hash_join_single_partition_threshold_rows = BROADCAST_JOIN_MAX_ROWS;
         }
+        let (runtime, spill) = crate::memory::runtime(&config.memory)?;
         // Wasm table functions and operators plan through Lode's extension planner.
         let state = SessionStateBuilder::new()
             .with_config(session)
+            .with_runtime_env(runtime)
             .with_default_features()
             .with_query_planner(Arc::new(LodeQueryPlanner))
             .build();
@@ -128,7 +137,22 @@ impl Engine {
             config,
             wasm: OnceLock::new(),
             supplied: Mutex::default(),
+            spill,
         })
+    }
+
+    /// The most memory this engine's queries may hold at once, in bytes.
+    pub fn memory_limit(&self) -> u64 {
+        self.config.memory.limit_bytes()
+    }
+
+    /// `error` told in Lode's terms where it is a lack of memory or spill space: the limit,
+    /// the flag that raises it, the spill directory.
+    pub fn explain_resources(
+        &self,
+        error: datafusion::error::DataFusionError,
+    ) -> datafusion::error::DataFusionError {
+        crate::memory::explain(error, self.memory_limit(), self.spill.path())
     }
 
     /// The process's Wasm runtime, started on first use.
@@ -257,19 +281,85 @@ impl Engine {
 
     /// Runs the plan; the result streams, batch by batch.
     pub async fn execute(&self, plan: &DecodedPlan) -> Result<SendableRecordBatchStream> {
-        let logical = self.logical_plan(plan).await?;
-        self.execute_logical(logical).await
+        self.execute_with_progress(plan).await.map(|(stream, _)| stream)
     }
 
+    /// [`Engine::execute`], with a handle on the query's figures as it runs (rows and bytes
+    /// scanned, bytes spilled).
+    pub async fn execute_with_progress(
+        &self,
+        plan: &DecodedPlan,
+    ) -> Result<(SendableRecordBatchStream, QueryProgress)> {
+        let logical = self.logical_plan(plan).await?;
+        let progress = QueryProgress::default();
+        let stream = self.run_logical(logical, &progress).await?;
+        Ok((stream, progress))
+    }
+
+    /// Runs a logical plan. Where a hash join's build side does not fit in the memory limit
+    /// (DataFusion 55's hash join cannot spill it) before the query has produced a row, the
+    /// query runs again with sort-merge joins, whose sorts and buffers spill.
     pub async fn execute_logical(&self, logical: LogicalPlan) -> Result<SendableRecordBatchStream> {
-        let span = info_span!("execute");
-        let frame = DataFrame::new(self.ctx.state(), logical);
-        let stream = frame
-            .execute_stream()
-            .instrument(span)
+        self.run_logical(logical, &QueryProgress::default()).await
+    }
+
+    async fn run_logical(
+        &self,
+        logical: LogicalPlan,
+        progress: &QueryProgress,
+    ) -> Result<SendableRecordBatchStream> {
+        let mut stream = self.stream(logical.clone(), self.ctx.state(), progress).await?;
+        let first = futures::StreamExt::next(&mut stream).await;
+        if let Some(Err(e)) = &first
+            && crate::memory::is_hash_join_build_exhausted(e)
+        {
+            info!(
+                memory_limit = %crate::memory::human_bytes(self.memory_limit()),
+                "a hash join's build side does not fit in the memory limit; running the query \
+                 again with sort-merge joins, which spill"
+            );
+            let mut state = self.ctx.state();
+            let options = state.config_mut().options_mut();
+            options.optimizer.prefer_hash_join = false;
+            // DataFusion plans sort-merge joins only over two partitions or more.
+            options.execution.target_partitions = options.execution.target_partitions.max(2);
+            let again = self.stream(logical, state, progress).await?;
+            return Ok(self.explaining_resources(again));
+        }
+        let schema = stream.schema();
+        let whole = futures::StreamExt::chain(futures::stream::iter(first), stream);
+        Ok(self.explaining_resources(Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, whole),
+        )))
+    }
+
+    async fn stream(
+        &self,
+        logical: LogicalPlan,
+        state: SessionState,
+        progress: &QueryProgress,
+    ) -> Result<SendableRecordBatchStream> {
+        let physical = state
+            .create_physical_plan(&logical)
+            .instrument(info_span!("execute"))
             .await
             .map_err(ExecError::convert("planning the query failed"))?;
-        Ok(stream)
+        progress.running(Arc::clone(&physical));
+        datafusion::physical_plan::execute_stream(physical, state.task_ctx())
+            .map_err(ExecError::convert("planning the query failed"))
+    }
+
+    /// `stream` with its failures for lack of memory or spill space told in Lode's terms.
+    fn explaining_resources(&self, stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
+        let limit = self.memory_limit();
+        let spill = self.spill.path().to_path_buf();
+        let schema = stream.schema();
+        let explained = futures::StreamExt::map(stream, move |batch| {
+            batch.map_err(|e| crate::memory::explain(e, limit, &spill))
+        });
+        Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+            schema, explained,
+        ))
     }
 
     /// The optimized physical plan of a logical plan, ready to run or to cut into stages.
@@ -353,6 +443,44 @@ impl Engine {
     ) -> Result<LogicalPlan> {
         crate::wasm::operator_plan(self.wasm()?, module, name, inputs, config, partition_by)
     }
+}
+
+/// Below this much memory per partition, batches get smaller than DataFusion's 8192 rows.
+const MEMORY_PER_PARTITION_FOR_FULL_BATCHES: u64 = 64 << 20;
+/// Below this much memory per partition, a bound runs fewer partitions at once.
+const MIN_MEMORY_PER_PARTITION: u64 = 64 << 20;
+/// The smallest batch a tight bound makes.
+const MIN_BATCH_ROWS: u64 = 1024;
+
+/// Work units sized to the memory bound: fewer partitions at once and smaller batches where
+/// the bound is small. Operators that cannot spill (the merge of sorted
+/// runs, a batch in flight on each edge) hold whole batches, and a sort reserves room up front
+/// to merge its spill files (DataFusion's default, 10 MB, is more than a small bound holds):
+/// with a bound of little memory per partition, both shrink with it.
+fn fit_to_memory(mut session: SessionConfig, config: &EngineConfig) -> SessionConfig {
+    let limit = config.memory.limit_bytes();
+    let mut partitions = config.target_partitions.max(1) as u64;
+    // Each partition's spilling operators share the pool evenly; a share smaller than a few
+    // batches cannot hold the one batch an operator must take before it can spill.
+    if limit / partitions < MIN_MEMORY_PER_PARTITION {
+        partitions = (limit / MIN_MEMORY_PER_PARTITION).max(1);
+        session = session.with_target_partitions(usize::try_from(partitions).unwrap_or(1));
+    }
+    let per_partition = limit / partitions;
+    let merge_reserve = (per_partition / 16).min(10 << 20);
+    session.options_mut().execution.sort_spill_reservation_bytes =
+        usize::try_from(merge_reserve).unwrap_or(usize::MAX);
+    if per_partition < MEMORY_PER_PARTITION_FOR_FULL_BATCHES {
+        let rows = (session.batch_size() as u64 * per_partition
+            / MEMORY_PER_PARTITION_FOR_FULL_BATCHES)
+            .max(MIN_BATCH_ROWS);
+        session = session.with_batch_size(usize::try_from(rows).unwrap_or(1024));
+        // A string view array keeps every buffer its views point into, and an operator that
+        // takes rows from it (a repartition) passes them all on: each small batch then counts
+        // as megabytes against the bound. Plain strings are copied compactly.
+        session.options_mut().execution.parquet.schema_force_view_types = false;
+    }
+    session
 }
 
 /// The plan with every simple `CASE x WHEN v THEN r` written as `CASE WHEN x = v THEN r`:

@@ -5,14 +5,17 @@
 //! - [`TableBindings`] binds table names to Parquet, CSV and Arrow IPC files;
 //! - [`Engine`] validates a plan, converts it with Lode's consumer (which accepts what other
 //!   producers write, see the `consumer` module), and streams the result;
+//! - [`memory`] bounds the memory a process's queries hold and says where they spill;
 //! - [`write_results`] writes a result stream as a table, CSV, JSON lines or Arrow IPC.
 
 mod binding;
 mod consumer;
 mod engine;
 mod error;
+pub mod memory;
 mod output;
 mod producer_functions;
+mod progress;
 mod spec;
 mod support;
 mod tables;
@@ -20,6 +23,8 @@ mod wasm;
 
 pub use engine::{Engine, EngineConfig, to_logical_plan};
 pub use error::{ExecError, Result};
+pub use memory::MemoryConfig;
+pub use progress::{Progress, QueryProgress};
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use support::DataFusionSupport;
 pub use tables::{FileFormat, TableBinding, TableBindings, is_plain_table_name};

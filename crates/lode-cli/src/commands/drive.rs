@@ -64,6 +64,7 @@ pub async fn drive(args: DriveArgs) -> Result<ExitCode, Failure> {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let engine = lode_exec::EngineConfig {
                 distributed: true,
+                memory: args.driver.memory.config().shared_by(executors),
                 ..lode_exec::EngineConfig::default()
             }
             .allowing(&args.allow_capabilities);
@@ -243,7 +244,9 @@ async fn prepare(
     } else {
         TableArgs::default()
     };
-    let engine = Arc::new(super::engine(&tables, &wasm, |_| {}).await?);
+    let engine = Arc::new(
+        super::engine(&tables, &wasm, |config| config.memory = args.memory.config()).await?,
+    );
     let name = args
         .driver
         .file_stem()

@@ -23,6 +23,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         if let Some(n) = args.partitions {
             config.target_partitions = n;
         }
+        config.memory = args.memory.config();
     })
     .await?;
     let mut stream = engine
@@ -108,8 +109,10 @@ async fn run_on_cluster(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let slots = cores.div_ceil(executors).max(1);
     super::embed_modules(&mut plan, &args.wasm.modules).await?;
+    // The executors share the process, so they share its bound.
     let engine = lode_exec::EngineConfig {
         distributed: true,
+        memory: args.memory.config().shared_by(executors),
         ..lode_exec::EngineConfig::default()
     }
     .allowing(&args.wasm.allow_capabilities);

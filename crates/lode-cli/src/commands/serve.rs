@@ -44,6 +44,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             data,
             work,
             slots,
+            memory_limit,
+            spill_dir,
             allow_capabilities,
             cluster,
             tls,
@@ -62,6 +64,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             let work = work
                 .or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf()))
                 .ok_or_else(|| Failure::io("no work directory"))?;
+            let spill_dir = spill_dir.unwrap_or_else(|| work.join("spill"));
             let config = ExecutorConfig {
                 coordinator,
                 listen,
@@ -73,6 +76,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
                 max_message_bytes: max_message_bytes(&cluster),
                 engine: EngineConfig {
                     distributed: true,
+                    memory: lode_exec::MemoryConfig {
+                        limit: memory_limit,
+                        spill_dir: Some(spill_dir),
+                    },
                     ..EngineConfig::default()
                 }
                 .allowing(&allow_capabilities),

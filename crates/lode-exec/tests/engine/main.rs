@@ -5,6 +5,7 @@
 mod common;
 mod foreign_producers;
 mod formats;
+mod memory;
 mod regressions;
 mod tpch;
 mod wasm;
