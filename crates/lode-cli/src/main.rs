@@ -4,6 +4,7 @@ mod chart;
 mod cli;
 mod commands;
 mod failure;
+mod progress;
 mod sink;
 
 use std::process::ExitCode;
@@ -64,10 +65,10 @@ fn init_tracing(verbose: u8, quiet_plans: bool, serving: bool) {
         0 if serving => "warn,lode_dist=info",
         0 => "warn",
         1 => {
-            "warn,lode_cli=info,lode_exec=info,lode_plan=info,lode_datagen=info,lode_wasm=info,lode_dist=info"
+            "warn,lode=info,lode_exec=info,lode_plan=info,lode_datagen=info,lode_wasm=info,lode_dist=info"
         }
         _ => {
-            "info,lode_cli=debug,lode_exec=debug,lode_plan=debug,lode_datagen=debug,lode_wasm=debug,lode_dist=debug"
+            "info,lode=debug,lode_exec=debug,lode_plan=debug,lode_datagen=debug,lode_wasm=debug,lode_dist=debug"
         }
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

@@ -11,6 +11,7 @@ use lode_exec::{ExecError, ResultFormat, write_results};
 use crate::chart;
 use crate::cli::{OutputFormat, RunArgs};
 use crate::failure::Failure;
+use crate::progress::ProgressReporter;
 use crate::sink::Destination;
 
 pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
@@ -26,10 +27,12 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         config.memory = args.memory.config();
     })
     .await?;
-    let mut stream = engine
-        .execute(&plan)
+    let (mut stream, progress) = engine
+        .execute_with_progress(&plan)
         .await
         .map_err(|e| Failure::from(e).context(&args.plan))?;
+    let result_on_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let reporter = ProgressReporter::start(progress.clone(), result_on_terminal);
     let mut trend = None;
     if let Some(path) = &args.chart {
         // A chart needs the whole result: collect it, draw it, then print it as usual.
@@ -51,14 +54,17 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         ));
     }
     let summary = write_stream(stream, args.format, args.output.as_deref(), &args.plan).await?;
+    drop(reporter);
     if let Some(trend) = trend {
         eprintln!("{trend}");
     }
+    let figures = progress.snapshot();
+    crate::progress::log(&figures, started.elapsed());
     if std::io::stderr().is_terminal() {
         eprintln!(
-            "{} rows in {:.3} s",
+            "{} rows; {}",
             summary.rows,
-            started.elapsed().as_secs_f64()
+            crate::progress::line(&figures, started.elapsed())
         );
     }
     Ok(ExitCode::SUCCESS)
