@@ -346,7 +346,7 @@ impl Executor {
                 plan,
                 output,
             };
-            let output = write_task_output(
+            let (output, figures) = write_task_output(
                 &key.job,
                 &stage,
                 key.task as usize,
@@ -362,14 +362,15 @@ impl Executor {
                 },
                 other => other,
             })?;
-            Ok((output, pieces.bytes_fetched_remote()))
+            Ok((output, pieces.bytes_fetched_remote(), figures.spilled_bytes))
         }
         .instrument(span)
         .await;
         let outcome = match outcome {
-            Ok((output, fetched)) => proto::task_report::Outcome::Done(proto::TaskDone {
+            Ok((output, fetched, spilled)) => proto::task_report::Outcome::Done(proto::TaskDone {
                 pieces: output.pieces.iter().map(proto::PieceStats::from).collect(),
                 bytes_fetched_remote: fetched,
+                spilled_bytes: spilled,
             }),
             Err(error) => {
                 let unreachable = unreachable_executor(&error);

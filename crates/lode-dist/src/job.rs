@@ -179,7 +179,11 @@ async fn run_stage(
     concurrency: usize,
 ) -> Result<Vec<TaskOutput>> {
     let mut outputs: Vec<TaskOutput> = futures::stream::iter(0..stage.tasks())
-        .map(|task| write_task_output(job, stage, task, "local", layout, Arc::clone(context)))
+        .map(|task| async move {
+            write_task_output(job, stage, task, "local", layout, Arc::clone(context))
+                .await
+                .map(|(output, _)| output)
+        })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;

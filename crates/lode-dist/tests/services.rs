@@ -54,15 +54,16 @@ async fn cluster(executors: usize) -> Cluster {
 
 /// A cluster whose executor `n` holds the tables of `data(n)`.
 async fn cluster_over(executors: usize, data: impl Fn(usize) -> PathBuf) -> Cluster {
-    cluster_with(executors, data, CoordinatorConfig::default()).await
+    cluster_with(executors, data, CoordinatorConfig::default(), None).await
 }
 
 /// [`cluster_over`] with a coordinator configured as `config` but for its address, token and
-/// planning engine.
+/// planning engine, and executors bound to `memory_limit` bytes each (if given).
 async fn cluster_with(
     executors: usize,
     data: impl Fn(usize) -> PathBuf,
     config: CoordinatorConfig,
+    memory_limit: Option<u64>,
 ) -> Cluster {
     let token = Token::new(TOKEN).unwrap();
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
@@ -79,6 +80,13 @@ async fn cluster_with(
     .await
     .unwrap();
     let work = tempfile::tempdir().unwrap();
+    let executor_engine = EngineConfig {
+        memory: lode_exec::MemoryConfig {
+            limit: memory_limit,
+            spill_dir: Some(work.path().join("spill")),
+        },
+        ..engine.clone()
+    };
     let mut started = Vec::new();
     for n in 0..executors {
         started.push(
@@ -91,7 +99,7 @@ async fn cluster_with(
                 slots: 2,
                 token: token.clone(),
                 max_message_bytes: 64 << 20,
-                engine: engine.clone(),
+                engine: executor_engine.clone(),
                 tls: lode_dist::Tls::none(),
             })
             .await
@@ -289,7 +297,7 @@ async fn a_parquet_file_both_executors_hold_is_read_in_ranges_by_every_slot() {
         min_scan_range_bytes: 16 << 10,
         ..CoordinatorConfig::default()
     };
-    let cluster = cluster_with(2, |_| data.path().to_path_buf(), config).await;
+    let cluster = cluster_with(2, |_| data.path().to_path_buf(), config, None).await;
     let mut tables = lode_exec::TableBindings::new();
     tables.add_data_dir(data.path()).unwrap();
     let planner = lode_exec::Engine::new(&tables, EngineConfig::default())
@@ -342,7 +350,7 @@ async fn an_unread_result_expires_and_its_pieces_are_deleted() {
         heartbeat_interval: Duration::from_millis(100),
         ..CoordinatorConfig::default()
     };
-    let cluster = cluster_with(2, |_| tpch_dir().to_path_buf(), config).await;
+    let cluster = cluster_with(2, |_| tpch_dir().to_path_buf(), config, None).await;
     let plan = lode_plan::read_plan_file(&repo_root().join("plans/tpch/q06.json")).unwrap();
     let submitted = cluster.submit(plan.plan.encode_to_vec()).await;
     let job_dirs: Vec<PathBuf> = (0..2)
@@ -374,3 +382,44 @@ async fn an_unread_result_expires_and_its_pieces_are_deleted() {
     assert!(error.to_string().contains("--result-ttl"), "{error}");
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_executor_under_a_memory_bound_spills_and_the_job_says_how_much() {
+    let data = tempfile::tempdir().unwrap();
+    lode_datagen::tpch::generate(0.1, data.path(), |_| {}).unwrap();
+    let cluster = cluster_with(
+        1,
+        |_| data.path().to_path_buf(),
+        CoordinatorConfig::default(),
+        Some(40 << 20),
+    )
+    .await;
+    let engine = {
+        let mut tables = lode_exec::TableBindings::new();
+        tables.add_data_dir(data.path()).unwrap();
+        lode_exec::Engine::new(&tables, EngineConfig::default())
+            .await
+            .unwrap()
+    };
+    let plan = engine
+        .sql_to_substrait("SELECT * FROM lineitem ORDER BY l_comment, l_orderkey, l_linenumber")
+        .await
+        .unwrap();
+    let submitted = cluster.submit(plan.encode_to_vec()).await;
+    let status = submitted.status;
+    let batches: Vec<RecordBatch> = submitted.batches.try_collect().await.unwrap();
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 600_572);
+    let [spill] = status.spilled.as_slice() else {
+        panic!("one executor spilled: {status:?}");
+    };
+    assert_eq!(spill.executor, cluster.executors[0].address());
+    assert!(spill.bytes > 40 << 20, "{status:?}");
+    let spill_dir = cluster.work.path().join("spill");
+    cluster.stop().await;
+    assert_eq!(
+        std::fs::read_dir(&spill_dir).map_or(0, |d| d.count()),
+        0,
+        "the executor's spill directory outlives it"
+    );
+}
+

@@ -111,8 +111,8 @@ pub async fn submit_and_write(
 
 /// One line of a job's progress.
 pub fn describe(status: &JobStatus) -> String {
-    format!(
-        "stages {}/{}, tasks {}/{}, {} rows, {} bytes scanned, {} bytes moved{}",
+    let mut line = format!(
+        "stages {}/{}, tasks {}/{}, {} rows, {} bytes scanned, {} bytes moved",
         status.stages_done,
         status.stages,
         status.tasks_done,
@@ -120,10 +120,16 @@ pub fn describe(status: &JobStatus) -> String {
         status.rows_written,
         status.bytes_scanned,
         status.bytes_moved,
-        if status.retries > 0 {
-            format!(", {} retries", status.retries)
-        } else {
-            String::new()
-        }
-    )
+    );
+    if status.retries > 0 {
+        line.push_str(&format!(", {} retries", status.retries));
+    }
+    for spill in &status.spilled {
+        line.push_str(&format!(
+            ", {} spilled on {}",
+            lode_exec::memory::human_bytes(spill.bytes),
+            spill.executor
+        ));
+    }
+    line
 }

@@ -187,7 +187,7 @@ impl<'a> JobRun<'a> {
     fn report_progress(&self) {
         let event = proto::JobEvent {
             kind: Some(proto::job_event::Kind::Progress(proto::JobProgress {
-                status: Some(self.status),
+                status: Some(self.status.clone()),
             })),
         };
         let _ = self.progress.try_send(event);
@@ -253,7 +253,9 @@ impl<'a> JobRun<'a> {
                 TaskResult::Done {
                     output,
                     bytes_fetched_remote,
+                    spilled_bytes,
                 } => {
+                    self.count_spill(&output.executor, spilled_bytes);
                     self.status.tasks_done += 1;
                     self.status.bytes_scanned += scanned;
                     self.status.rows_written += output.rows();
@@ -380,6 +382,20 @@ impl<'a> JobRun<'a> {
                 (!tasks.is_empty()).then_some((stage, tasks))
             })
             .collect()
+    }
+
+    /// Adds what a task spilled to its executor's figure in the job's status.
+    fn count_spill(&mut self, executor: &str, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        match self.status.spilled.iter_mut().find(|s| s.executor == executor) {
+            Some(spill) => spill.bytes += bytes,
+            None => self.status.spilled.push(proto::ExecutorSpill {
+                executor: executor.to_string(),
+                bytes,
+            }),
+        }
     }
 
     fn live_executors(&self) -> HashSet<String> {

@@ -297,7 +297,7 @@ async fn run_job(
             info!(job = %job, rows = result.status.rows_written, bytes_moved = result.status.bytes_moved, "job finished");
             let result_rows = result.outputs.iter().map(TaskOutput::rows).sum();
             let mut finished = proto::JobFinished {
-                status: Some(result.status),
+                status: Some(result.status.clone()),
                 ticket: Vec::new(),
                 schema: encode_schema(&result.schema).unwrap_or_default(),
                 result_rows,

@@ -43,6 +43,7 @@ pub(super) enum TaskResult {
     Done {
         output: TaskOutput,
         bytes_fetched_remote: u64,
+        spilled_bytes: u64,
     },
     Failed {
         message: String,
@@ -230,6 +231,7 @@ impl Shared {
                         .collect(),
                 },
                 bytes_fetched_remote: done.bytes_fetched_remote,
+                spilled_bytes: done.spilled_bytes,
             },
             Some(proto::task_report::Outcome::Failed(failed)) => TaskResult::Failed {
                 message: failed.message,

@@ -22,7 +22,8 @@ use crate::stage::{Stage, StageOutput};
 
 /// Runs task `task` of `stage` (its plan's partition `task`, readers already resolved) and
 /// writes the output under `layout`, one file per non-empty piece. Each file is written under
-/// a temporary name and renamed when complete, so a piece that exists is whole.
+/// a temporary name and renamed when complete, so a piece that exists is whole. Returns the
+/// output and the task's figures (rows and bytes scanned, bytes spilled).
 pub async fn write_task_output(
     job: &str,
     stage: &Stage,
@@ -30,7 +31,7 @@ pub async fn write_task_output(
     executor: &str,
     layout: &ShuffleLayout,
     context: Arc<TaskContext>,
-) -> Result<TaskOutput> {
+) -> Result<(TaskOutput, lode_exec::Progress)> {
     let what = || format!("{} task {task}", stage.id);
     // A fresh copy: operators that share state between partitions of one instance (a join's
     // build side, a repartition's channels) must not carry it from another task.
@@ -94,7 +95,7 @@ pub async fn write_task_output(
         bytes = output.bytes(),
         "task output written"
     );
-    Ok(output)
+    Ok((output, lode_exec::Progress::of_plan(plan.as_ref())))
 }
 
 /// The context a task runs in: the session's, with sibling partitions of a scan no longer
