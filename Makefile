@@ -7,7 +7,7 @@ DEMO_DATA := data/tpch-sf0.1
 COMMENTS := data/demo
 FUNCTION_CORPUS := ../shared/substrait/function-tests
 
-.PHONY: help bootstrap build guests demo demo-tpch test bench plans fmt lint clean conformance-producers
+.PHONY: help bootstrap build guests demo demo-tpch test bench scale plans fmt lint clean conformance-producers
 
 PRODUCERS_ENV := out/producers-env
 PRODUCERS_OUT := out/producers
@@ -20,6 +20,7 @@ help:
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
 	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead; docs/benchmarks.md"
+	@echo "make scale  - TPC-H SF 10 (3.5 GB of Parquet) under --memory-limit 4G and 2G vs the default bound: time, peak RSS, spill, results checked; docs/benchmarks.md"
 	@echo "make conformance-producers - the producer matrix: DuckDB, ibis and DataFusion write TPC-H and TPC-DS plans, Lode runs them, DuckDB checks"
 	@echo "make guests - build the example Wasm guests (Rust, C, Python, JavaScript) into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
@@ -110,6 +111,17 @@ bench: guests
 		python3 -m pip install --quiet --disable-pip-version-check substrait-validator==0.1.4 2>&1 | grep -v "as the 'root' user" || true; \
 	fi
 	target/release/lode-bench validator --plans plans/tpch --report docs/benchmarks.md
+
+SCALE_SF ?= 10
+SCALE_DATA := data/tpch-sf$(SCALE_SF)
+
+scale: bootstrap
+	@echo "==> Building lode (release profile)"
+	$(CARGO) build --release -p lode-cli
+	@echo "==> Generating TPC-H at scale factor $(SCALE_SF) into $(SCALE_DATA) (skipped if present; SF 10 is about 3.5 GB)"
+	@test -f $(SCALE_DATA)/lineitem.parquet || $(LODE_RELEASE) gen tpch --sf $(SCALE_SF) --out $(SCALE_DATA)
+	@echo "==> The 22 TPC-H queries at SF $(SCALE_SF) with Lode's default bound, --memory-limit 4G and 2G, one process each; results checked against the default run (docs/benchmarks.md)"
+	python3 tools/scale/scale.py --lode $(LODE_RELEASE) --data $(SCALE_DATA) --sf $(SCALE_SF) --limits default,4G,2G --out out/scale --report docs/benchmarks.md
 
 conformance-producers: build
 	@echo "==> Installing the producers into $(PRODUCERS_ENV) (a Python virtual environment): PyPI duckdb 1.1.3 with duckdb-extension-substrait 1.1.3; ibis-substrait 4.0.1 (ibis-framework 9.5.0, substrait 0.21.0); DataFusion is lode sql"
