@@ -1,11 +1,12 @@
 //! Stage plans on the wire: datafusion-proto for DataFusion's operators, plus Lode's own nodes
-//! (shuffle readers, Wasm relations), Wasm functions by module hash and name, and the values
-//! of scalar subqueries computed by earlier stages.
+//! (shuffle readers, Wasm relations), Wasm functions by module hash and name, Lode's
+//! implementations of standard functions by the call they implement, and the values of scalar
+//! subqueries computed by earlier stages.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
@@ -22,7 +23,7 @@ use datafusion_proto::physical_plan::{
     PhysicalPlanNodeExt, PhysicalProtoConverterExtension,
 };
 use datafusion_proto::protobuf;
-use lode_exec::{PlanModules, WasmFunctionRef};
+use lode_exec::{PlanModules, SpecCall, WasmFunctionRef};
 use prost::Message;
 
 use crate::proto;
@@ -66,27 +67,71 @@ impl LodeCodec {
     }
 }
 
-/// A Wasm function's description from a `fun_definition`; `None` for an empty one (a function
+/// What a `fun_definition` says of a function of Lode's; `None` for an empty one (a function
 /// DataFusion resolves by name).
-fn wasm_function(name: &str, buf: &[u8]) -> DfResult<Option<WasmFunctionRef>> {
+fn function_definition(name: &str, buf: &[u8]) -> DfResult<Option<proto::function_definition::Kind>> {
     if buf.is_empty() {
         return Ok(None);
     }
-    let function = proto::WasmFunction::decode(buf)
-        .map_err(|e| DataFusionError::Internal(format!("function '{name}': {e}")))?;
-    Ok(Some(WasmFunctionRef {
-        module: function.module,
-        function: function.function,
-    }))
+    proto::FunctionDefinition::decode(buf)
+        .map(|definition| definition.kind)
+        .map_err(|e| DataFusionError::Internal(format!("function '{name}': {e}")))
 }
 
-fn encode_wasm_function(reference: WasmFunctionRef, buf: &mut Vec<u8>) -> DfResult<()> {
-    proto::WasmFunction {
+fn encode_definition(kind: proto::function_definition::Kind, buf: &mut Vec<u8>) -> DfResult<()> {
+    proto::FunctionDefinition { kind: Some(kind) }
+        .encode(buf)
+        .map_err(|e| DataFusionError::Internal(format!("encoding a function: {e}")))
+}
+
+fn wasm_definition(reference: WasmFunctionRef) -> proto::function_definition::Kind {
+    proto::function_definition::Kind::Wasm(proto::WasmFunction {
         module: reference.module,
         function: reference.function,
+    })
+}
+
+fn wasm_reference(function: proto::WasmFunction) -> WasmFunctionRef {
+    WasmFunctionRef {
+        module: function.module,
+        function: function.function,
     }
-    .encode(buf)
-    .map_err(|e| DataFusionError::Internal(format!("encoding a Wasm function: {e}")))
+}
+
+fn spec_definition(call: &SpecCall) -> proto::function_definition::Kind {
+    proto::function_definition::Kind::Spec(proto::SpecFunction {
+        name: call.name.clone(),
+        options: call
+            .options
+            .iter()
+            .map(|(name, value)| proto::SpecOption {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        argument_types: call.arg_types.iter().map(ToString::to_string).collect(),
+    })
+}
+
+fn spec_call(function: proto::SpecFunction) -> DfResult<SpecCall> {
+    let arg_types = function
+        .argument_types
+        .iter()
+        .map(|t| {
+            t.parse::<DataType>().map_err(|e| {
+                DataFusionError::Internal(format!("function '{}': type {t}: {e}", function.name))
+            })
+        })
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok(SpecCall {
+        name: function.name,
+        options: function
+            .options
+            .into_iter()
+            .map(|o| (o.name, o.value))
+            .collect(),
+        arg_types,
+    })
 }
 
 fn unknown_function(name: &str) -> DataFusionError {
@@ -151,27 +196,39 @@ impl PhysicalExtensionCodec for LodeCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
-        let reference = wasm_function(name, buf)?.ok_or_else(|| unknown_function(name))?;
-        self.modules("a Wasm function")?
-            .scalar_function(name, &reference)
+        match function_definition(name, buf)? {
+            Some(proto::function_definition::Kind::Wasm(function)) => self
+                .modules("a Wasm function")?
+                .scalar_function(name, &wasm_reference(function)),
+            Some(proto::function_definition::Kind::Spec(function)) => {
+                lode_exec::spec_function(&spec_call(function)?)
+            }
+            None => Err(unknown_function(name)),
+        }
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        match lode_exec::scalar_function_ref(node) {
-            Some(reference) => encode_wasm_function(reference, buf),
+        if let Some(reference) = lode_exec::scalar_function_ref(node) {
+            return encode_definition(wasm_definition(reference), buf);
+        }
+        match lode_exec::spec_call_of(node) {
+            Some(call) => encode_definition(spec_definition(call), buf),
             None => Ok(()),
         }
     }
 
     fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
-        let reference = wasm_function(name, buf)?.ok_or_else(|| unknown_function(name))?;
-        self.modules("a Wasm aggregate")?
-            .aggregate_function(name, &reference)
+        match function_definition(name, buf)? {
+            Some(proto::function_definition::Kind::Wasm(function)) => self
+                .modules("a Wasm aggregate")?
+                .aggregate_function(name, &wasm_reference(function)),
+            _ => Err(unknown_function(name)),
+        }
     }
 
     fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
         match lode_exec::aggregate_function_ref(node) {
-            Some(reference) => encode_wasm_function(reference, buf),
+            Some(reference) => encode_definition(wasm_definition(reference), buf),
             None => Ok(()),
         }
     }

@@ -165,8 +165,91 @@ fn undefined_option(
 
 /// Lode's implementation of a call DataFusion would get wrong (options it ignores, a form it
 /// lacks), if it has one for these argument types. `None`: DataFusion's own function is right.
-/// An option value the extension does not define is an error, never ignored.
+/// An option value the extension does not define is an error, never ignored. The function
+/// carries the call ([`spec_call_of`]), so a stage plan can name it to executors, which build
+/// it again ([`spec_function`]).
 pub(crate) fn implementation(
+    name: &str,
+    options: &[FunctionOption],
+    arg_types: &[DataType],
+) -> Result<Option<Arc<ScalarUDF>>> {
+    let call = SpecCall {
+        name: name.to_string(),
+        options: options
+            .iter()
+            .filter_map(|o| Some((o.name.clone(), o.preference.first()?.clone())))
+            .collect(),
+        arg_types: arg_types.to_vec(),
+    };
+    Ok(build(name, options, arg_types)?
+        .map(|inner| Arc::new(ScalarUDF::new_from_impl(SpecFunction { call, inner }))))
+}
+
+/// A call Lode implements itself, as it travels to executors: what [`implementation`] needs
+/// to build its function again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SpecCall {
+    /// The function's Substrait name (`ln`, `add`).
+    pub name: String,
+    /// The call's options, each with the value it prefers (`on_domain_error` -> `NULL`).
+    pub options: Vec<(String, String)>,
+    pub arg_types: Vec<DataType>,
+}
+
+/// The call behind `udf`, if it is one of Lode's implementations.
+pub fn spec_call_of(udf: &ScalarUDF) -> Option<&SpecCall> {
+    udf.inner()
+        .downcast_ref::<SpecFunction>()
+        .map(|function| &function.call)
+}
+
+/// The function Lode implements `call` with, built again (on an executor).
+pub fn spec_function(call: &SpecCall) -> Result<Arc<ScalarUDF>> {
+    let options: Vec<FunctionOption> = call
+        .options
+        .iter()
+        .map(|(name, value)| FunctionOption {
+            name: name.clone(),
+            preference: vec![value.clone()],
+        })
+        .collect();
+    implementation(&call.name, &options, &call.arg_types)?.ok_or_else(|| {
+        datafusion::common::DataFusionError::Plan(format!(
+            "Lode has no implementation of {}({:?}) with options {:?}",
+            call.name, call.arg_types, call.options
+        ))
+    })
+}
+
+/// One of Lode's implementations with the call it implements.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SpecFunction {
+    call: SpecCall,
+    inner: Arc<ScalarUDF>,
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for SpecFunction {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        self.inner.signature()
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        self.inner.return_type(arg_types)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<datafusion::logical_expr::ColumnarValue> {
+        self.inner.invoke_with_args(args)
+    }
+}
+
+fn build(
     name: &str,
     options: &[FunctionOption],
     arg_types: &[DataType],
