@@ -4,8 +4,9 @@ the same SQL, for `lode conformance producers`.
 usage: produce.py PRODUCER --data DIR --out DIR --sql FILE.sql... [--lode PATH] [--answers DIR]
 
 PRODUCER is `duckdb` (DuckDB's substrait extension, from SQL), `ibis` (ibis-substrait,
-from ibis's SQL front end `ibis.parse_sql`) or `datafusion` (DataFusion's SQL planner and
-Substrait producer, as `lode sql` runs them; `--lode` names the binary). Tables are every DIR/<name>.parquet, loaded
+from ibis's SQL front end `ibis.parse_sql`), `datafusion` (DataFusion's SQL planner, optimizer and
+Substrait producer, as `lode sql` runs them; `--lode` names the binary) or `datafusion-unoptimized`
+(the same without the optimizer, `lode sql --unoptimized`). Tables are every DIR/<name>.parquet, loaded
 into DuckDB tables of the same name, so the plans read them by name. For each query q it
 writes OUT/q.json or OUT/q.pb (the plan), or OUT/q.error with the producer's message when it cannot
 write one (its gap, not the consumer's), and OUT/q.expected.csv: DuckDB's answer to the SQL,
@@ -68,12 +69,13 @@ def ibis_type(duckdb_type):
     return names.get(duckdb_type, duckdb_type.lower())
 
 
-def datafusion_producer(lode, data):
+def datafusion_producer(lode, data, optimized=True):
     # Binary plans: DataFusion's JSON for a TPC-DS query runs to megabytes.
     def produce(sql):
         with tempfile.TemporaryDirectory() as scratch:
             path = os.path.join(scratch, "plan.pb")
-            done = subprocess.run([lode, "sql", sql, "--data", data, "-o", path],
+            flags = [] if optimized else ["--unoptimized"]
+            done = subprocess.run([lode, "sql", sql, "--data", data, "-o", path] + flags,
                                   capture_output=True, text=True)
             if done.returncode != 0:
                 lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -90,6 +92,7 @@ PRODUCERS = {
     "duckdb": lambda reference, a: duckdb_producer(connect(a.data, substrait_extension=True)),
     "ibis": lambda reference, a: ibis_producer(reference),
     "datafusion": lambda reference, a: datafusion_producer(a.lode, a.data),
+    "datafusion-unoptimized": lambda reference, a: datafusion_producer(a.lode, a.data, optimized=False),
 }
 
 

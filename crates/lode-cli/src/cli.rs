@@ -366,6 +366,10 @@ pub struct SqlArgs {
     pub tables: TableArgs,
     #[command(flatten)]
     pub wasm: WasmArgs,
+    /// Write DataFusion's plan as the SQL planner made it, before DataFusion's optimizer
+    /// (subqueries not decorrelated, filters not pushed down)
+    #[arg(long)]
+    pub unoptimized: bool,
     /// Name the plan's Wasm modules by sha256 alone instead of embedding them, and add them to
     /// the module store (`lode module list`), where `lode run` and a coordinator find them
     #[arg(long)]

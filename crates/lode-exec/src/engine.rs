@@ -410,6 +410,19 @@ impl Engine {
         self.to_substrait(frame.into_unoptimized_plan(), modules)
     }
 
+    /// SQL to a Substrait plan of DataFusion's SQL planner, not optimized: what a producer
+    /// that plans but does not optimize writes (the producer matrix runs such plans too).
+    pub async fn sql_to_unoptimized_substrait(&self, sql: &str) -> Result<Plan> {
+        let frame = self
+            .ctx
+            .sql(sql)
+            .await
+            .map_err(ExecError::convert("the SQL does not plan"))?;
+        let logical = searched_cases(frame.into_unoptimized_plan())
+            .map_err(ExecError::convert("rewriting CASE expressions failed"))?;
+        self.produce(&logical, &[])
+    }
+
     /// A logical plan built against this engine's session to an optimized Substrait plan,
     /// declaring and embedding the modules it uses among `modules` (see
     /// [`Engine::sql_to_substrait_with`]).
@@ -418,13 +431,20 @@ impl Engine {
         logical: LogicalPlan,
         modules: &[crate::LoadedModule],
     ) -> Result<Plan> {
-        let state = self.ctx.state();
-        let optimized = state
+        let optimized = self
+            .ctx
+            .state()
             .optimize(&logical)
             .and_then(searched_cases)
             .map_err(ExecError::convert("optimizing the plan failed"))?;
-        let (mut plan, relation_modules) = crate::wasm::to_substrait_plan(&optimized, &state)
-            .map_err(ExecError::convert("producing Substrait failed"))?;
+        self.produce(&optimized, modules)
+    }
+
+    /// Substrait for a logical plan as it is, with the modules it uses among `modules`.
+    fn produce(&self, logical: &LogicalPlan, modules: &[crate::LoadedModule]) -> Result<Plan> {
+        let (mut plan, relation_modules) =
+            crate::wasm::to_substrait_plan(logical, &self.ctx.state())
+                .map_err(ExecError::convert("producing Substrait failed"))?;
         crate::wasm::attach_modules(&mut plan, modules, &relation_modules)?;
         lode_plan::standard::link_standard_extensions(&mut plan);
         Ok(plan)

@@ -15,7 +15,11 @@ pub async fn run(args: SqlArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::io(format!("cannot read {}: {e}", file.display())))?,
         (None, None) => return Err(Failure::io("give the SQL query or --file FILE.sql")),
     };
-    let mut plan = engine.sql_to_substrait_with(&sql, &modules).await?;
+    let mut plan = if args.unoptimized {
+        engine.sql_to_unoptimized_substrait(&sql).await?
+    } else {
+        engine.sql_to_substrait_with(&sql, &modules).await?
+    };
     if args.by_hash {
         store_modules(&engine, &mut plan)?;
     }
