@@ -297,7 +297,7 @@ pub struct MemoryArgs {
     /// aggregates and joins spill to disk [default: 60% of the machine's or cgroup's memory]
     #[arg(long, value_name = "SIZE", value_parser = lode_exec::memory::parse_size)]
     pub memory_limit: Option<u64>,
-    /// Directory for spill files; the process spills into its own lode-<pid> under it,
+    /// Directory for spill files; each engine spills into its own lode-<pid>-<n> under it,
     /// removed when it ends [default: lode-spill in the system's temporary directory]
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,

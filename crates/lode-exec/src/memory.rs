@@ -5,8 +5,8 @@
 //! The pool is DataFusion's `FairSpillPool` (operators that can spill share it evenly and
 //! spill when their share is used; those that cannot take what is left) inside a
 //! `TrackConsumersPool`, so that an allocation that fails names the operators holding the most.
-//! Spill files go to a directory of this process's own, `<spill dir>/lode-<pid>`, removed when
-//! the engine is dropped; directories left by processes that no longer run (killed with
+//! Spill files go to a directory of the engine's own, `<spill dir>/lode-<pid>-<n>`, removed
+//! when the engine is dropped; directories left by processes that no longer run (killed with
 //! SIGKILL, say) are removed when the next engine starts in the same place.
 
 use std::num::NonZeroUsize;
@@ -154,9 +154,11 @@ pub(crate) struct SpillDir {
 }
 
 impl SpillDir {
-    /// `<root>/lode-<pid>`, created after removing the directories of processes that no
-    /// longer run.
+    /// `<root>/lode-<pid>-<n>`, the `n`th engine of this process (engines of one process come
+    /// and go independently: an embedded cluster's, a test's), created after removing the
+    /// directories of processes that no longer run.
     fn create(root: &Path) -> Result<SpillDir> {
+        static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let io = |source| ExecError::Io {
             context: format!(
                 "creating the spill directory under {} (change it with --spill-dir)",
@@ -166,7 +168,8 @@ impl SpillDir {
         };
         std::fs::create_dir_all(root).map_err(io)?;
         remove_orphans(root);
-        let path = root.join(format!("lode-{}", std::process::id()));
+        let n = ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = root.join(format!("lode-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&path).map_err(io)?;
         Ok(SpillDir { path })
     }
@@ -186,7 +189,7 @@ impl Drop for SpillDir {
     }
 }
 
-/// Removes `lode-<pid>` directories under `root` whose process is gone. Only where the
+/// Removes `lode-<pid>-<n>` directories under `root` whose process is gone. Only where the
 /// system tells which processes run (`/proc`); elsewhere they stay.
 fn remove_orphans(root: &Path) {
     if !Path::new("/proc/self").exists() {
@@ -200,6 +203,7 @@ fn remove_orphans(root: &Path) {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix("lode-"))
+            .and_then(|rest| rest.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
@@ -306,15 +310,18 @@ mod tests {
     fn the_spill_directory_goes_with_its_engine_and_orphans_are_removed() {
         let root = tempfile::tempdir().unwrap();
         // A directory of a process that cannot exist (pids stay below 2^22 on Linux).
-        let orphan = root.path().join("lode-4294967295");
+        let orphan = root.path().join("lode-4294967295-0");
         std::fs::create_dir_all(orphan.join("datafusion-x")).unwrap();
         let spill = SpillDir::create(root.path()).unwrap();
         assert!(spill.path().exists());
         if Path::new("/proc/self").exists() {
             assert!(!orphan.exists(), "the orphan is removed");
         }
+        let other = SpillDir::create(root.path()).unwrap();
+        assert_ne!(other.path(), spill.path(), "each engine spills in a directory of its own");
         let path = spill.path().to_path_buf();
         drop(spill);
         assert!(!path.exists());
+        assert!(other.path().exists(), "another engine's directory stays");
     }
 }
