@@ -69,7 +69,10 @@ impl LodeCodec {
 
 /// What a `fun_definition` says of a function of Lode's; `None` for an empty one (a function
 /// DataFusion resolves by name).
-fn function_definition(name: &str, buf: &[u8]) -> DfResult<Option<proto::function_definition::Kind>> {
+fn function_definition(
+    name: &str,
+    buf: &[u8],
+) -> DfResult<Option<proto::function_definition::Kind>> {
     if buf.is_empty() {
         return Ok(None);
     }

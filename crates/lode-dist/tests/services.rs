@@ -408,7 +408,10 @@ async fn an_executor_under_a_memory_bound_spills_and_the_job_says_how_much() {
     let submitted = cluster.submit(plan.encode_to_vec()).await;
     let status = submitted.status;
     let batches: Vec<RecordBatch> = submitted.batches.try_collect().await.unwrap();
-    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 600_572);
+    assert_eq!(
+        batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        600_572
+    );
     let [spill] = status.spilled.as_slice() else {
         panic!("one executor spilled: {status:?}");
     };
@@ -422,4 +425,3 @@ async fn an_executor_under_a_memory_bound_spills_and_the_job_says_how_much() {
         "the executor's spill directory outlives it"
     );
 }
-

@@ -281,7 +281,9 @@ impl Engine {
 
     /// Runs the plan; the result streams, batch by batch.
     pub async fn execute(&self, plan: &DecodedPlan) -> Result<SendableRecordBatchStream> {
-        self.execute_with_progress(plan).await.map(|(stream, _)| stream)
+        self.execute_with_progress(plan)
+            .await
+            .map(|(stream, _)| stream)
     }
 
     /// [`Engine::execute`], with a handle on the query's figures as it runs (rows and bytes
@@ -308,7 +310,9 @@ impl Engine {
         logical: LogicalPlan,
         progress: &QueryProgress,
     ) -> Result<SendableRecordBatchStream> {
-        let mut stream = self.stream(logical.clone(), self.ctx.state(), progress).await?;
+        let mut stream = self
+            .stream(logical.clone(), self.ctx.state(), progress)
+            .await?;
         let first = futures::StreamExt::next(&mut stream).await;
         if let Some(Err(e)) = &first
             && crate::memory::is_hash_join_build_exhausted(e)
@@ -357,9 +361,9 @@ impl Engine {
         let explained = futures::StreamExt::map(stream, move |batch| {
             batch.map_err(|e| crate::memory::explain(e, limit, &spill))
         });
-        Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
-            schema, explained,
-        ))
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, explained),
+        )
     }
 
     /// The optimized physical plan of a logical plan, ready to run or to cut into stages.
@@ -465,40 +469,43 @@ impl Engine {
     }
 }
 
-/// Below this much memory per partition, batches get smaller than DataFusion's 8192 rows.
-const MEMORY_PER_PARTITION_FOR_FULL_BATCHES: u64 = 64 << 20;
-/// Below this much memory per partition, a bound runs fewer partitions at once.
-const MIN_MEMORY_PER_PARTITION: u64 = 64 << 20;
+/// The memory a partition's operators need to work in DataFusion's full batches of 8192 rows.
+/// A bound with less per partition runs fewer partitions; one with less for even one
+/// partition also makes smaller batches.
+const FULL_PARTITION_MEMORY: u64 = 64 << 20;
 /// The smallest batch a tight bound makes.
 const MIN_BATCH_ROWS: u64 = 1024;
 
 /// Work units sized to the memory bound: fewer partitions at once and smaller batches where
-/// the bound is small. Operators that cannot spill (the merge of sorted
-/// runs, a batch in flight on each edge) hold whole batches, and a sort reserves room up front
-/// to merge its spill files (DataFusion's default, 10 MB, is more than a small bound holds):
-/// with a bound of little memory per partition, both shrink with it.
+/// the bound is small. Operators that cannot spill (the merge of sorted runs, a batch in
+/// flight on each edge) hold whole batches, and a sort reserves room up front to merge its
+/// spill files (DataFusion's default, 10 MB, is more than a small bound holds): with a bound of
+/// little memory per partition, both shrink with it.
 fn fit_to_memory(mut session: SessionConfig, config: &EngineConfig) -> SessionConfig {
     let limit = config.memory.limit_bytes();
     let mut partitions = config.target_partitions.max(1) as u64;
     // Each partition's spilling operators share the pool evenly; a share smaller than a few
     // batches cannot hold the one batch an operator must take before it can spill.
-    if limit / partitions < MIN_MEMORY_PER_PARTITION {
-        partitions = (limit / MIN_MEMORY_PER_PARTITION).max(1);
+    if limit / partitions < FULL_PARTITION_MEMORY {
+        partitions = (limit / FULL_PARTITION_MEMORY).max(1);
         session = session.with_target_partitions(usize::try_from(partitions).unwrap_or(1));
     }
     let per_partition = limit / partitions;
     let merge_reserve = (per_partition / 16).min(10 << 20);
     session.options_mut().execution.sort_spill_reservation_bytes =
         usize::try_from(merge_reserve).unwrap_or(usize::MAX);
-    if per_partition < MEMORY_PER_PARTITION_FOR_FULL_BATCHES {
-        let rows = (session.batch_size() as u64 * per_partition
-            / MEMORY_PER_PARTITION_FOR_FULL_BATCHES)
+    if per_partition < FULL_PARTITION_MEMORY {
+        let rows = (session.batch_size() as u64 * per_partition / FULL_PARTITION_MEMORY)
             .max(MIN_BATCH_ROWS);
         session = session.with_batch_size(usize::try_from(rows).unwrap_or(1024));
         // A string view array keeps every buffer its views point into, and an operator that
         // takes rows from it (a repartition) passes them all on: each small batch then counts
         // as megabytes against the bound. Plain strings are copied compactly.
-        session.options_mut().execution.parquet.schema_force_view_types = false;
+        session
+            .options_mut()
+            .execution
+            .parquet
+            .schema_force_view_types = false;
     }
     session
 }

@@ -24,9 +24,9 @@ mod wasm;
 pub use engine::{Engine, EngineConfig, to_logical_plan};
 pub use error::{ExecError, Result};
 pub use memory::MemoryConfig;
+pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use progress::{Progress, QueryProgress};
 pub use spec::{SpecCall, spec_call_of, spec_function};
-pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use support::DataFusionSupport;
 pub use tables::{FileFormat, TableBinding, TableBindings, is_plain_table_name};
 pub use wasm::{

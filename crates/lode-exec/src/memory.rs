@@ -81,10 +81,13 @@ pub fn machine_memory() -> Option<u64> {
         .and_then(|kb| kb.trim().parse::<u64>().ok())
         .map(|kb| kb * 1024)?;
     // cgroup v2, then v1 ("max" or a huge number when unbounded).
-    let cgroup = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let cgroup = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .and_then(|v| v.trim().parse::<u64>().ok());
     Some(cgroup.map_or(total, |c| c.min(total)))
 }
 
@@ -98,7 +101,9 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
             .parse()
             .map_err(|_| format!("`{text}` is not a percentage such as 50%"))?;
         if !(share > 0.0 && share <= 100.0) {
-            return Err(format!("`{text}`: a share of memory is above 0% and at most 100%"));
+            return Err(format!(
+                "`{text}`: a share of memory is above 0% and at most 100%"
+            ));
         }
         let machine = machine_memory().ok_or_else(|| {
             format!("`{text}`: this machine's memory cannot be read; give a size such as 4G")
@@ -210,8 +215,12 @@ fn remove_orphans(root: &Path) {
         };
         if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
             match std::fs::remove_dir_all(entry.path()) {
-                Ok(()) => debug!(dir = %entry.path().display(), "removed a spill directory left by a process that ended"),
-                Err(e) => warn!(dir = %entry.path().display(), error = %e, "could not remove a spill directory left by a process that ended"),
+                Ok(()) => {
+                    debug!(dir = %entry.path().display(), "removed a spill directory left by a process that ended")
+                }
+                Err(e) => {
+                    warn!(dir = %entry.path().display(), error = %e, "could not remove a spill directory left by a process that ended")
+                }
             }
         }
     }
@@ -225,8 +234,9 @@ pub(crate) fn runtime(config: &MemoryConfig) -> Result<(Arc<RuntimeEnv>, SpillDi
         FairSpillPool::new(usize::try_from(limit).unwrap_or(usize::MAX)),
         NonZeroUsize::new(CONSUMERS_NAMED).unwrap_or(NonZeroUsize::MIN),
     );
-    let disk = DiskManagerBuilder::default()
-        .with_mode(DiskManagerMode::Directories(vec![spill.path().to_path_buf()]));
+    let disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![
+        spill.path().to_path_buf(),
+    ]));
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(pool))
         .with_disk_manager_builder(disk)
@@ -318,7 +328,11 @@ mod tests {
             assert!(!orphan.exists(), "the orphan is removed");
         }
         let other = SpillDir::create(root.path()).unwrap();
-        assert_ne!(other.path(), spill.path(), "each engine spills in a directory of its own");
+        assert_ne!(
+            other.path(),
+            spill.path(),
+            "each engine spills in a directory of its own"
+        );
         let path = spill.path().to_path_buf();
         drop(spill);
         assert!(!path.exists());

@@ -49,9 +49,9 @@ impl Progress {
                     .map_or(0, |v| v.as_usize() as u64);
             }
         }
-        plan.children()
-            .into_iter()
-            .fold(progress, |sum, child| sum + Progress::of_plan(child.as_ref()))
+        plan.children().into_iter().fold(progress, |sum, child| {
+            sum + Progress::of_plan(child.as_ref())
+        })
     }
 }
 

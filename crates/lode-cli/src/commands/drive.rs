@@ -245,7 +245,10 @@ async fn prepare(
         TableArgs::default()
     };
     let engine = Arc::new(
-        super::engine(&tables, &wasm, |config| config.memory = args.memory.config()).await?,
+        super::engine(&tables, &wasm, |config| {
+            config.memory = args.memory.config()
+        })
+        .await?,
     );
     let name = args
         .driver

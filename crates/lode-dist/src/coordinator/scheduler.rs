@@ -389,7 +389,12 @@ impl<'a> JobRun<'a> {
         if bytes == 0 {
             return;
         }
-        match self.status.spilled.iter_mut().find(|s| s.executor == executor) {
+        match self
+            .status
+            .spilled
+            .iter_mut()
+            .find(|s| s.executor == executor)
+        {
             Some(spill) => spill.bytes += bytes,
             None => self.status.spilled.push(proto::ExecutorSpill {
                 executor: executor.to_string(),

@@ -89,7 +89,9 @@ pub(crate) fn extract(args: &[Expr], types: &[DataType]) -> Result<Expr> {
             return plan_err!("extract: indexing {other} is not ONE or ZERO");
         }
         (Some(_), None) => {
-            return plan_err!("extract: {name} takes no indexing argument (functions_datetime.yaml)");
+            return plan_err!(
+                "extract: {name} takes no indexing argument (functions_datetime.yaml)"
+            );
         }
         (None, None) => 0,
     };
@@ -100,7 +102,10 @@ pub(crate) fn extract(args: &[Expr], types: &[DataType]) -> Result<Expr> {
                 DataType::Timestamp(_, zone) => zone.clone(),
                 _ => None,
             };
-            cast(cast(x.clone(), DataType::Timestamp(TimeUnit::Second, zone)), DataType::Int64)
+            cast(
+                cast(x.clone(), DataType::Timestamp(TimeUnit::Second, zone)),
+                DataType::Int64,
+            )
         }
         _ => {
             let date_part = datafusion::functions::datetime::date_part();

@@ -104,7 +104,11 @@ impl Partial {
             "logb" => Partial::LogB,
             "sqrt" => Partial::Sqrt,
             "acosh" => Partial::Acosh,
-            "power" if arg_types.iter().all(|t| matches!(t, DataType::Decimal128(..))) => {
+            "power"
+                if arg_types
+                    .iter()
+                    .all(|t| matches!(t, DataType::Decimal128(..))) =>
+            {
                 Partial::DecimalPower
             }
             _ => return None,
@@ -266,11 +270,7 @@ impl PartialFunction {
             Undefined::MinusInfinity => Ok(Some(f64::NEG_INFINITY)),
             Undefined::Error => {
                 let args: Vec<String> = args.iter().map(f64::to_string).collect();
-                exec_err!(
-                    "{}({}): {case}",
-                    self.function.name(),
-                    args.join(", ")
-                )
+                exec_err!("{}({}): {case}", self.function.name(), args.join(", "))
             }
         }
     }

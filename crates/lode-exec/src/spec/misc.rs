@@ -375,4 +375,3 @@ pub(crate) fn decimal_rounding(name: &str, x: &Expr, t: &DataType) -> Option<Exp
         DataType::Decimal128((integral_digits + 1).min(38), 0),
     ))
 }
-

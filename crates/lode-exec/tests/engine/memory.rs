@@ -85,7 +85,10 @@ async fn spills_and_agrees(what: &str, sql: &str) {
         .await
         .unwrap_or_else(|e| panic!("{what} under {TIGHT} bytes: {e}"));
     assert_eq!(got.len(), expected.len(), "{what}: row count");
-    assert!(got == expected, "{what}: rows differ from the unbounded run");
+    assert!(
+        got == expected,
+        "{what}: rows differ from the unbounded run"
+    );
     assert!(
         progress.spilled_bytes > 0 && progress.spills > 0,
         "{what} did not spill: {progress:?}"
