@@ -71,7 +71,7 @@ test: guests
 	$(CARGO) build --quiet -p lode-cli
 	@echo "==> Plan-level conformance cases (conformance/cases): every case must pass"
 	$(LODE_DEBUG) conformance plans conformance/cases
-	@echo "==> Plans other producers wrote (conformance/producers: DuckDB 1.1.3, ibis-substrait 4.0.1, DataFusion 55), against DuckDB's answers on TPC-H SF 0.01"
+	@echo "==> Plans other producers wrote (conformance/producers: DuckDB 1.1.3, ibis-substrait 4.0.1, DataFusion 55 optimised and not), against DuckDB's answers on TPC-H SF 0.01"
 	@test -f data/tpch-sf0.01/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.01 --out data/tpch-sf0.01
 	$(LODE_DEBUG) conformance producers conformance/producers/tpch --data data/tpch-sf0.01
 	@echo "==> The same for TPC-DS SF 0.01 (tables from DuckDB's dsdgen: PyPI duckdb and duckdb-extension-tpcds 1.4.4 in $(TPCDS_ENV))"
@@ -124,12 +124,12 @@ scale: bootstrap
 	python3 tools/scale/scale.py --lode $(LODE_RELEASE) --data $(SCALE_DATA) --sf $(SCALE_SF) --limits default,4G,2G --out out/scale --report docs/benchmarks.md
 
 conformance-producers: build
-	@echo "==> Installing the producers into $(PRODUCERS_ENV) (a Python virtual environment): PyPI duckdb 1.1.3 with duckdb-extension-substrait 1.1.3; ibis-substrait 4.0.1 (ibis-framework 9.5.0, substrait 0.21.0); DataFusion is lode sql"
+	@echo "==> Installing the producers into $(PRODUCERS_ENV) (a Python virtual environment): PyPI duckdb 1.1.3 with duckdb-extension-substrait 1.1.3; ibis-substrait 4.0.1 (ibis-framework 9.5.0, substrait 0.21.0); DataFusion is lode sql (and lode sql --unoptimized)"
 	@test -x $(PRODUCERS_ENV)/bin/python || python3 -m venv $(PRODUCERS_ENV)
 	@$(PRODUCERS_ENV)/bin/python -m pip install --quiet --disable-pip-version-check duckdb==1.1.3 duckdb-extension-substrait==1.1.3 ibis-substrait==4.0.1 ibis-framework==9.5.0 substrait==0.21.0
 	@echo "==> Generating TPC-H at scale factor 0.1 into $(DEMO_DATA) (skipped if present)"
 	@test -f $(DEMO_DATA)/lineitem.parquet || $(LODE_DEBUG) gen tpch --sf 0.1 --out $(DEMO_DATA)
-	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1 datafusion:datafusion-55; do \
+	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1 datafusion:datafusion-55 datafusion-unoptimized:datafusion-55-unoptimized; do \
 		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/tpch/$${producer#*:}; \
 		echo "==> $$name writes a plan for each of the 22 TPC-H queries, DuckDB answers the SQL ($$dir)"; \
 		rm -rf $$dir; \
@@ -140,7 +140,7 @@ conformance-producers: build
 	@$(MAKE) --no-print-directory $(TPCDS_ENV)/bin/python
 	@test -f $(TPCDS_SF01) || $(TPCDS_ENV)/bin/python tools/producers/tpcds.py --sf 0.1 --data data/tpcds-sf0.1
 	@test -f $(PRODUCERS_OUT)/tpcds-sql/q99.sql || $(TPCDS_ENV)/bin/python tools/producers/tpcds.py --sf 0.1 --sql $(PRODUCERS_OUT)/tpcds-sql
-	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1 datafusion:datafusion-55; do \
+	@for producer in duckdb:duckdb-1.1.3 ibis:ibis-substrait-4.0.1 datafusion:datafusion-55 datafusion-unoptimized:datafusion-55-unoptimized; do \
 		name=$${producer%%:*}; dir=$(PRODUCERS_OUT)/tpcds/$${producer#*:}; \
 		echo "==> $$name writes a plan for each of the 99 TPC-DS queries, DuckDB answers the SQL ($$dir)"; \
 		rm -rf $$dir; \

@@ -148,7 +148,7 @@ pub fn literal(text: &str, ty: &TestType, udt: &mut TypeAnchors) -> Result<Liter
         Kind::Binary
         | Kind::FixedBinary(_)
         | Kind::IntervalCompound(_)
-        | Kind::Function(_)
+        | Kind::Function(..)
         | Kind::Enum => return Err(unsupported_type(ty)),
     };
     Ok(Literal {

@@ -466,8 +466,8 @@ impl Builder<'_> {
                     types: columns.types.clone(),
                     lambda: parameters.clone(),
                 };
-                let (body, _) = self.expr(body, &lambda_columns)?;
-                let ty = TestType::new(Kind::Function(parameters.clone()));
+                let (body, returns) = self.expr(body, &lambda_columns)?;
+                let ty = TestType::new(Kind::Function(parameters.clone(), returns.map(Box::new)));
                 Ok((
                     Expression {
                         rex_type: Some(RexType::Lambda(Box::new(Lambda {

@@ -365,7 +365,7 @@ impl<'a> Parser<'a> {
         };
         Ok(match ty.kind {
             Kind::Enum => Expr::Enum(value.to_string()),
-            Kind::Function(parameters) if !value.eq_ignore_ascii_case("null") => {
+            Kind::Function(parameters, _) if !value.eq_ignore_ascii_case("null") => {
                 self.lambda(value, parameters, start)?
             }
             Kind::Struct(_) => Expr::Literal {

@@ -46,8 +46,9 @@ pub enum Kind {
     Map(Box<TestType>, Box<TestType>),
     /// `u!name`: a type defined by an extension (e.g. `u!u8` in `unsigned_integers`).
     UserDefined(String),
-    /// `func<P -> R>` or `func<(P1, P2) -> R>`: a lambda's type, by its parameter types.
-    Function(Vec<TestType>),
+    /// `func<P -> R>` or `func<(P1, P2) -> R>`: a lambda's type, by its parameter types and
+    /// its result type (`None` where a lambda's body has no type the harness knows).
+    Function(Vec<TestType>, Option<Box<TestType>>),
     /// `enum`: an enum argument (`YEAR::enum`).
     Enum,
 }
@@ -107,7 +108,7 @@ impl TestType {
             Kind::Struct(_) => "struct".into(),
             Kind::Map(..) => "map".into(),
             Kind::UserDefined(name) => format!("u!{name}"),
-            Kind::Function(_) => "func".into(),
+            Kind::Function(..) => "func".into(),
             Kind::Enum => "req".into(),
         }
     }
@@ -218,7 +219,15 @@ impl TestType {
                 nullability: n,
                 ..Default::default()
             }),
-            Kind::Function(_) | Kind::Enum => return None,
+            Kind::Function(parameters, returns) => ProtoKind::Func(Box::new(ptype::Func {
+                parameter_types: parameters
+                    .iter()
+                    .map(|p| p.to_proto(udt))
+                    .collect::<Option<_>>()?,
+                return_type: Some(Box::new(returns.as_ref()?.to_proto(udt)?)),
+                nullability: n,
+            })),
+            Kind::Enum => return None,
         };
         Some(Type { kind: Some(kind) })
     }
@@ -377,7 +386,10 @@ impl TypeCursor<'_> {
                 self.expect('>')?;
                 Kind::Map(Box::new(key), Box::new(value))
             }
-            "func" => Kind::Function(self.lambda_signature()?),
+            "func" => {
+                let (parameters, returns) = self.lambda_signature()?;
+                Kind::Function(parameters, Some(Box::new(returns)))
+            }
             other => match other.strip_prefix("u!") {
                 Some(udt) if !udt.is_empty() => Kind::UserDefined(udt.to_string()),
                 _ => return Err(self.error(&format!("unknown type `{name}`"))),
@@ -421,7 +433,7 @@ impl TypeCursor<'_> {
 
     /// `<i32 -> bool?>` or `<(i32, str) -> i32>` after `func`: the parameter types (the
     /// result type is read and dropped: the consumer derives it).
-    fn lambda_signature(&mut self) -> Result<Vec<TestType>, SyntaxError> {
+    fn lambda_signature(&mut self) -> Result<(Vec<TestType>, TestType), SyntaxError> {
         self.expect('<')?;
         let mut params = Vec::new();
         if self.eat('(') {
@@ -435,9 +447,9 @@ impl TypeCursor<'_> {
         }
         self.expect('-')?;
         self.expect('>')?;
-        self.parse_type()?;
+        let returns = self.parse_type()?;
         self.expect('>')?;
-        Ok(params)
+        Ok((params, returns))
     }
 }
 
@@ -466,11 +478,18 @@ mod tests {
         assert_eq!(t.signature_name(), "struct");
         assert_eq!(
             TestType::parse("func<(i32, i32) -> i32?>").unwrap().kind,
-            Kind::Function(vec![TestType::new(Kind::I32), TestType::new(Kind::I32)])
+            Kind::Function(
+                vec![TestType::new(Kind::I32), TestType::new(Kind::I32)],
+                Some(Box::new(TestType::new(Kind::I32).nullable()))
+            )
         );
         assert_eq!(
             TestType::parse("func?<i32? -> bool?>").unwrap(),
-            TestType::new(Kind::Function(vec![TestType::new(Kind::I32).nullable()])).nullable()
+            TestType::new(Kind::Function(
+                vec![TestType::new(Kind::I32).nullable()],
+                Some(Box::new(TestType::new(Kind::Bool).nullable()))
+            ))
+            .nullable()
         );
         assert_eq!(TestType::parse("pts<6>").unwrap().kind, Kind::Timestamp(6));
         assert_eq!(

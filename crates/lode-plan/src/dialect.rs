@@ -14,6 +14,9 @@
 //! | [`Hook::FunctionsWithoutExtension`] | functions declared with no extension (URN anchor 0) beside others that have one | DuckDB (1.1.3: `substring`, `constant_or_null`, …) |
 //! | [`Hook::UntypedNullLiteral`] | a null literal whose type has no kind, under a cast to the type meant | DuckDB (1.1.3) |
 //! | [`Hook::IfThenWithBase`] | a simple `CASE x WHEN v THEN r` as an `IfThen` whose first clause is `x` with no `then` (Substrait's form is `SwitchExpression`) | DataFusion's producer (55) |
+//! | [`Hook::NullTypeWithoutExtension`] | the type of a null not yet typed, as a user-defined type named `null` declared with URN anchor 4294967295 (never declared) | DataFusion's producer (55), before its type coercion |
+//! | [`Hook::GroupingIdAfterKeys`] | an aggregate over several grouping sets outputs its grouping-set column after the keys, as a bitmask of the keys each set leaves out (the spec: after the measures, the set's `i32` index) | DataFusion's producer (55), `lode sql` |
+//! | [`Hook::SetInputsWidened`] | a set relation whose inputs' numeric fields differ in width, precision or scale | DataFusion's producer (55), before its type coercion |
 //! | [`Hook::LegacyJoinTypeNames`] | JSON join types by their pre-0.44 names (`JOIN_TYPE_SEMI`, `JOIN_TYPE_ANTI`, `JOIN_TYPE_SINGLE`) | DuckDB (1.1.3) |
 //!
 //! Hooks that are about one expression (enum arguments, `var_char` literals, upper-case
@@ -50,6 +53,21 @@ pub enum Hook {
     /// base `x` and no `then`; each later clause's `if` is a value compared with it. Its own
     /// consumer reads that form back, and so does Lode's; the validator types it so.
     IfThenWithBase,
+    /// DataFusion writes the type of a null its type coercion has not typed yet (`CASE ...
+    /// ELSE NULL`, `SELECT NULL` in one input of a union) as a user-defined type named
+    /// `null`, declared with URN anchor 4294967295, which no plan declares. Substrait has no
+    /// null type; Lode reads it as DataFusion does, a null whose type comes from where it is
+    /// used, so such a value never fixes a type the validator derives.
+    NullTypeWithoutExtension,
+    /// DataFusion lays out an aggregate over several grouping sets as its keys, its
+    /// `__grouping_id` (a bitmask of the keys a set leaves out, the first key the most
+    /// significant bit), then its measures; the spec as its keys, its measures, then the
+    /// set's `i32` index. Plans DataFusion writes reference fields by its layout.
+    GroupingIdAfterKeys,
+    /// DataFusion, before its type coercion, writes set relations whose inputs' numeric
+    /// fields differ (`decimal<22,2>` in one input, `decimal<38,2>` in another); the spec
+    /// asks for equal types. Its type coercion widens them, and so does Lode's run.
+    SetInputsWidened,
 }
 
 impl Hook {
@@ -62,6 +80,9 @@ impl Hook {
             Hook::FunctionsWithoutExtension => "functions-without-extension",
             Hook::UntypedNullLiteral => "untyped-null-literal",
             Hook::IfThenWithBase => "if-then-with-base",
+            Hook::NullTypeWithoutExtension => "null-type-without-extension",
+            Hook::GroupingIdAfterKeys => "grouping-id-after-keys",
+            Hook::SetInputsWidened => "set-inputs-widened",
         }
     }
 
@@ -83,6 +104,15 @@ impl Hook {
             Hook::IfThenWithBase => {
                 "a simple CASE is written as an if-then whose first clause is the value compared, with no then; Lode reads each later clause's if as a value equal to it"
             }
+            Hook::NullTypeWithoutExtension => {
+                "a null is typed by a user-defined type named `null` from an extension the plan does not declare; Lode reads it as a null whose type comes from where it is used (a CASE's other results, a union's other inputs)"
+            }
+            Hook::GroupingIdAfterKeys => {
+                "an aggregate over several grouping sets outputs the keys, DataFusion's __grouping_id (a bitmask of the keys each set leaves out), then the measures (the spec: the keys, the measures, then the set's i32 index); Lode lays it out as DataFusion does"
+            }
+            Hook::SetInputsWidened => {
+                "a set relation's inputs have numeric fields of different widths, precisions or scales (the spec: equal types); Lode widens them as DataFusion's type coercion does"
+            }
             Hook::DecimalTypesFromTheExtension => {
                 "the producer declares decimal results with its inputs' precision and scale (a product of decimal<15,2> declared decimal<15,2>); Lode types such calls as their extension returns them, so no digit is rounded away"
             }
@@ -103,6 +133,11 @@ pub struct Dialect {
     /// null literals.
     duckdb: bool,
     decimal_types_from_the_extension: bool,
+    /// DataFusion's layout of aggregates over grouping sets ([`Hook::GroupingIdAfterKeys`])
+    /// and its set relations of inputs not yet coerced ([`Hook::SetInputsWidened`]).
+    datafusion: bool,
+    /// The anchor of DataFusion's `null` type ([`Hook::NullTypeWithoutExtension`]).
+    null_type: Option<u32>,
 }
 
 impl Dialect {
@@ -116,7 +151,34 @@ impl Dialect {
         Dialect {
             duckdb: producer.contains("duckdb"),
             decimal_types_from_the_extension: producer.contains("ibis"),
+            // `lode sql` writes DataFusion's plans under Lode's name.
+            datafusion: producer.contains("datafusion") || producer == "lode",
+            null_type: null_type_without_extension(plan),
         }
+    }
+
+    /// True when an aggregate over several grouping sets outputs DataFusion's
+    /// `__grouping_id` after its keys ([`Hook::GroupingIdAfterKeys`]).
+    pub fn grouping_id_after_keys(&self) -> bool {
+        self.datafusion
+    }
+
+    /// True when a set relation's numeric fields that differ between inputs are widened to
+    /// one type ([`Hook::SetInputsWidened`]).
+    pub fn widens_set_inputs(&self) -> bool {
+        self.datafusion
+    }
+
+    /// True when `anchor` is the plan's `null` type declared without an extension
+    /// ([`Hook::NullTypeWithoutExtension`]).
+    pub fn is_null_type_anchor(&self, anchor: u32) -> bool {
+        self.null_type == Some(anchor)
+    }
+
+    /// True when `ty` is the plan's `null` type declared without an extension
+    /// ([`Hook::NullTypeWithoutExtension`]).
+    pub fn is_null_type(&self, ty: &Type) -> bool {
+        matches!(&ty.kind, Some(Kind::UserDefined(u)) if self.is_null_type_anchor(u.type_reference))
     }
 
     /// True when functions declared with URN anchor 0 (none declared) are linked by name
@@ -147,6 +209,28 @@ impl Dialect {
         );
         self.duckdb && !emits
     }
+}
+
+/// The anchor of a type declared by the name `null` with a URN anchor the plan does not
+/// declare: DataFusion's stand-in for the type of a null it has not typed yet. Detected from
+/// the declaration's shape, since `lode sql --unoptimized` writes it too under Lode's name.
+fn null_type_without_extension(plan: &Plan) -> Option<u32> {
+    use substrait::proto::extensions::simple_extension_declaration::MappingType;
+    let declared = |urn: u32| {
+        plan.extension_urns
+            .iter()
+            .any(|u| u.extension_urn_anchor == urn)
+    };
+    plan.extensions
+        .iter()
+        .find_map(|decl| match &decl.mapping_type {
+            Some(MappingType::ExtensionType(t))
+                if t.name == "null" && !declared(t.extension_urn_reference) =>
+            {
+                Some(t.type_anchor)
+            }
+            _ => None,
+        })
 }
 
 /// Old join type names and the names Substrait gave the same numbers since.

@@ -156,6 +156,20 @@ impl DataType {
         }
     }
 
+    /// Whether the type is a number: an integer, a float or a decimal.
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::I8
+                | Kind::I16
+                | Kind::I32
+                | Kind::I64
+                | Kind::Fp32
+                | Kind::Fp64
+                | Kind::Decimal { .. }
+        )
+    }
+
     /// The kind's name as extension YAMLs spell it (`boolean`, `decimal`, `precision_timestamp`).
     pub fn name(&self) -> &'static str {
         self.kind.name()

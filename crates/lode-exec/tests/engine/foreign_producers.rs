@@ -178,6 +178,28 @@ async fn datafusion_if_then_with_base() {
     assert_dialect_hook("if_then_with_base.json", "if-then-with-base");
 }
 
+#[tokio::test]
+async fn datafusion_null_type_without_extension() {
+    check(
+        "datafusion_null_type.json",
+        "select n_name, case when n_regionkey = 1 then n_nationkey else null end from nation where n_nationkey < 10 \
+         union all select n_name, null from nation where n_nationkey >= 20",
+    )
+    .await;
+    assert_dialect_hook("datafusion_null_type.json", "null-type-without-extension");
+}
+
+#[tokio::test]
+async fn datafusion_grouping_call_over_grouping_id_after_keys() {
+    check(
+        "datafusion_grouping_call.json",
+        "select n_regionkey, sum(n_nationkey), rank() over (partition by grouping(n_regionkey) order by sum(n_nationkey)) \
+         from nation group by rollup(n_regionkey)",
+    )
+    .await;
+    assert_dialect_hook("datafusion_grouping_call.json", "grouping-id-after-keys");
+}
+
 /// `lode validate` names the dialect hook a run applies (D003), so "valid" means "runs as
 /// the producer meant".
 fn assert_dialect_hook(file: &str, hook: &str) {

@@ -48,6 +48,16 @@ impl Validator<'_> {
         match rex {
             RexType::Literal(l) => {
                 if let Some(LiteralType::Null(t)) = &l.literal_type
+                    && self.dialect.is_null_type(t)
+                {
+                    // Typed where it is used, as DataFusion's type coercion types it.
+                    self.applied(
+                        Hook::NullTypeWithoutExtension,
+                        &path.field("literal").field("null"),
+                    );
+                    return None;
+                }
+                if let Some(LiteralType::Null(t)) = &l.literal_type
                     && t.kind.is_none()
                 {
                     let p = path.field("literal").field("null");

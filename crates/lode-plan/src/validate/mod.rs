@@ -312,6 +312,10 @@ impl<'a> Validator<'a> {
                     self.applied(Hook::FunctionsWithoutExtension, &path);
                     continue;
                 }
+                if kind == "type" && self.dialect.is_null_type_anchor(anchor) {
+                    self.applied(Hook::NullTypeWithoutExtension, &path);
+                    continue;
+                }
                 self.report(
                     Diagnostic::new(Code::UndeclaredUrn, path, format!("{kind} anchor {anchor} references extension URN anchor {urn_ref}, which extension_urns does not declare"))
                         .with_hint(format!("declared URN anchors: {urns:?}")),

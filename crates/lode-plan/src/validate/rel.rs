@@ -236,6 +236,16 @@ impl Validator<'_> {
             }
             for (f, (out, ty)) in output.iter_mut().zip(schema).enumerate() {
                 match (out.as_mut(), ty) {
+                    // DataFusion's type coercion widens them; the width it picks is its own.
+                    (Some(a), Some(b))
+                        if !a.same_kind(b)
+                            && a.is_numeric()
+                            && b.is_numeric()
+                            && self.dialect.widens_set_inputs() =>
+                    {
+                        self.applied(Hook::SetInputsWidened, &path.index("inputs", i));
+                        *out = None;
+                    }
                     (Some(a), Some(b)) if !a.same_kind(b) => self.report(
                         Diagnostic::new(
                             Code::SetInputsDiffer,
@@ -529,13 +539,22 @@ impl Validator<'_> {
         } else {
             key_types
         };
-        if a.groupings.len() > 1 {
-            // A key absent from some grouping set is null in that set's rows, and a column
-            // says which set produced the row.
-            output = nullable(output);
+        if a.groupings.len() <= 1 {
+            output.extend(measures);
+            return Some(output);
+        }
+        // A key absent from some grouping set is null in that set's rows, and a column says
+        // which set produced the row: the spec's i32 index after the measures, or DataFusion's
+        // bitmask (an unsigned integer as narrow as its bits) after the keys.
+        output = nullable(output);
+        if self.dialect.grouping_id_after_keys() {
+            self.applied(Hook::GroupingIdAfterKeys, path);
+            output.push(None);
+            output.extend(measures);
+        } else {
+            output.extend(measures);
             output.push(Some(DataType::required(Kind::I32)));
         }
-        output.extend(measures);
         Some(output)
     }
 }

@@ -13,6 +13,7 @@
 //! | `consume_scalar_function`, `consume_aggregate` | decimal output types declared with the inputs' scale are not read (`lode_plan::dialect`) | ibis-substrait |
 //! | `consume_read` | a declared base schema that differs from the table's types where no value changes, or each is checked (`crate::binding`) | DuckDB, Isthmus, any producer with its own catalog |
 //! | `consume_literal` | a null literal whose type has no kind, under a cast (`lode_plan::dialect`) | DuckDB |
+//! | `consume_user_defined_type` | the type `null` declared without an extension, read as Arrow's `Null` (`lode_plan::dialect`) | DataFusion |
 //! | `consume_read` | `local_files` URIs (DataFusion only looks up a table named like the file) | DuckDB, hand-written |
 //!
 //! `consume_extension_leaf/single/multi` turn Lode's `WasmRel` relations (table functions and
@@ -20,6 +21,8 @@
 //!
 //! Aggregates without `output_type` and pre-URN plans need no hook: DataFusion ignores the
 //! former and `lode-plan` upgrades the latter while decoding.
+
+mod aggregate;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -41,13 +44,11 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::provider_as_source;
 use datafusion::execution::{FunctionRegistry, SessionState};
-use datafusion::logical_expr::{
-    Cast, Expr, ExprSchemable, Extension, LogicalPlan, LogicalPlanBuilder,
-};
+use datafusion::logical_expr::{Expr, ExprSchemable, Extension, LogicalPlan, LogicalPlanBuilder};
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::{
-    DefaultSubstraitConsumer, SubstraitConsumer, from_aggregate_rel, from_field_reference,
-    from_literal, from_project_rel, from_read_rel, from_scalar_function, from_substrait_func_args,
+    DefaultSubstraitConsumer, SubstraitConsumer, from_field_reference, from_literal,
+    from_project_rel, from_read_rel, from_scalar_function, from_substrait_func_args,
     from_substrait_named_struct, from_substrait_rel, substrait_fun_name,
 };
 use substrait::proto::expression::field_reference::{ReferenceType, RootType};
@@ -74,6 +75,21 @@ use crate::spec;
 use crate::support::arrow_type;
 use crate::tables::FileFormat;
 use crate::wasm::{PlanModules, WasmRelNode, WasmRelation};
+
+/// True when a call's argument is a null literal of a function type: a null lambda.
+fn is_null_function(arg: &substrait::proto::FunctionArgument) -> bool {
+    matches!(
+        &arg.arg_type,
+        Some(ArgType::Value(Expression {
+            rex_type: Some(RexType::Literal(Literal {
+                literal_type: Some(LiteralType::Null(Type {
+                    kind: Some(substrait::proto::r#type::Kind::Func(_)),
+                })),
+                ..
+            })),
+        }))
+    )
+}
 
 /// Prefix of the names under which `local_files` reads are registered for one query.
 const LOCAL_FILES_TABLE: &str = "__lode_local_files_";
@@ -208,6 +224,15 @@ impl<'a> LodeConsumer<'a> {
         let Some((function, negated)) = spec::higher_order(name) else {
             return Ok(None);
         };
+        // A null in place of the lambda (`null::func?<i32 -> bool?>`) makes the call null.
+        if f.arguments.iter().any(is_null_function) {
+            let Some(output) = self.declared_type(f.output_type.as_ref()) else {
+                return plan_err!(
+                    "{name} with a null function names no output_type to be a null of"
+                );
+            };
+            return Ok(Some(Expr::Literal(ScalarValue::try_from(&output)?, None)));
+        }
         let mut args = from_substrait_func_args(self, &f.arguments, schema).await?;
         if negated {
             match args.get_mut(1) {
@@ -237,101 +262,6 @@ impl<'a> LodeConsumer<'a> {
         output_type
             .filter(|t| self.dialect.reads_declared_output(t))
             .and_then(|t| arrow_type(self, t).ok())
-    }
-
-    /// Casts an aggregate's measures to the `output_type`s the plan declares where
-    /// DataFusion's differ (`sum(decimal<P,S>)` is `decimal<38,S>` in the spec). Measures are
-    /// the aggregate's last output columns.
-    fn aggregate_as_declared(&self, plan: LogicalPlan, rel: &AggregateRel) -> Result<LogicalPlan> {
-        let schema = Arc::clone(plan.schema());
-        let first_measure = schema.fields().len().saturating_sub(rel.measures.len());
-        let mut casts = false;
-        let exprs: Vec<Expr> = schema
-            .iter()
-            .enumerate()
-            .map(|(i, (qualifier, field))| {
-                let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
-                let declared = i
-                    .checked_sub(first_measure)
-                    .and_then(|m| rel.measures.get(m))
-                    .and_then(|m| m.measure.as_ref())
-                    .and_then(|f| self.declared_type(f.output_type.as_ref()));
-                match declared {
-                    Some(t) if spec::needs_cast(field.data_type(), &t) => {
-                        casts = true;
-                        Expr::Cast(Cast::new(Box::new(column), t)).alias(field.name())
-                    }
-                    _ => column,
-                }
-            })
-            .collect();
-        if !casts {
-            return Ok(plan);
-        }
-        LogicalPlanBuilder::from(plan).project(exprs)?.build()
-    }
-
-    /// Measures over decimals that the plan declares as floats (DuckDB's `avg(decimal)` is
-    /// `fp64`) are computed over the arguments cast to that float type. DataFusion would
-    /// compute them in decimals at its own scale (`avg` of `decimal(15,2)` keeps 6 digits)
-    /// and a cast of that result could not give back the digits the producer asked for.
-    fn float_measures_of_decimals(
-        &self,
-        plan: LogicalPlan,
-        rel: &AggregateRel,
-    ) -> Result<LogicalPlan> {
-        use datafusion::logical_expr::Aggregate;
-        let LogicalPlan::Aggregate(aggregate) = &plan else {
-            return Ok(plan);
-        };
-        let input_schema = aggregate.input.schema();
-        let mut changed = false;
-        let mut measures = Vec::with_capacity(aggregate.aggr_expr.len());
-        for (expr, measure) in aggregate.aggr_expr.iter().zip(&rel.measures) {
-            let declared = measure
-                .measure
-                .as_ref()
-                .and_then(|f| self.declared_type(f.output_type.as_ref()))
-                .filter(DataType::is_floating);
-            let call = match expr {
-                Expr::AggregateFunction(call) => Some(call),
-                Expr::Alias(alias) => match alias.expr.as_ref() {
-                    Expr::AggregateFunction(call) => Some(call),
-                    _ => None,
-                },
-                _ => None,
-            };
-            let (Some(float), Some(call)) = (declared, call) else {
-                measures.push(expr.clone());
-                continue;
-            };
-            let decimal_args = call.params.args.iter().any(|a| {
-                a.get_type(input_schema)
-                    .is_ok_and(|t| matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)))
-            });
-            if !decimal_args {
-                measures.push(expr.clone());
-                continue;
-            }
-            let mut call = call.clone();
-            call.params.args = call
-                .params
-                .args
-                .into_iter()
-                .map(|a| Expr::Cast(Cast::new(Box::new(a), float.clone())))
-                .collect();
-            measures.push(Expr::AggregateFunction(call).alias(expr.schema_name().to_string()));
-            changed = true;
-        }
-        if !changed {
-            return Ok(plan);
-        }
-        let rebuilt = Aggregate::try_new(
-            Arc::clone(&aggregate.input),
-            aggregate.group_expr.clone(),
-            measures,
-        )?;
-        Ok(LogicalPlan::Aggregate(rebuilt))
     }
 
     /// A Wasm table function or operator from an extension relation's `WasmRel` detail.
@@ -759,15 +689,18 @@ impl SubstraitConsumer for LodeConsumer<'_> {
     }
 
     async fn consume_aggregate(&self, rel: &AggregateRel) -> Result<LogicalPlan> {
-        let plan = from_aggregate_rel(self, rel).await?;
-        let plan = self.float_measures_of_decimals(plan, rel)?;
-        self.aggregate_as_declared(plan, rel)
+        self.aggregate(rel).await
     }
 
     fn consume_user_defined_type(
         &self,
         ty: &substrait::proto::r#type::UserDefined,
     ) -> Result<DataType> {
+        // DataFusion's stand-in for a null not yet typed (dialect hook
+        // `null-type-without-extension`): DataFusion's type coercion types it where it is used.
+        if self.dialect.is_null_type_anchor(ty.type_reference) {
+            return Ok(DataType::Null);
+        }
         match spec::declared_type(self.plan, ty.type_reference) {
             Some(t) => Ok(t),
             None => substrait_err!(
