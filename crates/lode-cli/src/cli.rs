@@ -418,6 +418,10 @@ pub struct ValidateArgs {
     /// Treat this diagnostic code as an error (repeatable)
     #[arg(long, value_name = "CODE")]
     pub deny: Vec<String>,
+    /// With tables (`--data`, `--table`), also convert each valid plan for execution and bind
+    /// its reads to them, as `lode run` would (nothing runs); a failure is error B001
+    #[command(flatten)]
+    pub tables: TableArgs,
     #[command(flatten)]
     pub wasm: WasmArgs,
 }

@@ -326,6 +326,39 @@ fn validate_exit_codes_and_json_report() {
     assert!(err.contains("unknown diagnostic code"), "{err}");
 }
 
+/// With tables, `lode validate` binds the plan's reads as `lode run` would: a declared type
+/// no conversion reaches is error B001 there, where without tables the plan is valid.
+#[test]
+fn validate_with_tables_binds_the_reads() {
+    let case: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(plan("conformance/cases/binding_refused.json")).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let refused = dir.path().join("refused.json");
+    std::fs::write(&refused, case["plan"].to_string()).unwrap();
+    let (code, out, _) = run(lode().arg("validate").arg(&refused));
+    assert_eq!(code, 0, "without tables nothing is bound: {out}");
+    let numbers = format!("numbers={}", plan("conformance/cases/data/numbers.csv"));
+    let (code, out, _) = run(lode()
+        .arg("validate")
+        .arg(&refused)
+        .args(["--table", &numbers]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[B001]")
+            && out.contains("column `a`")
+            && out.contains("declare it as Int64"),
+        "{out}"
+    );
+    let (code, out, _) = run(lode()
+        .arg("validate")
+        .arg(plan("plans/tpch/q01.json"))
+        .arg("--data")
+        .arg(data()));
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn sql_produces_plans_that_run() {
     let dir = tempfile::tempdir().unwrap();

@@ -98,6 +98,7 @@ codes! {
     ModuleNotInPlan = "W003", Warning, "a WasmRel names a module the plan does not carry; the consumer must be supplied it";
     DistributionOutOfRange = "W004", Error, "a WasmRel's hash distribution names a column its input does not have";
     UnusableModule = "W005", Error, "a Wasm module of the plan cannot be loaded, is not granted, or lacks a function the plan declares";
+    NotBound = "B001", Error, "the plan cannot be converted for execution or bound to the tables given (--data, --table)";
 }
 
 impl fmt::Display for Code {

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use lode_plan::{Code, Diagnostic, OutputColumn, Severity, SeverityOverrides};
+use lode_plan::{Code, Diagnostic, OutputColumn, PlanPath, Severity, SeverityOverrides};
 use serde::Serialize;
 
 use crate::cli::{ReportFormat, ValidateArgs};
@@ -27,14 +27,26 @@ pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
         allow: parse_codes(&args.allow, "--allow")?,
         deny: parse_codes(&args.deny, "--deny")?,
     };
-    // No tables: validation checks the plan and the executor's functions, not the data.
-    let engine = super::engine(&Default::default(), &args.wasm, |_| {}).await?;
+    // Without tables, validation checks the plan and the executor's functions, not the data.
+    let bind = !args.tables.data.is_empty() || !args.tables.tables.is_empty();
+    let engine = super::engine(&args.tables, &args.wasm, |_| {}).await?;
     let mut reports = Vec::new();
     for source in &args.plans {
         let report = match super::read_plan(source) {
             Ok(decoded) => {
                 let analysis = engine.analyze(&decoded);
                 let mut diagnostics = analysis.diagnostics;
+                let valid = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+                if bind
+                    && valid
+                    && let Err(e) = engine.logical_plan(&decoded).await
+                {
+                    diagnostics.push(
+                        Diagnostic::new(Code::NotBound, PlanPath::root(), e.to_string()).with_hint(
+                            "`lode run` with these tables would reject the plan before running it",
+                        ),
+                    );
+                }
                 diagnostics.iter_mut().for_each(|d| overrides.apply(d));
                 let invalid = diagnostics.iter().any(|d| d.severity == Severity::Error);
                 PlanReport {
