@@ -20,7 +20,7 @@ help:
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
 	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead; docs/benchmarks.md"
-	@echo "make scale  - TPC-H SF 10 (3.5 GB of Parquet) under --memory-limit 4G and 2G vs the default bound: time, peak RSS, spill, results checked; docs/benchmarks.md"
+	@echo "make scale  - TPC-H SF 10 (3.5 GB of Parquet) under --memory-limit 4G and 2G vs the default bound, then on a 3-executor cluster at 2G each with an executor killed mid-query: time, peak RSS, spill, results checked; docs/benchmarks.md"
 	@echo "make conformance-producers - the producer matrix: DuckDB, ibis and DataFusion write TPC-H and TPC-DS plans, Lode runs them, DuckDB checks"
 	@echo "make guests - build the example Wasm guests (Rust, C, Python, JavaScript) into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
@@ -114,6 +114,7 @@ bench: guests
 
 SCALE_SF ?= 10
 SCALE_DATA := data/tpch-sf$(SCALE_SF)
+SCALE_PARTS := data/tpch-sf$(SCALE_SF)-parts
 
 scale: bootstrap
 	@echo "==> Building lode (release profile)"
@@ -122,6 +123,10 @@ scale: bootstrap
 	@test -f $(SCALE_DATA)/lineitem.parquet || $(LODE_RELEASE) gen tpch --sf $(SCALE_SF) --out $(SCALE_DATA)
 	@echo "==> The 22 TPC-H queries at SF $(SCALE_SF) with Lode's default bound, --memory-limit 4G and 2G, one process each; results checked against the default run (docs/benchmarks.md)"
 	python3 tools/scale/scale.py --lode $(LODE_RELEASE) --data $(SCALE_DATA) --sf $(SCALE_SF) --limits default,4G,2G --out out/scale --report docs/benchmarks.md
+	@echo "==> TPC-H SF $(SCALE_SF) split into 3 files per table into $(SCALE_PARTS) (skipped if present)"
+	@test -f $(SCALE_PARTS)/nation.parquet || $(LODE_RELEASE) gen tpch --sf $(SCALE_SF) --parts 3 --out $(SCALE_PARTS)
+	@echo "==> The 22 queries on a cluster: a coordinator and 3 executor processes (lode serve, loopback), --memory-limit 2G each, each holding two of every table's 3 files; results checked against the local run; then an executor killed (SIGKILL) in the middle of q09 and of q18"
+	python3 tools/scale/cluster.py --lode $(LODE_RELEASE) --parts $(SCALE_PARTS) --sf $(SCALE_SF) --reference out/scale/sf$(SCALE_SF)/default --executors 3 --limit 2G --kill q09,q18 --out out/scale/cluster --report docs/benchmarks.md
 
 conformance-producers: build
 	@echo "==> Installing the producers into $(PRODUCERS_ENV) (a Python virtual environment): PyPI duckdb 1.1.3 with duckdb-extension-substrait 1.1.3; ibis-substrait 4.0.1 (ibis-framework 9.5.0, substrait 0.21.0); DataFusion is lode sql (and lode sql --unoptimized)"

@@ -423,7 +423,7 @@ impl Executor {
             }
         }
         let table = ModuleTable { modules: entries };
-        let modules = Arc::new(PlanModules::load(&runtime, &table, &[])?);
+        let modules = Arc::new(self.engine.plan_modules(&table, &[])?);
         crate::lock(&self.job_modules).insert(job.to_string(), Arc::clone(&modules));
         Ok(modules)
     }

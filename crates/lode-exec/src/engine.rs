@@ -182,9 +182,20 @@ impl Engine {
         let table =
             lode_plan::ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
         let supplied = lock(&self.supplied).clone();
-        let modules = PlanModules::load(self.wasm()?, &table, &supplied)?;
+        let modules = self.plan_modules(&table, &supplied)?;
         modules.register(plan, extensions, &mut state)?;
         Ok((state, modules))
+    }
+
+    /// A plan's modules (its module table and the user's `supplied` modules), loaded with
+    /// their grants; their instances' memory is held in this engine's memory pool.
+    pub fn plan_modules(
+        &self,
+        table: &lode_plan::ext::proto::ModuleTable,
+        supplied: &[Arc<lode_wasm::Module>],
+    ) -> Result<PlanModules> {
+        let memory = Arc::clone(&self.ctx.runtime_env().memory_pool);
+        PlanModules::load(self.wasm()?, table, supplied, &memory)
     }
 
     /// Whether the plan may call Wasm functions: it carries or declares modules, or the user
@@ -465,7 +476,15 @@ impl Engine {
         config: String,
         partition_by: &[String],
     ) -> Result<LogicalPlan> {
-        crate::wasm::operator_plan(self.wasm()?, module, name, inputs, config, partition_by)
+        crate::wasm::operator_plan(
+            self.wasm()?,
+            module,
+            name,
+            inputs,
+            config,
+            partition_by,
+            &self.ctx.runtime_env().memory_pool,
+        )
     }
 }
 

@@ -94,6 +94,15 @@ pub enum WasmError {
     },
 
     #[error(
+        "{module}, function '{function}': its memory could not grow within the process's memory bound ({reason}); raise --memory-limit or run fewer partitions"
+    )]
+    HostMemory {
+        module: ModuleName,
+        function: String,
+        reason: String,
+    },
+
+    #[error(
         "{module}, function '{function}' trapped: {message}{}",
         stderr_suffix(stderr)
     )]

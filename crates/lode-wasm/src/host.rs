@@ -1,5 +1,6 @@
 //! The store data of one guest instance: WASI with nothing granted by default, a memory
-//! limiter that remembers refusing, and captured guest output.
+//! limiter that remembers refusing (and may account growth in the host's memory budget), and
+//! captured guest output.
 
 use std::time::Duration;
 
@@ -26,8 +27,25 @@ pub struct HostState {
     output: MemoryOutputPipe,
 }
 
+/// The host's account of one instance's linear memory, besides the instance's own cap: a
+/// query engine's memory pool, so that N instances cannot hold more than the process's bound.
+/// What was granted is given back when the account is dropped, with its instance.
+pub trait MemoryAccount: Send {
+    /// Asked before linear memory grows by `bytes`; an error refuses the growth and says why
+    /// (the guest then traps, and the call fails with [`WasmError::HostMemory`]).
+    ///
+    /// [`WasmError::HostMemory`]: crate::WasmError::HostMemory
+    fn grow(&mut self, bytes: u64) -> Result<(), String>;
+}
+
 impl HostState {
+    /// A sandbox under `grant`, its memory accounted nowhere but its own cap.
     pub fn new(grant: &Grant) -> Self {
+        Self::accounted(grant, None)
+    }
+
+    /// A sandbox under `grant` whose memory growth is also asked of `account`.
+    pub fn accounted(grant: &Grant, account: Option<Box<dyn MemoryAccount>>) -> Self {
         let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let mut builder = WasiCtxBuilder::new();
         builder.stdout(output.clone()).stderr(output.clone());
@@ -51,7 +69,12 @@ impl HostState {
         HostState {
             wasi: builder.build(),
             table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(grant.limits.memory_bytes),
+            limiter: MemoryLimiter {
+                limit: grant.limits.memory_bytes,
+                refused: false,
+                account,
+                host_refusal: None,
+            },
             output,
         }
     }
@@ -69,6 +92,7 @@ impl HostState {
 
     pub fn clear_refusal(&mut self) {
         self.limiter.refused = false;
+        self.limiter.host_refusal = None;
     }
 
     /// The memory limit, in bytes.
@@ -114,21 +138,17 @@ impl HostMonotonicClock for StoppedClock {
     }
 }
 
-/// Caps linear memory and table growth, and remembers refusing so a trap that follows can be
-/// reported as what it is.
+/// Caps linear memory and table growth, asks the host's account (if any) before memory grows,
+/// and remembers refusing so a trap that follows can be reported as what it is.
 pub(crate) struct MemoryLimiter {
     limit: u64,
     pub(crate) refused: bool,
+    account: Option<Box<dyn MemoryAccount>>,
+    /// Why the host's account refused the last growth.
+    pub(crate) host_refusal: Option<String>,
 }
 
 impl MemoryLimiter {
-    fn new(limit: u64) -> Self {
-        MemoryLimiter {
-            limit,
-            refused: false,
-        }
-    }
-
     pub(crate) fn limit(&self) -> u64 {
         self.limit
     }
@@ -137,13 +157,21 @@ impl MemoryLimiter {
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let allowed = desired as u64 <= self.limit;
-        self.refused |= !allowed;
-        Ok(allowed)
+        if desired as u64 > self.limit {
+            self.refused = true;
+            return Ok(false);
+        }
+        if let Some(account) = self.account.as_mut()
+            && let Err(why) = account.grow(desired.saturating_sub(current) as u64)
+        {
+            self.host_refusal = Some(why);
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     fn table_growing(

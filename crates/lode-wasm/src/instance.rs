@@ -9,7 +9,7 @@ use wasmtime::component::{
 use wasmtime::{Store, Trap};
 
 use crate::error::{ModuleName, Result, WasmError};
-use crate::host::HostState;
+use crate::host::{HostState, MemoryAccount};
 use crate::marshal::{self, GuestBatch};
 use crate::module::{EXPORT_COUNT, Export};
 use crate::policy::Grant;
@@ -54,8 +54,9 @@ impl Instance {
         pre: &InstancePre<HostState>,
         exports: [ComponentExportIndex; EXPORT_COUNT],
         grant: &Grant,
+        account: Option<Box<dyn MemoryAccount>>,
     ) -> Result<Self> {
-        let mut store = Store::new(pre.engine(), HostState::new(grant));
+        let mut store = Store::new(pre.engine(), HostState::accounted(grant, account));
         store.limiter(|state| &mut state.limiter);
         let deadline_ticks = grant
             .limits
@@ -183,7 +184,7 @@ impl Instance {
         // and result types (lifetimes do not change component types).
         let typed = unsafe { wasmtime::component::TypedFunc::<P, R>::new_unchecked(func) };
         self.store.set_epoch_deadline(self.deadline_ticks);
-        self.store.data_mut().limiter.refused = false;
+        self.store.data_mut().clear_refusal();
         // Guest calls run to completion on this thread: host functions never wait on I/O
         // (no sockets, files or real stdio are granted), so a local executor suffices, and it
         // works inside a tokio worker, where wasmtime-wasi's sync bindings would panic.
@@ -204,6 +205,13 @@ impl Instance {
             };
         }
         let state = self.store.data();
+        if let Some(reason) = &state.limiter.host_refusal {
+            return WasmError::HostMemory {
+                module,
+                function,
+                reason: reason.clone(),
+            };
+        }
         if state.limiter.refused {
             return WasmError::MemoryLimit {
                 module,

@@ -18,7 +18,7 @@ mod store;
 pub mod wit;
 
 pub use error::{ModuleName, WasmError};
-pub use host::HostState;
+pub use host::{HostState, MemoryAccount};
 pub use instance::{GroupedRows, Instance};
 pub use module::{FunctionSpec, Module, SignatureSpec, kind_name};
 pub use policy::{Capability, Grant, HostPolicy, Limits};

@@ -5,7 +5,7 @@ use arrow::datatypes::DataType;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::error::{ModuleName, Result, WasmError};
-use crate::host::HostState;
+use crate::host::{HostState, MemoryAccount};
 use crate::instance::Instance;
 use crate::marshal;
 use crate::policy::{Grant, HostPolicy};
@@ -127,7 +127,7 @@ impl Module {
             capabilities: Default::default(),
             limits: policy.limits,
         };
-        let mut probe = module.instantiate_unchecked(&probe_grant)?;
+        let mut probe = module.instantiate_accounted(&probe_grant, None)?;
         probe.typecheck()?;
         let info = probe.describe()?;
         module.name.name = info.name.clone();
@@ -179,11 +179,16 @@ impl Module {
 
     /// A fresh instance with the given grant.
     pub fn instantiate(self: &std::sync::Arc<Self>, grant: &Grant) -> Result<Instance> {
-        self.instantiate_unchecked(grant)
+        self.instantiate_accounted(grant, None)
     }
 
-    fn instantiate_unchecked(&self, grant: &Grant) -> Result<Instance> {
-        Instance::new(self.name.clone(), &self.pre, self.exports, grant)
+    /// An instance whose linear memory is also accounted in the host's `account`.
+    pub fn instantiate_accounted(
+        &self,
+        grant: &Grant,
+        account: Option<Box<dyn MemoryAccount>>,
+    ) -> Result<Instance> {
+        Instance::new(self.name.clone(), &self.pre, self.exports, grant, account)
     }
 }
 

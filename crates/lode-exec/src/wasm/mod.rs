@@ -17,6 +17,7 @@ use std::time::Duration;
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::DataFusionError;
 use datafusion::execution::SessionState;
+use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::registry::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF, Signature, TypeSignature, Volatility};
 use datafusion_substrait::extensions::Extensions;
@@ -116,6 +117,7 @@ impl PlanModules {
         runtime: &WasmRuntime,
         table: &proto::ModuleTable,
         supplied: &[Arc<Module>],
+        memory: &Arc<dyn MemoryPool>,
     ) -> Result<Self> {
         let mut pools = HashMap::new();
         let mut by_name = HashMap::new();
@@ -124,7 +126,11 @@ impl PlanModules {
             let grant = runtime.grant(module.name(), &[], None, None)?;
             pools.insert(
                 module.sha256().to_string(),
-                Arc::new(InstancePool::new(Arc::clone(module), grant)),
+                Arc::new(InstancePool::new(
+                    Arc::clone(module),
+                    grant,
+                    Arc::clone(memory),
+                )),
             );
         }
         for (i, entry) in table.modules.iter().enumerate() {
@@ -153,7 +159,7 @@ impl PlanModules {
             let grant = grant_for(runtime, &module, entry)?;
             pools.insert(
                 entry.sha256.clone(),
-                Arc::new(InstancePool::new(module, grant)),
+                Arc::new(InstancePool::new(module, grant, Arc::clone(memory))),
             );
         }
         Ok(PlanModules { pools, by_name })
@@ -322,9 +328,10 @@ pub(crate) fn operator_plan(
     inputs: Vec<datafusion::logical_expr::LogicalPlan>,
     config: String,
     partition_by: &[String],
+    memory: &Arc<dyn MemoryPool>,
 ) -> Result<datafusion::logical_expr::LogicalPlan> {
     let grant = runtime.grant(module.name(), &[], None, None)?;
-    let pool = Arc::new(InstancePool::new(module.clone(), grant));
+    let pool = Arc::new(InstancePool::new(module.clone(), grant, Arc::clone(memory)));
     let schemas: Vec<_> = inputs.iter().map(|p| p.schema().inner().clone()).collect();
     let distribution = match (partition_by, schemas.first()) {
         ([], _) | (_, None) => relation::InputDistribution::Any,
@@ -361,7 +368,8 @@ pub(crate) fn register_for_sql(
     module: &Arc<Module>,
 ) -> Result<()> {
     let grant = runtime.grant(module.name(), &[], None, None)?;
-    let pool = Arc::new(InstancePool::new(module.clone(), grant));
+    let memory = Arc::clone(&ctx.runtime_env().memory_pool);
+    let pool = Arc::new(InstancePool::new(module.clone(), grant, memory));
     for spec in module.functions() {
         match spec.kind {
             Kind::Scalar => ctx.register_udf(ScalarUDF::new_from_impl(scalar::WasmScalar::new(

@@ -1,10 +1,12 @@
 //! Instances of one module with one grant, reused across calls. A trapped instance is dropped,
-//! never reused.
+//! never reused. Each instance's linear memory is held in the engine's memory pool (a consumer
+//! per instance, freed with it), so guests and DataFusion's operators share one bound.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use lode_wasm::{Grant, Instance, Module, ResourceAny, WasmError};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
+use lode_wasm::{Grant, Instance, MemoryAccount, Module, ResourceAny, WasmError};
 
 /// An idle instance and the guest resources already opened in it, by key.
 pub(crate) struct Pooled {
@@ -31,6 +33,8 @@ impl Pooled {
 pub(crate) struct InstancePool {
     module: Arc<Module>,
     grant: Grant,
+    /// The engine's memory pool, where each instance's linear memory is reserved.
+    memory: Arc<dyn MemoryPool>,
     idle: Mutex<Vec<Pooled>>,
 }
 
@@ -41,10 +45,11 @@ impl std::fmt::Debug for InstancePool {
 }
 
 impl InstancePool {
-    pub fn new(module: Arc<Module>, grant: Grant) -> Self {
+    pub fn new(module: Arc<Module>, grant: Grant, memory: Arc<dyn MemoryPool>) -> Self {
         InstancePool {
             module,
             grant,
+            memory,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -55,7 +60,10 @@ impl InstancePool {
 
     /// A fresh instance of its own (for state that must not be shared, like accumulators).
     pub fn instantiate(&self) -> Result<Instance, WasmError> {
-        self.module.instantiate(&self.grant)
+        let consumer = MemoryConsumer::new(format!("Wasm {}", self.module.name()));
+        let account = PoolAccount(consumer.register(&self.memory));
+        self.module
+            .instantiate_accounted(&self.grant, Some(Box::new(account)))
     }
 
     /// Runs `f` on an idle instance (or a new one), then returns it to the pool unless it
@@ -77,5 +85,15 @@ impl InstancePool {
             crate::lock(&self.idle).push(pooled);
         }
         result
+    }
+}
+
+/// An instance's linear memory, reserved in the engine's memory pool as it grows.
+struct PoolAccount(MemoryReservation);
+
+impl MemoryAccount for PoolAccount {
+    fn grow(&mut self, bytes: u64) -> Result<(), String> {
+        let bytes = usize::try_from(bytes).map_err(|_| format!("{bytes} bytes"))?;
+        self.0.try_grow(bytes).map_err(|e| e.strip_backtrace())
     }
 }

@@ -139,6 +139,37 @@ async fn aggregate_state_merges_across_partitions() {
     assert!((rows[0][0].parse::<f64>().unwrap() - expected).abs() < 1e-9);
 }
 
+/// A guest's linear memory is held in the engine's memory pool: under a process bound far
+/// below the guest's own cap, a guest that allocates without end is stopped at the bound,
+/// with an error naming the flag, and what it held is given back (the next query runs).
+#[tokio::test]
+async fn guest_memory_counts_against_the_engines_memory_bound() {
+    let data = comments_dir();
+    let mut tables = TableBindings::new();
+    tables.add_data_dir(data.path()).unwrap();
+    let mut config = EngineConfig {
+        target_partitions: 3,
+        module_cache: None,
+        ..EngineConfig::default()
+    };
+    config.memory.limit = Some(48 << 20);
+    let engine = Engine::new(&tables, config).await.unwrap();
+    let error = evil_error(&engine, "memory_bomb", "id").await;
+    assert!(
+        error.contains("could not grow within the process's memory bound")
+            && error.contains("raise --memory-limit")
+            && error.contains("Wasm module 'evil'"),
+        "{error}"
+    );
+    let sql = "SELECT sum(identity(id)) FROM comments";
+    let plan = round_trip(
+        &plan_from_sql(&engine, sql, &["evil"]).await,
+        PlanFormat::Binary,
+    );
+    let rows = common::rows(&run(&engine, &plan).await.unwrap());
+    assert_eq!(rows, vec![vec!["45".to_string()]]);
+}
+
 /// Runs `SELECT <function>(id) FROM comments` with the evil guest and returns the error.
 async fn evil_error(engine: &Engine, function: &str, column: &str) -> String {
     let sql = format!("SELECT {function}({column}) FROM comments");
