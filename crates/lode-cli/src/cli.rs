@@ -142,6 +142,10 @@ pub struct ServeTlsArgs {
     /// PEM file of the certificate's private key; needs --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Listen beyond loopback without a token, or with a token but without TLS (it would
+    /// cross the network in clear); refused unless given (docs/security.md)
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Args)]

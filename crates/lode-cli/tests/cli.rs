@@ -326,6 +326,32 @@ fn validate_exit_codes_and_json_report() {
     assert!(err.contains("unknown diagnostic code"), "{err}");
 }
 
+/// A service told to listen beyond loopback without a token, or with a token but without
+/// TLS, refuses to start and says what to add (docs/security.md).
+#[test]
+fn serve_beyond_loopback_needs_a_token_and_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "secret\n").unwrap();
+    let (code, _, err) = run(lode().args(["serve", "coordinator", "--listen", "0.0.0.0:0"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("refusing to listen on 0.0.0.0:0") && err.contains("--token-file"),
+        "{err}"
+    );
+    let (code, _, err) = run(lode()
+        .args(["serve", "coordinator", "--listen", "0.0.0.0:0", "--token-file"])
+        .arg(&token));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("in clear") && err.contains("--tls-cert"), "{err}");
+    let (code, _, err) = run(lode().args([
+        "serve", "executor", "--listen", "0.0.0.0:0", "--coordinator", "http://127.0.0.1:1",
+        "--data", ".",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("refusing to listen"), "{err}");
+}
+
 /// With tables, `lode validate` binds the plan's reads as `lode run` would: a declared type
 /// no conversion reaches is error B001 there, where without tables the plan is valid.
 #[test]

@@ -19,6 +19,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             executor_timeout,
             result_ttl,
         } => {
+            refuse_exposure(listen, &cluster, &tls)?;
             let config = CoordinatorConfig {
                 listen,
                 token: token(&cluster)?,
@@ -50,6 +51,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             cluster,
             tls,
         } => {
+            refuse_exposure(listen, &cluster, &tls)?;
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             // A temporary work directory lives as long as this process.
             let temporary = match &work {
@@ -95,6 +97,31 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Safe by default: a service reachable beyond loopback needs a token (or anyone who reaches
+/// it runs plans and reads results), and a token needs TLS (or it crosses the network in
+/// clear), unless `--insecure` says the operator means it.
+fn refuse_exposure(
+    listen: std::net::SocketAddr,
+    cluster: &ClusterArgs,
+    tls: &ServeTlsArgs,
+) -> Result<(), Failure> {
+    if listen.ip().is_loopback() || tls.insecure {
+        return Ok(());
+    }
+    let problem = match (&cluster.token_file, &tls.tls_cert) {
+        (None, _) => {
+            "without a token anyone who reaches it can run plans and read results; add --token-file FILE"
+        }
+        (Some(_), None) => {
+            "its token would cross the network in clear; add --tls-cert FILE --tls-key FILE"
+        }
+        (Some(_), Some(_)) => return Ok(()),
+    };
+    Err(Failure::io(format!(
+        "refusing to listen on {listen}: {problem} (or --insecure, if that is meant)"
+    )))
 }
 
 pub fn token(args: &ClusterArgs) -> Result<Token, Failure> {
