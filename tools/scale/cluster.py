@@ -3,8 +3,9 @@
 N executors (`lode serve`), each executor `--memory-limit LIMIT`, each holding two of every
 table's N files (so any one may be lost); every query through `lode submit`, its result
 checked against a local run's; each process's peak RSS; then one executor killed with SIGKILL
-in the middle of chosen queries, which must still finish with the same result, and the
-surviving executors' work directories (stage outputs and spill) back to their size before.
+in the middle of each chosen query (and started again after it), which must still finish with
+the same result, and the surviving executors' work directories (stage outputs and spill) back
+to their size before.
 
     tools/scale/cluster.py --lode target/release/lode --parts data/tpch-sf10-parts --sf 10 \\
         --reference out/scale/sf10/default --executors 3 --limit 2G --kill q09,q18 \\
@@ -94,19 +95,28 @@ class Cluster:
         self.logs = []
         self.coordinator = self.spawn("coordinator", ["serve", "coordinator", "--listen", self.url[7:],
                                                       "--token-file", str(self.token)])
+        self.limit, self.data_dirs = limit, data_dirs
         self.executors, self.work = [], []
-        for i, data in enumerate(data_dirs):
+        for i in range(len(data_dirs)):
             work = out / f"work-{i}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             self.work.append(work)
-            self.executors.append(self.spawn(f"executor-{i}", [
-                "serve", "executor", "--coordinator", self.url, "--data", str(data), "--work", str(work),
-                "--memory-limit", limit, "--token-file", str(self.token)]))
+            self.executors.append(self.start_executor(i))
+        time.sleep(3)
+
+    def start_executor(self, i):
+        return self.spawn(f"executor-{i}", [
+            "serve", "executor", "--coordinator", self.url, "--data", str(self.data_dirs[i]),
+            "--work", str(self.work[i]), "--memory-limit", self.limit, "--token-file", str(self.token)])
+
+    def restart(self, i):
+        """Starts executor `i` again (after it was killed), as an operator would."""
+        self.executors[i] = self.start_executor(i)
         time.sleep(3)
 
     def spawn(self, name, args):
-        log = open(self.out / f"{name}.log", "w")
+        log = open(self.out / f"{name}.log", "a")
         self.logs.append(log)
         return subprocess.Popen([self.lode, *args], stdout=log, stderr=subprocess.STDOUT)
 
@@ -194,6 +204,8 @@ def main():
                 "equal" if same_rows(read_rows(args.reference / f"{q}.csv"), read_rows(results_dir / f"{q}-kill.csv"))
                 else "differs")
             clean = all(after[i] <= before[i] for i in survivors)
+            if killed:
+                cluster.restart(victim)
             failures += verdict != "equal" or not clean or not killed
             kills.append((q, victim, expected * 0.4, killed, wall, verdict, before, after, error))
             print(f"cluster SF {args.sf} {q}, executor-{victim} killed at {expected * 0.4:.1f} s: {wall:.2f} s  {verdict}"

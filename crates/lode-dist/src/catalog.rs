@@ -318,7 +318,11 @@ impl Catalog {
 }
 
 /// Splits a table's files into groups, each homed on one executor holding all its files,
-/// balancing bytes: the largest file first, into the least-filled group it may join. A
+/// balancing bytes: the largest file first, into the least-filled group it may join. Where
+/// files have more than one holder, a file joins a group whose other files some other
+/// executor also holds, if there is one: then every group has a second executor that holds
+/// all of it, and a task whose executor is lost runs again there (without this, a group of
+/// two files held by the lost executor and by two different others has no home left). A
 /// Parquet file larger than a group's fair share is cut into byte ranges (row groups go to
 /// the range holding their middle), each range into a different group homed on one of the
 /// file's holders, so a table of one large file still gives every task slot a part; no range
@@ -330,10 +334,15 @@ fn place_files(
     per_executor: usize,
     min_range_bytes: u64,
 ) -> std::result::Result<Vec<Vec<PartitionedFile>>, String> {
-    let mut groups: Vec<(&str, u64, Vec<PartitionedFile>)> = executors
+    let mut groups: Vec<Group> = executors
         .iter()
         .flat_map(|e| std::iter::repeat_n(e.as_str(), per_executor))
-        .map(|home| (home, 0, Vec::new()))
+        .map(|home| Group {
+            home,
+            bytes: 0,
+            files: Vec::new(),
+            holders: None,
+        })
         .collect();
     let total: u64 = table.files.values().map(|(size, _)| size).sum();
     let fair_share = total.div_ceil(groups.len().max(1) as u64).max(1);
@@ -341,16 +350,20 @@ fn place_files(
     files.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
     for (path, (size, holders)) in files {
         let mut eligible: Vec<usize> = (0..groups.len())
-            .filter(|&g| holders.contains(groups[g].0))
+            .filter(|&g| holders.contains(groups[g].home))
             .collect();
         if eligible.is_empty() {
             return Err(path.clone());
         }
-        eligible.sort_by_key(|&g| (groups[g].1, groups[g].2.len(), g));
+        // A group that would be left with a single holder goes last, if the file has two.
+        let spare = |g: usize| holders.len() < 2 || groups[g].holders_with(holders) >= 2;
+        eligible.sort_by_key(|&g| (!spare(g), groups[g].bytes, groups[g].files.len(), g));
+        // Ranges go only to groups that keep a second holder, while there are such groups.
+        let spares = eligible.iter().filter(|&&g| spare(g)).count().max(1);
         let ranges = if table.format == FileFormat::Parquet {
             size.div_ceil(fair_share)
                 .min(size / min_range_bytes)
-                .clamp(1, eligible.len() as u64)
+                .clamp(1, spares as u64)
         } else {
             1
         };
@@ -362,15 +375,43 @@ fn place_files(
                 let (start, end) = (size * i as u64 / ranges, size * (i as u64 + 1) / ranges);
                 (file.with_range(start as i64, end as i64), end - start)
             };
-            groups[g].1 += bytes;
-            groups[g].2.push(file);
+            groups[g].add(file, bytes, holders);
         }
     }
     Ok(groups
         .into_iter()
-        .map(|(_, _, files)| files)
+        .map(|group| group.files)
         .filter(|files| !files.is_empty())
         .collect())
+}
+
+/// A scan task's files while [`place_files`] fills it.
+struct Group<'a> {
+    /// The executor it is placed on first.
+    home: &'a str,
+    bytes: u64,
+    files: Vec<PartitionedFile>,
+    /// The executors holding every one of its files; `None` while it has none.
+    holders: Option<BTreeSet<String>>,
+}
+
+impl Group<'_> {
+    /// How many executors would hold all of the group with a file held by `holders`.
+    fn holders_with(&self, holders: &BTreeSet<String>) -> usize {
+        match &self.holders {
+            Some(current) => current.intersection(holders).count(),
+            None => holders.len(),
+        }
+    }
+
+    fn add(&mut self, file: PartitionedFile, bytes: u64, holders: &BTreeSet<String>) {
+        self.bytes += bytes;
+        self.files.push(file);
+        self.holders = Some(match self.holders.take() {
+            Some(current) => current.intersection(holders).cloned().collect(),
+            None => holders.clone(),
+        });
+    }
 }
 
 /// The bytes a task reads of `file`: its range, else all of it.
@@ -659,6 +700,32 @@ mod tests {
                 .iter()
                 .all(|g| g.len() == 2 && g.iter().all(|f| f.1 == 0 && f.2 == 50 * MIB))
         );
+    }
+
+    /// Three executors each holding two of a table's three files (as `make scale` lays them
+    /// out): every task's files are also all held by a second executor, so the loss of any
+    /// one executor leaves each task a place to run again.
+    #[test]
+    fn with_files_on_two_executors_every_group_survives_losing_one() {
+        let spec: &[(&str, u64, &[&str])] = &[
+            ("part-1.parquet", 90 * MIB, &["a", "c"]),
+            ("part-2.parquet", 80 * MIB, &["a", "b"]),
+            ("part-3.parquet", 70 * MIB, &["b", "c"]),
+        ];
+        let table = table(FileFormat::Parquet, spec);
+        let groups =
+            place_files(&table, &executors(&["a", "b", "c"]), 2, MIN_RANGE).expect("placed");
+        for group in layout(&groups) {
+            let holders: Vec<&str> = ["a", "b", "c"]
+                .into_iter()
+                .filter(|e| {
+                    group
+                        .iter()
+                        .all(|(path, _, _)| spec.iter().any(|(p, _, h)| p == path && h.contains(e)))
+                })
+                .collect();
+            assert!(holders.len() >= 2, "{group:?} is held only by {holders:?}");
+        }
     }
 
     #[test]

@@ -311,6 +311,24 @@ mod tests {
     }
 
     #[test]
+    fn a_full_spill_disk_names_the_directory_and_the_flag() {
+        let full = DataFusionError::IoError(std::io::Error::from_raw_os_error(ENOSPC));
+        let wrapped = DataFusionError::Context("spilling a sort".into(), Box::new(full));
+        let told = explain(wrapped, 1 << 30, Path::new("/scratch/lode-1-0")).to_string();
+        assert!(
+            told.contains("the disk holding the spill directory /scratch/lode-1-0 is full")
+                && told.contains("--spill-dir"),
+            "{told}"
+        );
+        let short = DataFusionError::ResourcesExhausted("Failed to allocate 8 MB".into());
+        let told = explain(short, 1 << 30, Path::new("/scratch")).to_string();
+        assert!(
+            told.contains("raise --memory-limit") && told.contains("1.0 GiB"),
+            "{told}"
+        );
+    }
+
+    #[test]
     fn bytes_print_for_people() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 << 29), "1.5 GiB");

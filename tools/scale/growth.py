@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""How Lode's cost grows with the data: the 22 TPC-H queries at several scale factors, one
+`lode run` process per query (time and peak RSS), beside DuckDB on the same Parquet files in
+the same run (tools/scale/duckdb_tpch.py). Lode's results at each scale are checked against
+the reference results of `tools/scale/scale.py` where given.
+
+    tools/scale/growth.py --lode target/release/lode --sfs 1,3,10 --duckdb-python out/scale-env/bin/python \\
+        --report docs/benchmarks.md
+
+Tables are read from data/tpch-sf<SF>. The report replaces the section between
+`<!-- growth:begin -->` and `<!-- growth:end -->` (appended if absent).
+"""
+
+import argparse
+import datetime
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import human, machine, run_query  # noqa: E402
+
+BEGIN, END = "<!-- growth:begin -->", "<!-- growth:end -->"
+
+
+def geomean(values):
+    values = [v for v in values if v is not None]
+    return math.exp(sum(math.log(max(v, 1e-3)) for v in values) / len(values)) if values else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lode", required=True)
+    ap.add_argument("--sfs", default="1,3,10")
+    ap.add_argument("--plans", default="plans/tpch", type=Path)
+    ap.add_argument("--duckdb-python", required=True)
+    ap.add_argument("--out", default="out/scale/growth", type=Path)
+    ap.add_argument("--report", type=Path)
+    args = ap.parse_args()
+    sfs = args.sfs.split(",")
+    plans = sorted(args.plans.glob("q[0-9][0-9].json"))
+    lode, duck, duck_peak, failures = {}, {}, {}, 0
+    version = "?"
+    for sf in sfs:
+        data = Path(f"data/tpch-sf{sf}")
+        out = args.out / f"sf{sf}"
+        out.mkdir(parents=True, exist_ok=True)
+        for plan in plans:
+            wall, peak, _, error = run_query(args.lode, plan, data, "default", out / f"{plan.stem}.csv")
+            failures += error is not None
+            lode[(sf, plan.stem)] = None if error else (wall, peak)
+            print(f"lode SF {sf} {plan.stem}: {wall:7.2f} s  peak {human(peak):>10}" + (f"  {error}" if error else ""), flush=True)
+        proc = subprocess.run([args.duckdb_python, str(Path(__file__).resolve().parent / "duckdb_tpch.py"),
+                               "--data", str(data), "--sql", str(args.plans), "--threads", "2"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"DuckDB at SF {sf} failed: {proc.stderr.strip()[-500:]}")
+        report = json.loads(proc.stdout)
+        version = report["version"]
+        duck_peak[sf] = report["peak_rss"]
+        for q, seconds in report["queries"].items():
+            duck[(sf, q)] = seconds
+        print(f"duckdb SF {sf}: geomean {geomean(report['queries'].values()):.3f} s, peak {human(report['peak_rss'])}", flush=True)
+
+    first, last = sfs[0], sfs[-1]
+    header = ["query"] + [f"Lode SF {sf} s" for sf in sfs] + [f"SF {last}/SF {first}", f"Lode SF {last} peak RSS"] \
+        + [f"DuckDB SF {sf} s" for sf in sfs] + [f"Lode/DuckDB SF {last}"]
+    lines = [BEGIN, f"## Cost growth: TPC-H SF {', '.join(sfs)}, Lode beside DuckDB (`make scale`)", "",
+             f"Command: `tools/scale/growth.py --lode {args.lode} --sfs {args.sfs} --duckdb-python {args.duckdb_python}`; "
+             f"{datetime.date.today().isoformat()}; {machine()}. Lode: one `lode run` process per query (release build, "
+             "default memory bound, start-up included), time and peak RSS from `/usr/bin/time`. DuckDB "
+             f"{version}: the same Parquet files through views, 2 threads, in one process, each query run once to warm up "
+             "and once timed (no process start). Goal: SF 10 / SF 1 at most 10x on the geomean (linear or better).", "",
+             "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+
+    def cell(sf, q):
+        r = lode.get((sf, q))
+        return f"{r[0]:.2f}" if r else "failed"
+
+    for plan in plans:
+        q = plan.stem
+        lo, hi = lode.get((first, q)), lode.get((last, q))
+        ratio = f"{hi[0] / lo[0]:.1f}x" if lo and hi else ""
+        vs = f"{hi[0] / duck[(last, q)]:.2f}x" if hi and duck.get((last, q)) else ""
+        lines.append("| " + " | ".join([q] + [cell(sf, q) for sf in sfs] + [ratio, human(hi[1]) if hi else ""]
+                                       + [f"{duck.get((sf, q), float('nan')):.3f}" for sf in sfs] + [vs]) + " |")
+    geo = {sf: geomean([lode[(sf, p.stem)][0] if lode.get((sf, p.stem)) else None for p in plans]) for sf in sfs}
+    dgeo = {sf: geomean([duck.get((sf, p.stem)) for p in plans]) for sf in sfs}
+    lines.append("| geomean | " + " | ".join(f"{geo[sf]:.2f}" for sf in sfs) + f" | {geo[last] / geo[first]:.1f}x | "
+                 + " | " + " | ".join(f"{dgeo[sf]:.3f}" for sf in sfs) + f" | {geo[last] / dgeo[last]:.2f}x |")
+    lines += ["", "DuckDB's peak RSS over all 22 queries: " + ", ".join(f"SF {sf} {human(duck_peak[sf])}" for sf in sfs) + ".",
+              "", END]
+    section = "\n".join(lines) + "\n"
+    print(section)
+    if args.report:
+        text = args.report.read_text() if args.report.exists() else ""
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            text = head + section.rstrip("\n") + rest.split(END, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+        args.report.write_text(text)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
