@@ -340,13 +340,28 @@ fn serve_beyond_loopback_needs_a_token_and_tls() {
         "{err}"
     );
     let (code, _, err) = run(lode()
-        .args(["serve", "coordinator", "--listen", "0.0.0.0:0", "--token-file"])
+        .args([
+            "serve",
+            "coordinator",
+            "--listen",
+            "0.0.0.0:0",
+            "--token-file",
+        ])
         .arg(&token));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("in clear") && err.contains("--tls-cert"), "{err}");
+    assert!(
+        err.contains("in clear") && err.contains("--tls-cert"),
+        "{err}"
+    );
     let (code, _, err) = run(lode().args([
-        "serve", "executor", "--listen", "0.0.0.0:0", "--coordinator", "http://127.0.0.1:1",
-        "--data", ".",
+        "serve",
+        "executor",
+        "--listen",
+        "0.0.0.0:0",
+        "--coordinator",
+        "http://127.0.0.1:1",
+        "--data",
+        ".",
     ]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("refusing to listen"), "{err}");

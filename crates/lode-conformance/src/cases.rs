@@ -260,7 +260,10 @@ async fn run_case_on_cluster(
         Err(e) => {
             return judge(
                 &case.expect,
-                Err(Failed::Diagnostics(vec!["D001".into()], e.to_string())),
+                Err(Failed::Diagnostics(
+                    vec![lode_plan::Code::DecodeFailed.to_string()],
+                    e.to_string(),
+                )),
             );
         }
     };
@@ -382,7 +385,10 @@ impl From<ExecError> for Failed {
     fn from(e: ExecError) -> Self {
         match &e {
             // What `lode validate` reports as D001.
-            ExecError::Plan(_) => Failed::Diagnostics(vec!["D001".into()], e.to_string()),
+            ExecError::Plan(_) => Failed::Diagnostics(
+                vec![lode_plan::Code::DecodeFailed.to_string()],
+                e.to_string(),
+            ),
             ExecError::Invalid(diagnostics) => Failed::Diagnostics(
                 diagnostics
                     .iter()

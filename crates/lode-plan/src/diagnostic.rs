@@ -84,7 +84,6 @@ codes! {
     FieldOutOfRange = "E001", Error, "a field reference is outside its input's fields";
     MissingExpression = "E002", Error, "an expression is empty";
     UnsupportedExpression = "E003", Error, "the executor does not support this expression";
-    UnsupportedArgument = "E004", Error, "a function argument kind is not supported";
     UnsupportedFunction = "E005", Error, "the executor has no implementation of this function";
     UnsupportedSort = "E006", Error, "a sort field has no direction, or one the executor does not support";
     UnsupportedType = "T001", Error, "the executor does not support this type";

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::diagnostic::{Code, Diagnostic};
+use crate::path::PlanPath;
+
 /// Why a plan could not be read.
 ///
 /// Every variant names where the problem is: a byte offset for binary plans, a line and column
@@ -58,3 +61,18 @@ fn line_suffix(line: Option<usize>, column: Option<usize>) -> String {
 }
 
 pub type Result<T, E = PlanError> = std::result::Result<T, E>;
+
+impl PlanError {
+    /// Diagnostic D001, what `lode validate` reports for input that does not decode as a
+    /// plan; `None` when there was no input to decode (the file could not be read).
+    pub fn diagnostic(&self) -> Option<Diagnostic> {
+        match self {
+            PlanError::Io { .. } => None,
+            other => Some(Diagnostic::new(
+                Code::DecodeFailed,
+                PlanPath::root(),
+                other.to_string(),
+            )),
+        }
+    }
+}

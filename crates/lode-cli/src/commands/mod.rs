@@ -38,17 +38,30 @@ pub fn write_plan(plan: &lode_plan::substrait::proto::Plan, output: &Path) -> Re
 
 /// Reads a plan file, or standard input for `-`. Errors name the file.
 pub fn read_plan(source: &str) -> Result<DecodedPlan, Failure> {
+    let bytes = plan_bytes(source)?;
+    lode_plan::decode_plan(&bytes).map_err(|e| Failure::from(e).context(plan_label(source)))
+}
+
+/// The bytes of a plan file, or of standard input for `-`.
+pub fn plan_bytes(source: &str) -> Result<Vec<u8>, Failure> {
     if source == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| Failure::io(format!("cannot read the plan from standard input: {e}")))?;
-        return lode_plan::decode_plan(&bytes).map_err(|e| Failure::from(e).context("<stdin>"));
+        return Ok(bytes);
     }
-    lode_plan::read_plan_file(Path::new(source)).map_err(|e| match e {
-        lode_plan::PlanError::Io { .. } => Failure::from(e),
-        other => Failure::from(other).context(source),
+    std::fs::read(source).map_err(|source_error| {
+        Failure::from(lode_plan::PlanError::Io {
+            path: Path::new(source).to_path_buf(),
+            source: source_error,
+        })
     })
+}
+
+/// How messages name a plan source.
+pub fn plan_label(source: &str) -> &str {
+    if source == "-" { "<stdin>" } else { source }
 }
 
 pub fn bind_tables(args: &TableArgs) -> Result<TableBindings, Failure> {

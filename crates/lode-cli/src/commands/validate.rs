@@ -32,8 +32,9 @@ pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
     let engine = super::engine(&args.tables, &args.wasm, |_| {}).await?;
     let mut reports = Vec::new();
     for source in &args.plans {
-        let report = match super::read_plan(source) {
-            Ok(decoded) => {
+        let decoded = super::plan_bytes(source).map(|bytes| lode_plan::decode_plan(&bytes));
+        let report = match decoded {
+            Ok(Ok(decoded)) => {
                 let analysis = engine.analyze(&decoded);
                 let mut diagnostics = analysis.diagnostics;
                 let valid = !diagnostics.iter().any(|d| d.severity == Severity::Error);
@@ -57,6 +58,14 @@ pub async fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
                     output: analysis.output,
                 }
             }
+            // Bytes that do not decode: D001, with where decoding stopped.
+            Ok(Err(error)) => PlanReport {
+                plan: source.clone(),
+                status: "unreadable",
+                error: Some(format!("{}: {error}", super::plan_label(source))),
+                diagnostics: error.diagnostic().into_iter().collect(),
+                output: None,
+            },
             Err(failure) => PlanReport {
                 plan: source.clone(),
                 status: "unreadable",

@@ -3,6 +3,7 @@
 //! the shared TPC-H data once (each test binary of DataFusion + wasmtime is ~0.5 GB).
 
 mod common;
+mod diagnostics;
 mod foreign_producers;
 mod formats;
 mod memory;
