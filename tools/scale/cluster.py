@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import human, machine, read_rows, same_rows  # noqa: E402
+from scale import human, machine, publish, read_rows, same_rows  # noqa: E402
 
 BEGIN, END = "<!-- scale-cluster:begin -->", "<!-- scale-cluster:end -->"
 
@@ -234,17 +234,7 @@ def main():
                      + "; surviving executors' work directories " + ", ".join(
                          f"executor-{i} {human(before[i])} before, {human(after[i])} after" for i in before) + ".")
     lines += ["", END]
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if args.report:
-        text = args.report.read_text() if args.report.exists() else ""
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            text = head + section.rstrip("\n") + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        args.report.write_text(text)
-    sys.exit(1 if failures else 0)
+    publish(lines, args.report, BEGIN, END, failures)
 
 
 if __name__ == "__main__":

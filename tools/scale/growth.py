@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import human, machine, run_query  # noqa: E402
+from scale import human, machine, publish, run_query  # noqa: E402
 
 BEGIN, END = "<!-- growth:begin -->", "<!-- growth:end -->"
 
@@ -92,17 +92,7 @@ def main():
                  + " | " + " | ".join(f"{dgeo[sf]:.3f}" for sf in sfs) + f" | {geo[last] / dgeo[last]:.2f}x |")
     lines += ["", "DuckDB's peak RSS over all 22 queries: " + ", ".join(f"SF {sf} {human(duck_peak[sf])}" for sf in sfs) + ".",
               "", END]
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if args.report:
-        text = args.report.read_text() if args.report.exists() else ""
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            text = head + section.rstrip("\n") + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        args.report.write_text(text)
-    sys.exit(1 if failures else 0)
+    publish(lines, args.report, BEGIN, END, failures)
 
 
 if __name__ == "__main__":

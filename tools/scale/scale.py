@@ -170,18 +170,29 @@ def main():
         geo_cells += [f"{geomeans[limit]:.2f}", "", ""]
     lines.append("| geomean | " + " | ".join(geo_cells) + " |  |")
     lines += ["", END]
+    publish(lines, args.report, BEGIN, END, failures)
+
+
+def publish(lines, report, begin, end, failures):
+    """Prints the report section `lines` (from `begin` to `end`), writes it into `report` if
+    given, and exits 1 if there were failures."""
     section = "\n".join(lines) + "\n"
     print(section)
-    if args.report:
-        text = args.report.read_text() if args.report.exists() else ""
-        if BEGIN in text and END in text:
-            before, rest = text.split(BEGIN, 1)
-            after = rest.split(END, 1)[1]
-            text = before + section.rstrip("\n") + after
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        args.report.write_text(text)
+    if report:
+        write_section(report, begin, end, section)
     sys.exit(1 if failures else 0)
+
+
+def write_section(report, begin, end, section):
+    """Replaces the text between the `begin` and `end` markers of `report` with `section`
+    (which starts and ends with them), or appends it."""
+    text = report.read_text() if report.exists() else ""
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        text = before + section.rstrip("\n") + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    report.write_text(text)
 
 
 if __name__ == "__main__":
