@@ -322,7 +322,8 @@ impl Catalog {
 /// files have more than one holder, a file joins a group whose other files some other
 /// executor also holds, if there is one: then every group has a second executor that holds
 /// all of it, and a task whose executor is lost runs again there (without this, a group of
-/// two files held by the lost executor and by two different others has no home left). A
+/// two files held by the lost executor and by two different others has no home left); where
+/// no group it may join keeps a second holder, the file opens a group of its own. A
 /// Parquet file larger than a group's fair share is cut into byte ranges (row groups go to
 /// the range holding their middle), each range into a different group homed on one of the
 /// file's holders, so a table of one large file still gives every task slot a part; no range
@@ -337,12 +338,7 @@ fn place_files(
     let mut groups: Vec<Group> = executors
         .iter()
         .flat_map(|e| std::iter::repeat_n(e.as_str(), per_executor))
-        .map(|home| Group {
-            home,
-            bytes: 0,
-            files: Vec::new(),
-            holders: None,
-        })
+        .map(Group::new)
         .collect();
     let total: u64 = table.files.values().map(|(size, _)| size).sum();
     let fair_share = total.div_ceil(groups.len().max(1) as u64).max(1);
@@ -356,6 +352,14 @@ fn place_files(
             return Err(path.clone());
         }
         // A group that would be left with a single holder goes last, if the file has two.
+        let spare = |g: usize| holders.len() < 2 || groups[g].holders_with(holders) >= 2;
+        if !eligible.iter().any(|&g| spare(g)) {
+            // Every group the file could join would keep one holder: it opens a group of its
+            // own on its least-loaded holder, so no task is stranded by one executor's loss.
+            let home = least_loaded(&groups, &eligible);
+            groups.push(Group::new(home));
+            eligible = vec![groups.len() - 1];
+        }
         let spare = |g: usize| holders.len() < 2 || groups[g].holders_with(holders) >= 2;
         eligible.sort_by_key(|&g| (!spare(g), groups[g].bytes, groups[g].files.len(), g));
         // Ranges go only to groups that keep a second holder, while there are such groups.
@@ -395,7 +399,32 @@ struct Group<'a> {
     holders: Option<BTreeSet<String>>,
 }
 
-impl Group<'_> {
+/// The executor among the homes of `eligible` groups with the fewest bytes placed on it.
+fn least_loaded<'a>(groups: &[Group<'a>], eligible: &[usize]) -> &'a str {
+    let load = |home: &str| -> u64 {
+        groups
+            .iter()
+            .filter(|g| g.home == home)
+            .map(|g| g.bytes)
+            .sum()
+    };
+    eligible
+        .iter()
+        .map(|&g| groups[g].home)
+        .min_by_key(|home| (load(home), *home))
+        .expect("a file's eligible groups are never empty here")
+}
+
+impl<'a> Group<'a> {
+    fn new(home: &'a str) -> Self {
+        Group {
+            home,
+            bytes: 0,
+            files: Vec::new(),
+            holders: None,
+        }
+    }
+
     /// How many executors would hold all of the group with a file held by `holders`.
     fn holders_with(&self, holders: &BTreeSet<String>) -> usize {
         match &self.holders {
@@ -705,26 +734,51 @@ mod tests {
     /// Three executors each holding two of a table's three files (as `make scale` lays them
     /// out): every task's files are also all held by a second executor, so the loss of any
     /// one executor leaves each task a place to run again.
+    /// Three executors each holding two of a table's three files (as `make scale` lays them
+    /// out), files of every size order and scale (SF 10's `customer` once put two files in
+    /// one group: a larger third file took the groups the second could have joined).
     #[test]
     fn with_files_on_two_executors_every_group_survives_losing_one() {
-        let spec: &[(&str, u64, &[&str])] = &[
-            ("part-1.parquet", 90 * MIB, &["a", "c"]),
-            ("part-2.parquet", 80 * MIB, &["a", "b"]),
-            ("part-3.parquet", 70 * MIB, &["b", "c"]),
+        let orders = [
+            [90, 80, 70],
+            [41, 40, 42],
+            [42, 40, 41],
+            [40, 41, 42],
+            [40, 40, 40],
         ];
-        let table = table(FileFormat::Parquet, spec);
-        let groups =
-            place_files(&table, &executors(&["a", "b", "c"]), 2, MIN_RANGE).expect("placed");
-        for group in layout(&groups) {
-            let holders: Vec<&str> = ["a", "b", "c"]
-                .into_iter()
-                .filter(|e| {
-                    group
-                        .iter()
-                        .all(|(path, _, _)| spec.iter().any(|(p, _, h)| p == path && h.contains(e)))
-                })
-                .collect();
-            assert!(holders.len() >= 2, "{group:?} is held only by {holders:?}");
+        for sizes in orders {
+            for unit in [MIB / 40, MIB / 8, MIB / 4, MIB, 4 * MIB] {
+                let spec: Vec<(&str, u64, &[&str])> = vec![
+                    ("part-1.parquet", sizes[0] * unit, &["a", "c"]),
+                    ("part-2.parquet", sizes[1] * unit, &["a", "b"]),
+                    ("part-3.parquet", sizes[2] * unit, &["b", "c"]),
+                ];
+                let table = table(FileFormat::Parquet, &spec);
+                let groups = place_files(&table, &executors(&["a", "b", "c"]), 2, MIN_RANGE)
+                    .expect("placed");
+                let layout = layout(&groups);
+                for group in &layout {
+                    let holders: Vec<&str> = ["a", "b", "c"]
+                        .into_iter()
+                        .filter(|e| {
+                            group.iter().all(|(path, _, _)| {
+                                spec.iter().any(|(p, _, h)| p == path && h.contains(e))
+                            })
+                        })
+                        .collect();
+                    assert!(
+                        holders.len() >= 2,
+                        "sizes {sizes:?} x {unit}: {group:?} is held only by {holders:?}"
+                    );
+                }
+                let placed: u64 = layout
+                    .iter()
+                    .flatten()
+                    .map(|(_, start, end)| end - start)
+                    .sum();
+                let total: u64 = sizes.iter().map(|s| s * unit).sum();
+                assert_eq!(placed, total, "sizes {sizes:?} x {unit}: {layout:?}");
+            }
         }
     }
 

@@ -481,7 +481,7 @@ impl<'a> JobRun<'a> {
             let result = async {
                 let (executor, sender) = match slot {
                     Some(slot) => slot,
-                    None => wait_for_placement(shared, &files).await?,
+                    None => wait_for_placement(shared, &files, stage_id, task).await?,
                 };
                 let key = proto::TaskKey {
                     job: job.clone(),
@@ -499,7 +499,8 @@ impl<'a> JobRun<'a> {
                         modules,
                     })),
                 };
-                debug!(job = %job, stage = stage_id.0, task, attempt, %executor, "task sent");
+                let reads = files.iter().map(|f| f.object_meta.location.as_ref()).collect::<Vec<_>>();
+                debug!(job = %job, stage = stage_id.0, task, attempt, %executor, ?reads, "task sent");
                 if sender.send(Ok(run)).await.is_err() {
                     shared.lose_executor(&executor, "its connection closed");
                 }
@@ -593,6 +594,8 @@ fn reserve_slot(
 async fn wait_for_placement(
     shared: &Shared,
     files: &[PartitionedFile],
+    stage: StageId,
+    task: usize,
 ) -> Result<(String, ExecutorSender), JobError> {
     let deadline = tokio::time::Instant::now() + shared.config.placement_timeout;
     loop {
@@ -613,7 +616,8 @@ async fn wait_for_placement(
                 )
             } else {
                 format!(
-                    "no attached executor holds all of {} (waited {:?})",
+                    "stage {} task {task} reads {}, and no attached executor holds all of them (waited {:?})",
+                    stage.0,
                     needs.join(", "),
                     shared.config.placement_timeout
                 )
