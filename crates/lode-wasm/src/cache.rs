@@ -93,3 +93,81 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .mode(0o700)
         .create(dir)
 }
+
+#[cfg(test)]
+mod tests {
+    //! A cached artifact is loaded as machine code, so the cache must hand back exactly what
+    //! this user stored and refuse anything else.
+
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn cache(dir: &Path, tag: &str) -> DiskCache {
+        DiskCache::new(dir.join("modules"), tag.to_string())
+    }
+
+    #[test]
+    fn an_artifact_comes_back_as_stored_in_a_private_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path(), "engine-a");
+        assert_eq!(cache.get("abc"), None);
+        cache.put("abc", b"machine code").unwrap();
+        assert_eq!(cache.get("abc").as_deref(), Some(&b"machine code"[..]));
+        let mode = fs::metadata(dir.path().join("modules"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn another_engine_configuration_does_not_see_the_artifact() {
+        let dir = tempfile::tempdir().unwrap();
+        cache(dir.path(), "engine-a").put("abc", b"code").unwrap();
+        assert_eq!(cache(dir.path(), "engine-b").get("abc"), None);
+    }
+
+    #[test]
+    fn a_tampered_artifact_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path(), "engine-a");
+        cache.put("abc", b"machine code").unwrap();
+        let path = cache.path("abc");
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(verify(&path, &bytes), Err("checksum mismatch"));
+        assert_eq!(cache.get("abc"), None);
+    }
+
+    #[test]
+    fn a_file_others_may_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path(), "engine-a");
+        cache.put("abc", b"machine code").unwrap();
+        let path = cache.path("abc");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(
+            verify(&path, &fs::read(&path).unwrap()),
+            Err("writable by group or others")
+        );
+        assert_eq!(cache.get("abc"), None);
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_artifact_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache(dir.path(), "engine-a");
+        create_private_dir(&cache.dir).unwrap();
+        let path = cache.path("abc");
+        fs::write(&path, b"\x7fELF not ours").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            verify(&path, &fs::read(&path).unwrap()),
+            Err("not a Lode artifact")
+        );
+        assert_eq!(cache.get("abc"), None);
+    }
+}

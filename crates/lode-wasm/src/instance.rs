@@ -9,11 +9,11 @@ use wasmtime::component::{
 use wasmtime::{Store, Trap};
 
 use crate::error::{ModuleName, Result, WasmError};
+use crate::exports::{EXPORT_COUNT, Export};
 use crate::host::{HostState, MemoryAccount};
 use crate::marshal::{self, GuestBatch};
-use crate::module::{EXPORT_COUNT, Export};
+use crate::policy::EPOCH_TICK;
 use crate::policy::Grant;
-use crate::runtime::EPOCH_TICK;
 use crate::wit;
 
 type GuestResult<T> = std::result::Result<T, wit::CallError>;

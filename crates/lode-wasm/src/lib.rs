@@ -8,6 +8,7 @@
 
 mod cache;
 pub mod error;
+mod exports;
 pub mod host;
 mod instance;
 pub mod marshal;
@@ -21,11 +22,10 @@ pub use error::{ModuleName, WasmError};
 pub use host::{HostState, MemoryAccount};
 pub use instance::{GroupedRows, Instance};
 pub use module::{FunctionSpec, Module, SignatureSpec, kind_name};
-pub use policy::{Capability, Grant, HostPolicy, Limits};
+pub use policy::{Capability, EPOCH_TICK, Grant, HostPolicy, Limits};
 pub use runtime::{
-    ComponentInfo, EPOCH_TICK, Origin, WasmRuntime, World, default_cache_dir, default_store_dir,
-    sha256_hex,
+    ComponentInfo, Origin, WasmRuntime, World, default_cache_dir, default_store_dir,
 };
-pub use store::{ModuleStore, StoredModule};
+pub use store::{ModuleStore, StoredModule, sha256_hex};
 pub use wasmtime::component::ResourceAny;
 pub use wit::{Kind, Volatility};

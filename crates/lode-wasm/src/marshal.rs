@@ -488,3 +488,205 @@ fn decode_array(
 pub fn schema_of(fields: &Fields) -> Arc<Schema> {
     Arc::new(Schema::new(fields.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    //! A guest's batch is untrusted: what `decode_batch` accepts must be valid Arrow, and
+    //! every way a batch can lie is refused with a message that says how.
+
+    use arrow::array::{
+        BooleanArray, Decimal128Array, Int32Array, Int64Array, ListArray, StringArray, StructArray,
+    };
+    use arrow::datatypes::Int32Type;
+
+    use super::*;
+
+    /// Columns laid out for a guest and handed back unchanged, as an echoing guest would.
+    fn round_trip(columns: &[ArrayRef]) -> Result<Vec<ArrayRef>, MarshalError> {
+        let fields: Fields = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Field::new(format!("c{i}"), c.data_type().clone(), true))
+            .collect();
+        let data: Vec<ArrayData> = columns.iter().map(|c| c.to_data()).collect();
+        let rows = columns.first().map_or(0, |c| c.len());
+        let batch = GuestBatch::new(rows, &data)?.into_owned_wit();
+        decode_batch(&fields, batch)
+    }
+
+    fn int32_batch(rows: u32, nodes: Vec<wit::Node>, buffers: Vec<Vec<u8>>) -> wit::Batch {
+        wit::Batch {
+            num_rows: rows,
+            nodes,
+            buffers,
+        }
+    }
+
+    fn node(length: u32, null_count: u32) -> wit::Node {
+        wit::Node { length, null_count }
+    }
+
+    fn ints(values: &[i32]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    fn refused(fields: &Fields, batch: wit::Batch) -> String {
+        match decode_batch(fields, batch) {
+            Ok(columns) => panic!("accepted: {columns:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn int32_field(nullable: bool) -> Fields {
+        Fields::from(vec![Field::new("x", DataType::Int32, nullable)])
+    }
+
+    #[test]
+    fn every_guest_type_comes_back_as_it_went() {
+        let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(1), None]),
+            None,
+            Some(vec![]),
+        ]);
+        let strukt = StructArray::from(vec![
+            (
+                Arc::new(Field::new("a", DataType::Int32, true)),
+                Arc::new(Int32Array::from(vec![Some(1), None, Some(3)])) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("b", DataType::Utf8, true)),
+                Arc::new(StringArray::from(vec!["x", "yy", ""])) as ArrayRef,
+            ),
+        ]);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![Some(-1), None, Some(i64::MAX)])),
+            Arc::new(StringArray::from(vec![Some("é"), None, Some("abc")])),
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+            Arc::new(
+                Decimal128Array::from(vec![Some(12345), None, Some(-1)])
+                    .with_precision_and_scale(10, 2)
+                    .unwrap(),
+            ),
+            Arc::new(list),
+            Arc::new(strukt),
+        ];
+        let back = round_trip(&columns).unwrap();
+        assert_eq!(back.len(), columns.len());
+        for (sent, received) in columns.iter().zip(&back) {
+            assert_eq!(sent.to_data(), received.to_data());
+        }
+    }
+
+    #[test]
+    fn a_slice_goes_out_rebased() {
+        let column: ArrayRef = Arc::new(StringArray::from(vec!["a", "bb", "ccc", "dddd"]));
+        let sliced = column.slice(1, 2);
+        let back = round_trip(std::slice::from_ref(&sliced)).unwrap();
+        assert_eq!(back[0].as_ref(), sliced.as_ref());
+    }
+
+    #[test]
+    fn a_buffer_too_short_for_its_rows_is_refused() {
+        let batch = int32_batch(3, vec![node(3, 0)], vec![vec![], ints(&[1, 2])]);
+        let message = refused(&int32_field(true), batch);
+        assert!(!message.is_empty());
+    }
+
+    #[test]
+    fn a_column_of_another_length_than_the_batch_is_refused() {
+        let batch = int32_batch(4, vec![node(3, 0)], vec![vec![], ints(&[1, 2, 3])]);
+        let message = refused(&int32_field(true), batch);
+        assert!(
+            message.contains("has 3 rows, the batch says 4"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn nulls_in_a_column_declared_not_null_are_refused() {
+        let batch = int32_batch(3, vec![node(3, 1)], vec![vec![0b101], ints(&[1, 0, 3])]);
+        let message = refused(&int32_field(false), batch);
+        assert!(message.contains("declared not null"), "{message}");
+    }
+
+    /// A guest's null count is a claim; the validity bits decide, so the column is valid
+    /// Arrow whatever it says.
+    #[test]
+    fn the_validity_bits_decide_the_nulls_not_the_claimed_count() {
+        let batch = int32_batch(3, vec![node(3, 2)], vec![vec![0b101], ints(&[1, 0, 3])]);
+        let columns = decode_batch(&int32_field(true), batch).unwrap();
+        assert_eq!(columns[0].null_count(), 1);
+        columns[0].to_data().validate_full().unwrap();
+    }
+
+    #[test]
+    fn missing_nodes_or_buffers_are_refused() {
+        refused(&int32_field(true), int32_batch(3, vec![], vec![]));
+        refused(
+            &int32_field(true),
+            int32_batch(3, vec![node(3, 0)], vec![vec![]]),
+        );
+    }
+
+    #[test]
+    fn string_offsets_past_the_data_or_invalid_utf8_are_refused() {
+        let fields = Fields::from(vec![Field::new("s", DataType::Utf8, true)]);
+        let past_end = int32_batch(
+            2,
+            vec![node(2, 0)],
+            vec![vec![], ints(&[0, 2, 9]), b"abc".to_vec()],
+        );
+        refused(&fields, past_end);
+        let decreasing = int32_batch(
+            2,
+            vec![node(2, 0)],
+            vec![vec![], ints(&[0, 2, 1]), b"abc".to_vec()],
+        );
+        refused(&fields, decreasing);
+        let not_utf8 = int32_batch(
+            1,
+            vec![node(1, 0)],
+            vec![vec![], ints(&[0, 2]), vec![0xff, 0xfe]],
+        );
+        refused(&fields, not_utf8);
+    }
+
+    #[test]
+    fn list_offsets_past_the_child_are_refused() {
+        let item = Arc::new(Field::new("item", DataType::Int32, true));
+        let fields = Fields::from(vec![Field::new("l", DataType::List(item), true)]);
+        let batch = int32_batch(
+            1,
+            vec![node(1, 0), node(2, 0)],
+            vec![vec![], ints(&[0, 5]), vec![], ints(&[1, 2])],
+        );
+        refused(&fields, batch);
+    }
+
+    #[test]
+    fn types_a_guest_cannot_take_are_named() {
+        let field = Arc::new(Field::new("d", DataType::Duration(TimeUnit::Second), true));
+        let message = match encode_schema([&field]) {
+            Ok(_) => panic!("a duration was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(message.contains("cannot be passed to a guest"), "{message}");
+    }
+
+    #[test]
+    fn schemas_come_back_as_they_went() {
+        let item = Arc::new(Field::new("item", DataType::Utf8, true));
+        let fields: Fields = vec![
+            Field::new("l", DataType::List(item), false),
+            Field::new(
+                "t",
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                true,
+            ),
+            Field::new("d", DataType::Decimal128(20, 3), true),
+        ]
+        .into();
+        let encoded = encode_schema(fields.iter()).unwrap();
+        assert_eq!(decode_schema(&encoded).unwrap(), fields);
+    }
+}

@@ -5,63 +5,12 @@ use arrow::datatypes::DataType;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::error::{ModuleName, Result, WasmError};
+use crate::exports::{EXPORT_COUNT, EXPORTS};
 use crate::host::{HostState, MemoryAccount};
 use crate::instance::Instance;
 use crate::marshal;
 use crate::policy::{Grant, HostPolicy};
 use crate::wit::{self, Kind, Volatility};
-
-/// Every function of the `extension` world, in the order of [`EXPORTS`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Export {
-    Describe,
-    BindScalar,
-    BindAggregate,
-    BindTable,
-    BindOperator,
-    ScalarOpen,
-    ScalarCall,
-    AccumulatorOpen,
-    AccumulatorUpdate,
-    AccumulatorMerge,
-    AccumulatorState,
-    AccumulatorEvaluate,
-    GeneratorOpen,
-    GeneratorNext,
-    OperatorOpen,
-    OperatorPush,
-    OperatorFinish,
-}
-
-pub(crate) const EXPORT_COUNT: usize = 17;
-
-/// Interface and function name of each [`Export`].
-const EXPORTS: [(&str, &str); EXPORT_COUNT] = [
-    (wit::INTERFACE_MODULE, "describe"),
-    (wit::INTERFACE_MODULE, "bind-scalar"),
-    (wit::INTERFACE_MODULE, "bind-aggregate"),
-    (wit::INTERFACE_MODULE, "bind-table"),
-    (wit::INTERFACE_MODULE, "bind-operator"),
-    (wit::INTERFACE_SCALAR, "[static]function.open"),
-    (wit::INTERFACE_SCALAR, "[method]function.call"),
-    (wit::INTERFACE_AGGREGATE, "[static]accumulator.open"),
-    (wit::INTERFACE_AGGREGATE, "[method]accumulator.update"),
-    (wit::INTERFACE_AGGREGATE, "[method]accumulator.merge"),
-    (wit::INTERFACE_AGGREGATE, "[method]accumulator.state"),
-    (wit::INTERFACE_AGGREGATE, "[method]accumulator.evaluate"),
-    (wit::INTERFACE_TABLE, "[static]generator.open"),
-    (wit::INTERFACE_TABLE, "[method]generator.next"),
-    (wit::INTERFACE_OPERATOR, "[static]instance.open"),
-    (wit::INTERFACE_OPERATOR, "[method]instance.push"),
-    (wit::INTERFACE_OPERATOR, "[method]instance.finish"),
-];
-
-impl Export {
-    pub(crate) fn display(self) -> String {
-        let (interface, function) = EXPORTS[self as usize];
-        format!("{interface}#{function}")
-    }
-}
 
 /// One accepted signature of a function, as the module declares it.
 #[derive(Debug, Clone, PartialEq)]

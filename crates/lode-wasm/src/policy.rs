@@ -45,6 +45,9 @@ impl FromStr for Capability {
     }
 }
 
+/// How often the engine's epoch advances; call deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
 /// Per-instance limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -85,4 +88,34 @@ pub struct HostPolicy {
 pub struct Grant {
     pub capabilities: BTreeSet<Capability>,
     pub limits: Limits,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_parse_by_name_and_unknown_ones_list_the_known() {
+        for capability in Capability::ALL {
+            assert_eq!(capability.name().parse::<Capability>(), Ok(capability));
+        }
+        assert_eq!(
+            "network".parse::<Capability>(),
+            Err("unknown capability 'network' (known: clocks, random)".to_string())
+        );
+    }
+
+    #[test]
+    fn a_plan_may_lower_limits_but_never_raise_them() {
+        let host = Limits {
+            memory_bytes: 64 << 20,
+            call_timeout: Duration::from_secs(10),
+        };
+        assert_eq!(host.tightened(None, None), host);
+        let lower = host.tightened(Some(16 << 20), Some(Duration::from_secs(1)));
+        assert_eq!(lower.memory_bytes, 16 << 20);
+        assert_eq!(lower.call_timeout, Duration::from_secs(1));
+        let higher = host.tightened(Some(1 << 40), Some(Duration::from_secs(3600)));
+        assert_eq!(higher, host);
+    }
 }

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, OptLevel};
 
@@ -14,11 +13,8 @@ use crate::cache::DiskCache;
 use crate::error::{ModuleName, Result, WasmError};
 use crate::host::HostState;
 use crate::module::Module;
-use crate::policy::{Capability, Grant, HostPolicy};
-use crate::store::ModuleStore;
-
-/// How often the epoch advances; call deadlines are counted in these ticks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+use crate::policy::{Capability, EPOCH_TICK, Grant, HostPolicy};
+use crate::store::{ModuleStore, sha256_hex};
 
 /// The process's Wasm host.
 pub struct WasmRuntime {
@@ -330,14 +326,6 @@ pub fn default_store_dir() -> Option<PathBuf> {
 /// `$XDG_CACHE_HOME/lode/modules`, else `~/.cache/lode/modules`.
 pub fn default_cache_dir() -> Option<PathBuf> {
     DiskCache::default_dir()
-}
-
-/// Lowercase hex sha256 of `bytes`: a module's identity.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Advances the engine's epoch every tick while the engine lives.

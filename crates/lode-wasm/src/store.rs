@@ -9,8 +9,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use crate::error::WasmError;
-use crate::runtime::sha256_hex;
 
 type Result<T, E = WasmError> = std::result::Result<T, E>;
 
@@ -135,6 +136,14 @@ impl ModuleStore {
         modules.sort_by(|a, b| a.sha256.cmp(&b.sha256));
         Ok(modules)
     }
+}
+
+/// Lowercase hex sha256 of `bytes`: a module's identity.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
