@@ -1,6 +1,8 @@
 //! The registry of what a module offers, built by the guest author.
 
-use crate::column::{Batch, Column};
+use std::sync::Arc;
+
+use crate::column::{Batch, Column, VariableBuilder};
 use crate::types::{DataType, Field};
 use crate::values::{Arg, Output, OutputBuilder};
 
@@ -101,7 +103,7 @@ pub(crate) enum Definition {
     },
     Aggregate {
         bind: BindScalar,
-        open: Box<dyn Fn() -> Box<dyn crate::runtime::Groups> + Send + Sync>,
+        open: Box<dyn Fn() -> Box<dyn Groups> + Send + Sync>,
     },
     Table {
         bind: BindRelation,
@@ -209,8 +211,8 @@ impl Module {
     ) -> Self {
         let meta = meta(name, description, Volatility::Immutable, signatures);
         let bind = bind_by_signature(&meta);
-        let aggregate = std::sync::Arc::new(aggregate);
-        let open = Box::new(move || crate::runtime::groups(aggregate.clone()));
+        let aggregate = Arc::new(aggregate);
+        let open = Box::new(move || groups(aggregate.clone()));
         self.add(meta, Definition::Aggregate { bind, open })
     }
 
@@ -306,4 +308,99 @@ fn bind_by_signature(meta: &Meta) -> BindScalar {
                 )
             })
     })
+}
+
+/// Per-group states of one aggregate call, with the state type erased.
+pub trait Groups {
+    fn update(&mut self, groups: &[u32], total: u32, args: &Batch) -> Result<(), CallError>;
+    fn merge(&mut self, groups: &[u32], total: u32, states: &Batch) -> Result<(), CallError>;
+    fn state(&mut self, count: Option<u32>) -> Column;
+    fn evaluate(&mut self, count: Option<u32>) -> Column;
+}
+
+struct GroupsOf<A: Aggregate> {
+    aggregate: Arc<A>,
+    states: Vec<A::State>,
+}
+
+pub(crate) fn groups<A: Aggregate>(aggregate: Arc<A>) -> Box<dyn Groups> {
+    Box::new(GroupsOf {
+        aggregate,
+        states: Vec::new(),
+    })
+}
+
+impl<A: Aggregate> GroupsOf<A> {
+    fn grow(&mut self, total: u32) {
+        if self.states.len() < total as usize {
+            self.states.resize_with(total as usize, A::State::default);
+        }
+    }
+
+    fn take(&mut self, count: Option<u32>) -> Vec<A::State> {
+        let count = count.map_or(self.states.len(), |c| (c as usize).min(self.states.len()));
+        self.states.drain(..count).collect()
+    }
+}
+
+fn group_of(groups: &[u32], row: usize) -> Result<usize, CallError> {
+    groups
+        .get(row)
+        .map(|g| *g as usize)
+        .ok_or_else(|| CallError::at_row(row, "row has no group index"))
+}
+
+impl<A: Aggregate> Groups for GroupsOf<A> {
+    fn update(&mut self, groups: &[u32], total: u32, args: &Batch) -> Result<(), CallError> {
+        self.grow(total);
+        for row in 0..args.num_rows {
+            let group = group_of(groups, row)?;
+            let state = self
+                .states
+                .get_mut(group)
+                .ok_or_else(|| CallError::at_row(row, "group index out of range"))?;
+            self.aggregate
+                .update(state, args, row)
+                .map_err(|message| CallError::at_row(row, message))?;
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, groups: &[u32], total: u32, states: &Batch) -> Result<(), CallError> {
+        self.grow(total);
+        let column = states.column(0);
+        for row in 0..states.num_rows {
+            if !column.is_valid(row) {
+                continue;
+            }
+            let other = self
+                .aggregate
+                .decode(column.bytes_value(row))
+                .map_err(|m| CallError::at_row(row, m))?;
+            let group = group_of(groups, row)?;
+            let state = self
+                .states
+                .get_mut(group)
+                .ok_or_else(|| CallError::at_row(row, "group index out of range"))?;
+            self.aggregate.merge(state, other);
+        }
+        Ok(())
+    }
+
+    fn state(&mut self, count: Option<u32>) -> Column {
+        let states = self.take(count);
+        let mut out = VariableBuilder::binaries(states.len());
+        let mut bytes = Vec::new();
+        for state in &states {
+            bytes.clear();
+            self.aggregate.encode(state, &mut bytes);
+            out.push(Some(&bytes));
+        }
+        out.finish()
+    }
+
+    fn evaluate(&mut self, count: Option<u32>) -> Column {
+        let states = self.take(count);
+        self.aggregate.evaluate(states)
+    }
 }
