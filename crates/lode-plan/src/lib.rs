@@ -18,6 +18,7 @@ pub mod dialect;
 mod error;
 pub mod ext;
 pub mod legacy;
+pub mod link;
 mod overload;
 mod path;
 pub mod signature;

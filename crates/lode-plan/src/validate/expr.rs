@@ -6,7 +6,8 @@ use substrait::proto::expression::cast::FailureBehavior;
 use substrait::proto::expression::field_reference::{ReferenceType, RootType};
 use substrait::proto::expression::reference_segment::ReferenceType as SegmentType;
 use substrait::proto::expression::{
-    FieldReference, RexType, nested::NestedType, subquery::SubqueryType,
+    Cast, FieldReference, IfThen, Literal, MultiOrList, Nested, RexType, SingularOrList,
+    SwitchExpression, WindowFunction, nested::NestedType, subquery::SubqueryType,
 };
 use substrait::proto::function_argument::ArgType;
 use substrait::proto::{AggregateFunction, Expression, FunctionArgument};
@@ -46,32 +47,7 @@ impl Validator<'_> {
             return None;
         };
         match rex {
-            RexType::Literal(l) => {
-                if let Some(LiteralType::Null(t)) = &l.literal_type
-                    && self.dialect.is_null_type(t)
-                {
-                    // Typed where it is used, as DataFusion's type coercion types it.
-                    self.applied(
-                        Hook::NullTypeWithoutExtension,
-                        &path.field("literal").field("null"),
-                    );
-                    return None;
-                }
-                if let Some(LiteralType::Null(t)) = &l.literal_type
-                    && t.kind.is_none()
-                {
-                    let p = path.field("literal").field("null");
-                    if self.dialect.reads_untyped_nulls() {
-                        self.applied(Hook::UntypedNullLiteral, &p);
-                    } else {
-                        self.report(
-                            Diagnostic::new(Code::UnsupportedType, p, "a null literal whose type has no kind")
-                                .with_hint("a typed null names its type: `{\"null\": {\"i64\": {\"nullability\": \"NULLABILITY_NULLABLE\"}}}`"),
-                        );
-                    }
-                }
-                literal_type(l)
-            }
+            RexType::Literal(l) => self.check_literal(l, path),
             RexType::DynamicParameter(d) => d.r#type.as_ref().and_then(DataType::from_proto),
             RexType::Selection(f) => self.check_field_reference(f, input, &path.field("selection")),
             RexType::ScalarFunction(f) => {
@@ -87,180 +63,23 @@ impl Validator<'_> {
                 )
             }
             RexType::WindowFunction(f) => {
-                let p = path.field("window_function");
-                let call = Call {
-                    arguments: &f.arguments,
-                    options: &f.options,
-                };
-                let args = self.check_arguments(&f.arguments, input, &p);
-                for (i, e) in f.partitions.iter().enumerate() {
-                    self.check_expr(e, input, &p.index("partitions", i));
-                }
-                self.sorts(&f.sorts, input, &p);
-                self.check_function(
-                    f.function_reference,
-                    FunctionKind::Window(call),
-                    &f.arguments,
-                    Some(&args),
-                    f.output_type.as_ref(),
-                    &p,
-                )
+                self.check_window_function(f, input, &path.field("window_function"))
             }
-            RexType::IfThen(it) => {
-                let p = path.field("if_then");
-                // DataFusion's simple CASE: the first clause is the value the others match.
-                let base = match it.ifs.as_slice() {
-                    [first, _, ..] if first.then.is_none() && first.r#if.is_some() => {
-                        self.applied(Hook::IfThenWithBase, &p);
-                        Some(self.required(
-                            first.r#if.as_ref(),
-                            input,
-                            &p.index("ifs", 0).field("if"),
-                        ))
-                    }
-                    _ => None,
-                };
-                let mut results = Vec::new();
-                for (i, clause) in it.ifs.iter().enumerate().skip(usize::from(base.is_some())) {
-                    let cp = p.index("ifs", i);
-                    if base.is_some() {
-                        self.required(clause.r#if.as_ref(), input, &cp.field("if"));
-                    } else {
-                        self.condition(clause.r#if.as_ref(), input, &cp.field("if"));
-                    }
-                    let then = self.required(clause.then.as_ref(), input, &cp.field("then"));
-                    results.push((cp.field("then"), then));
-                }
-                let otherwise = it
-                    .r#else
-                    .as_deref()
-                    .map(|e| (p.field("else"), self.check_expr(e, input, &p.field("else"))));
-                let result = self.branches(results, otherwise);
-                match base {
-                    // A null value matches no clause, as in a switch.
-                    Some(value) => result.map(|t| {
-                        let nullable = t.nullable || value.as_ref().is_none_or(|v| v.nullable);
-                        t.with_nullable(nullable)
-                    }),
-                    None => result,
-                }
-            }
+            RexType::IfThen(it) => self.check_if_then(it, input, &path.field("if_then")),
             RexType::SwitchExpression(sw) => {
-                let p = path.field("switch_expression");
-                let value = self.required(sw.r#match.as_deref(), input, &p.field("match"));
-                let mut results = Vec::new();
-                for (i, clause) in sw.ifs.iter().enumerate() {
-                    let cp = p.index("ifs", i);
-                    let then = self.required(clause.then.as_ref(), input, &cp.field("then"));
-                    results.push((cp.field("then"), then));
-                }
-                let otherwise = sw
-                    .r#else
-                    .as_deref()
-                    .map(|e| (p.field("else"), self.check_expr(e, input, &p.field("else"))));
-                let result = self.branches(results, otherwise);
-                // A null value matches no clause.
-                result.map(|t| {
-                    let nullable = t.nullable || value.as_ref().is_none_or(|v| v.nullable);
-                    t.with_nullable(nullable)
-                })
+                self.check_switch(sw, input, &path.field("switch_expression"))
             }
             RexType::SingularOrList(l) => {
-                let p = path.field("singular_or_list");
-                let value = self.required(l.value.as_deref(), input, &p.field("value"));
-                let mut nullable = value.as_ref().is_none_or(|v| v.nullable);
-                for (i, e) in l.options.iter().enumerate() {
-                    let option = self.check_expr(e, input, &p.index("options", i));
-                    nullable |= option.is_none_or(|o| o.nullable);
-                }
-                Some(DataType::new(Kind::Boolean, nullable))
+                self.check_singular_or_list(l, input, &path.field("singular_or_list"))
             }
             RexType::MultiOrList(l) => {
-                let p = path.field("multi_or_list");
-                for (i, e) in l.value.iter().enumerate() {
-                    self.check_expr(e, input, &p.index("value", i));
-                }
-                for (i, record) in l.options.iter().enumerate() {
-                    for (j, e) in record.fields.iter().enumerate() {
-                        self.check_expr(e, input, &p.index("options", i).index("fields", j));
-                    }
-                }
-                Some(DataType::new(Kind::Boolean, true))
+                self.check_multi_or_list(l, input, &path.field("multi_or_list"))
             }
-            RexType::Cast(c) => {
-                let value = self.required(
-                    c.input.as_deref(),
-                    input,
-                    &path.field("cast").field("input"),
-                );
-                let target = c.r#type.as_ref().and_then(DataType::from_proto)?;
-                // A cast that fails with an error gives null only for null; producers often
-                // write the target as nullable whatever the input is.
-                let returns_null = c.failure_behavior == FailureBehavior::ReturnNull as i32;
-                let nullable = match value {
-                    Some(v) if !returns_null => v.nullable,
-                    _ => target.nullable,
-                };
-                Some(target.with_nullable(nullable))
-            }
+            RexType::Cast(c) => self.check_cast(c, input, path),
             RexType::Subquery(s) => {
                 self.check_subquery(s.subquery_type.as_ref(), input, &path.field("subquery"))
             }
-            RexType::Nested(n) => {
-                let p = path.field("nested");
-                let kind = match &n.nested_type {
-                    Some(NestedType::Struct(s)) => {
-                        let fields: Option<Vec<DataType>> = s
-                            .fields
-                            .iter()
-                            .enumerate()
-                            .map(|(i, e)| {
-                                self.check_expr(e, input, &p.field("struct").index("fields", i))
-                            })
-                            .collect::<Vec<_>>()
-                            .into_iter()
-                            .collect();
-                        fields.map(Kind::Struct)
-                    }
-                    Some(NestedType::List(l)) => {
-                        let values: Vec<Option<DataType>> = l
-                            .values
-                            .iter()
-                            .enumerate()
-                            .map(|(i, e)| {
-                                self.check_expr(e, input, &p.field("list").index("values", i))
-                            })
-                            .collect();
-                        values
-                            .into_iter()
-                            .next()
-                            .flatten()
-                            .map(|t| Kind::List(Box::new(t)))
-                    }
-                    Some(NestedType::Map(m)) => {
-                        let mut first = None;
-                        for (i, kv) in m.key_values.iter().enumerate() {
-                            let kp = p.field("map").index("key_values", i);
-                            let key = self.required(kv.key.as_ref(), input, &kp.field("key"));
-                            let value = self.required(kv.value.as_ref(), input, &kp.field("value"));
-                            first.get_or_insert((key, value));
-                        }
-                        match first {
-                            Some((Some(k), Some(v))) => Some(Kind::Map(Box::new(k), Box::new(v))),
-                            _ => None,
-                        }
-                    }
-                    None => {
-                        self.report(Diagnostic::new(
-                            Code::MissingExpression,
-                            p,
-                            "nested expression sets no struct, list or map",
-                        ));
-                        None
-                    }
-                };
-                kind.map(|k| DataType::new(k, n.nullable))
-            }
+            RexType::Nested(n) => self.check_nested(n, input, &path.field("nested")),
             #[allow(deprecated)]
             RexType::Enum(_) => {
                 self.report(Diagnostic::new(Code::UnsupportedExpression, path.field("enum"), "the deprecated `enum` expression is not supported; pass enums as function arguments"));
@@ -268,6 +87,241 @@ impl Validator<'_> {
             }
             RexType::Lambda(_) | RexType::LambdaInvocation(_) => None,
         }
+    }
+
+    /// A literal's type; typeless nulls as the producer's dialect reads them.
+    fn check_literal(&mut self, l: &Literal, path: &PlanPath) -> Option<DataType> {
+        if let Some(LiteralType::Null(t)) = &l.literal_type
+            && self.dialect.is_null_type(t)
+        {
+            // Typed where it is used, as DataFusion's type coercion types it.
+            self.applied(
+                Hook::NullTypeWithoutExtension,
+                &path.field("literal").field("null"),
+            );
+            return None;
+        }
+        if let Some(LiteralType::Null(t)) = &l.literal_type
+            && t.kind.is_none()
+        {
+            let p = path.field("literal").field("null");
+            if self.dialect.reads_untyped_nulls() {
+                self.applied(Hook::UntypedNullLiteral, &p);
+            } else {
+                self.report(
+                    Diagnostic::new(Code::UnsupportedType, p, "a null literal whose type has no kind")
+                        .with_hint("a typed null names its type: `{\"null\": {\"i64\": {\"nullability\": \"NULLABILITY_NULLABLE\"}}}`"),
+                );
+            }
+        }
+        literal_type(l)
+    }
+
+    /// A window function call: its arguments, partitions, sorts and overload.
+    fn check_window_function(
+        &mut self,
+        f: &WindowFunction,
+        input: Option<&Schema>,
+        p: &PlanPath,
+    ) -> Option<DataType> {
+        let call = Call {
+            arguments: &f.arguments,
+            options: &f.options,
+        };
+        let args = self.check_arguments(&f.arguments, input, p);
+        for (i, e) in f.partitions.iter().enumerate() {
+            self.check_expr(e, input, &p.index("partitions", i));
+        }
+        self.sorts(&f.sorts, input, p);
+        self.check_function(
+            f.function_reference,
+            FunctionKind::Window(call),
+            &f.arguments,
+            Some(&args),
+            f.output_type.as_ref(),
+            p,
+        )
+    }
+
+    /// `if_then`: conditions, results and their common type (DataFusion's simple CASE included).
+    fn check_if_then(
+        &mut self,
+        it: &IfThen,
+        input: Option<&Schema>,
+        p: &PlanPath,
+    ) -> Option<DataType> {
+        // DataFusion's simple CASE: the first clause is the value the others match.
+        let base = match it.ifs.as_slice() {
+            [first, _, ..] if first.then.is_none() && first.r#if.is_some() => {
+                self.applied(Hook::IfThenWithBase, p);
+                Some(self.required(first.r#if.as_ref(), input, &p.index("ifs", 0).field("if")))
+            }
+            _ => None,
+        };
+        let mut results = Vec::new();
+        for (i, clause) in it.ifs.iter().enumerate().skip(usize::from(base.is_some())) {
+            let cp = p.index("ifs", i);
+            if base.is_some() {
+                self.required(clause.r#if.as_ref(), input, &cp.field("if"));
+            } else {
+                self.condition(clause.r#if.as_ref(), input, &cp.field("if"));
+            }
+            let then = self.required(clause.then.as_ref(), input, &cp.field("then"));
+            results.push((cp.field("then"), then));
+        }
+        let otherwise = it
+            .r#else
+            .as_deref()
+            .map(|e| (p.field("else"), self.check_expr(e, input, &p.field("else"))));
+        let result = self.branches(results, otherwise);
+        match base {
+            // A null value matches no clause, as in a switch.
+            Some(value) => result.map(|t| {
+                let nullable = t.nullable || value.as_ref().is_none_or(|v| v.nullable);
+                t.with_nullable(nullable)
+            }),
+            None => result,
+        }
+    }
+
+    /// `switch_expression`: the value, each clause's result and their common type.
+    fn check_switch(
+        &mut self,
+        sw: &SwitchExpression,
+        input: Option<&Schema>,
+        p: &PlanPath,
+    ) -> Option<DataType> {
+        let value = self.required(sw.r#match.as_deref(), input, &p.field("match"));
+        let mut results = Vec::new();
+        for (i, clause) in sw.ifs.iter().enumerate() {
+            let cp = p.index("ifs", i);
+            let then = self.required(clause.then.as_ref(), input, &cp.field("then"));
+            results.push((cp.field("then"), then));
+        }
+        let otherwise = sw
+            .r#else
+            .as_deref()
+            .map(|e| (p.field("else"), self.check_expr(e, input, &p.field("else"))));
+        let result = self.branches(results, otherwise);
+        // A null value matches no clause.
+        result.map(|t| {
+            let nullable = t.nullable || value.as_ref().is_none_or(|v| v.nullable);
+            t.with_nullable(nullable)
+        })
+    }
+
+    /// `singular_or_list` (`IN (...)`): boolean, nullable when any side is.
+    fn check_singular_or_list(
+        &mut self,
+        l: &SingularOrList,
+        input: Option<&Schema>,
+        p: &PlanPath,
+    ) -> Option<DataType> {
+        let value = self.required(l.value.as_deref(), input, &p.field("value"));
+        let mut nullable = value.as_ref().is_none_or(|v| v.nullable);
+        for (i, e) in l.options.iter().enumerate() {
+            let option = self.check_expr(e, input, &p.index("options", i));
+            nullable |= option.is_none_or(|o| o.nullable);
+        }
+        Some(DataType::new(Kind::Boolean, nullable))
+    }
+
+    /// `multi_or_list` (`(a, b) IN (...)`): boolean.
+    fn check_multi_or_list(
+        &mut self,
+        l: &MultiOrList,
+        input: Option<&Schema>,
+        p: &PlanPath,
+    ) -> Option<DataType> {
+        for (i, e) in l.value.iter().enumerate() {
+            self.check_expr(e, input, &p.index("value", i));
+        }
+        for (i, record) in l.options.iter().enumerate() {
+            for (j, e) in record.fields.iter().enumerate() {
+                self.check_expr(e, input, &p.index("options", i).index("fields", j));
+            }
+        }
+        Some(DataType::new(Kind::Boolean, true))
+    }
+
+    /// A cast's target type, nullable as its input and failure behaviour make it.
+    fn check_cast(
+        &mut self,
+        c: &Cast,
+        input: Option<&Schema>,
+        path: &PlanPath,
+    ) -> Option<DataType> {
+        let value = self.required(
+            c.input.as_deref(),
+            input,
+            &path.field("cast").field("input"),
+        );
+        let target = c.r#type.as_ref().and_then(DataType::from_proto)?;
+        // A cast that fails with an error gives null only for null; producers often
+        // write the target as nullable whatever the input is.
+        let returns_null = c.failure_behavior == FailureBehavior::ReturnNull as i32;
+        let nullable = match value {
+            Some(v) if !returns_null => v.nullable,
+            _ => target.nullable,
+        };
+        Some(target.with_nullable(nullable))
+    }
+
+    /// A struct, list or map built from expressions.
+    fn check_nested(
+        &mut self,
+        n: &Nested,
+        input: Option<&Schema>,
+        p: &PlanPath,
+    ) -> Option<DataType> {
+        let kind = match &n.nested_type {
+            Some(NestedType::Struct(s)) => {
+                let fields: Option<Vec<DataType>> = s
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| self.check_expr(e, input, &p.field("struct").index("fields", i)))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .collect();
+                fields.map(Kind::Struct)
+            }
+            Some(NestedType::List(l)) => {
+                let values: Vec<Option<DataType>> = l
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| self.check_expr(e, input, &p.field("list").index("values", i)))
+                    .collect();
+                values
+                    .into_iter()
+                    .next()
+                    .flatten()
+                    .map(|t| Kind::List(Box::new(t)))
+            }
+            Some(NestedType::Map(m)) => {
+                let mut first = None;
+                for (i, kv) in m.key_values.iter().enumerate() {
+                    let kp = p.field("map").index("key_values", i);
+                    let key = self.required(kv.key.as_ref(), input, &kp.field("key"));
+                    let value = self.required(kv.value.as_ref(), input, &kp.field("value"));
+                    first.get_or_insert((key, value));
+                }
+                match first {
+                    Some((Some(k), Some(v))) => Some(Kind::Map(Box::new(k), Box::new(v))),
+                    _ => None,
+                }
+            }
+            None => {
+                self.report(Diagnostic::new(
+                    Code::MissingExpression,
+                    p.clone(),
+                    "nested expression sets no struct, list or map",
+                ));
+                None
+            }
+        };
+        kind.map(|k| DataType::new(k, n.nullable))
     }
 
     pub(super) fn required(

@@ -5,7 +5,10 @@ use substrait::proto::read_rel::ReadType;
 use substrait::proto::rel::RelType;
 use substrait::proto::rel_common::EmitKind;
 use substrait::proto::sort_field::{SortDirection, SortKind};
-use substrait::proto::{AggregateRel, Expression, ReadRel, Rel, RelCommon, SortField};
+use substrait::proto::{
+    AggregateRel, Expression, ExtensionMultiRel, JoinRel, ProjectRel, ReadRel, Rel, RelCommon,
+    SetRel, SortField,
+};
 
 use super::{Schema, Validator};
 use crate::diagnostic::{Code, Diagnostic};
@@ -51,89 +54,22 @@ impl Validator<'_> {
                 self.sorts(&s.sorts, input.as_ref(), &p);
                 (input, s.common.as_ref())
             }
-            RelType::Project(pr) => {
-                let p = path.field("project");
-                let input = self.input(pr.input.as_deref(), &p.field("input"));
-                let computed: Schema = pr
-                    .expressions
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| self.check_expr(e, input.as_ref(), &p.index("expressions", i)))
-                    .collect();
-                let output = if self.dialect.project_outputs_expressions_only(pr) {
-                    self.applied(Hook::ProjectEmitsExpressionsOnly, &p);
-                    Some(computed)
-                } else {
-                    input.map(|mut fields| {
-                        fields.extend(computed);
-                        fields
-                    })
-                };
-                (output, pr.common.as_ref())
-            }
+            RelType::Project(pr) => (
+                self.check_project(pr, &path.field("project")),
+                pr.common.as_ref(),
+            ),
             RelType::Aggregate(a) => (
                 self.check_aggregate(a, &path.field("aggregate")),
                 a.common.as_ref(),
             ),
-            RelType::Join(j) => {
-                let p = path.field("join");
-                let left = self.input(j.left.as_deref(), &p.field("left"));
-                let right = self.input(j.right.as_deref(), &p.field("right"));
-                let both = concat(left.as_ref(), right.as_ref());
-                // No condition pairs every left row with every right row: DataFusion's producer
-                // (and so `lode sql`) writes cross joins this way, and its consumer reads them.
-                if let Some(e) = j.expression.as_deref() {
-                    self.condition(Some(e), both.as_ref(), &p.field("expression"));
-                }
-                if let Some(e) = j.post_join_filter.as_deref() {
-                    self.condition(Some(e), both.as_ref(), &p.field("post_join_filter"));
-                }
-                let join_type = JoinType::try_from(j.r#type).unwrap_or(JoinType::Unspecified);
-                // The side whose rows may be missing from a match has every field nullable.
-                let output = match join_type {
-                    JoinType::LeftSemi | JoinType::LeftAnti => left,
-                    JoinType::RightSemi | JoinType::RightAnti => right,
-                    JoinType::LeftMark => left.map(with_mark),
-                    JoinType::RightMark => right.map(with_mark),
-                    JoinType::Left | JoinType::LeftSingle => {
-                        concat(left.as_ref(), right.map(nullable).as_ref())
-                    }
-                    JoinType::Right | JoinType::RightSingle => {
-                        concat(left.map(nullable).as_ref(), right.as_ref())
-                    }
-                    JoinType::Outer => {
-                        concat(left.map(nullable).as_ref(), right.map(nullable).as_ref())
-                    }
-                    _ => both,
-                };
-                (output, j.common.as_ref())
-            }
+            RelType::Join(j) => (self.check_join(j, &path.field("join")), j.common.as_ref()),
             RelType::Cross(c) => {
                 let p = path.field("cross");
                 let left = self.input(c.left.as_deref(), &p.field("left"));
                 let right = self.input(c.right.as_deref(), &p.field("right"));
                 (concat(left.as_ref(), right.as_ref()), c.common.as_ref())
             }
-            RelType::Set(s) => {
-                let p = path.field("set");
-                if s.inputs.len() < 2 {
-                    self.report(Diagnostic::new(
-                        Code::MissingInput,
-                        p.field("inputs"),
-                        format!(
-                            "a set relation needs at least two inputs, it has {}",
-                            s.inputs.len()
-                        ),
-                    ));
-                }
-                let inputs: Vec<Option<Schema>> = s
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)))
-                    .collect();
-                (self.set_output(&inputs, &p), s.common.as_ref())
-            }
+            RelType::Set(s) => (self.check_set(s, &path.field("set")), s.common.as_ref()),
             RelType::Reference(r) => {
                 let Ok(ordinal) = usize::try_from(r.subtree_ordinal) else {
                     self.report(Diagnostic::new(
@@ -164,26 +100,10 @@ impl Validator<'_> {
                     e.common.as_ref(),
                 )
             }
-            RelType::ExtensionMulti(e) => {
-                let p = path.field("extension_multi");
-                let inputs: Vec<Option<usize>> = e
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)).map(|s| s.len()))
-                    .collect();
-                if inputs.is_empty() {
-                    self.report(Diagnostic::new(
-                        Code::MissingInput,
-                        p.field("inputs"),
-                        "ExtensionMultiRel has no inputs",
-                    ));
-                }
-                (
-                    self.wasm_rel(e.detail.as_ref(), &inputs, &p),
-                    e.common.as_ref(),
-                )
-            }
+            RelType::ExtensionMulti(e) => (
+                self.check_extension_multi(e, &path.field("extension_multi")),
+                e.common.as_ref(),
+            ),
             other => {
                 let name = rel_kind(other);
                 self.report(
@@ -195,6 +115,98 @@ impl Validator<'_> {
         };
         let kind = rel_kind(rel_type);
         self.apply_emit(common, schema, &path.field(kind))
+    }
+
+    /// A project's output: its input's fields and its expressions' (or only the expressions',
+    /// as DuckDB writes projects without `emit`).
+    fn check_project(&mut self, pr: &ProjectRel, p: &PlanPath) -> Option<Schema> {
+        let input = self.input(pr.input.as_deref(), &p.field("input"));
+        let computed: Schema = pr
+            .expressions
+            .iter()
+            .enumerate()
+            .map(|(i, e)| self.check_expr(e, input.as_ref(), &p.index("expressions", i)))
+            .collect();
+        if self.dialect.project_outputs_expressions_only(pr) {
+            self.applied(Hook::ProjectEmitsExpressionsOnly, p);
+            Some(computed)
+        } else {
+            input.map(|mut fields| {
+                fields.extend(computed);
+                fields
+            })
+        }
+    }
+
+    /// A join's output: both sides' fields (one side for semi, anti and mark joins), the side
+    /// whose rows may go unmatched made nullable.
+    fn check_join(&mut self, j: &JoinRel, p: &PlanPath) -> Option<Schema> {
+        let left = self.input(j.left.as_deref(), &p.field("left"));
+        let right = self.input(j.right.as_deref(), &p.field("right"));
+        let both = concat(left.as_ref(), right.as_ref());
+        // No condition pairs every left row with every right row: DataFusion's producer
+        // (and so `lode sql`) writes cross joins this way, and its consumer reads them.
+        if let Some(e) = j.expression.as_deref() {
+            self.condition(Some(e), both.as_ref(), &p.field("expression"));
+        }
+        if let Some(e) = j.post_join_filter.as_deref() {
+            self.condition(Some(e), both.as_ref(), &p.field("post_join_filter"));
+        }
+        let join_type = JoinType::try_from(j.r#type).unwrap_or(JoinType::Unspecified);
+        // The side whose rows may be missing from a match has every field nullable.
+        match join_type {
+            JoinType::LeftSemi | JoinType::LeftAnti => left,
+            JoinType::RightSemi | JoinType::RightAnti => right,
+            JoinType::LeftMark => left.map(with_mark),
+            JoinType::RightMark => right.map(with_mark),
+            JoinType::Left | JoinType::LeftSingle => {
+                concat(left.as_ref(), right.map(nullable).as_ref())
+            }
+            JoinType::Right | JoinType::RightSingle => {
+                concat(left.map(nullable).as_ref(), right.as_ref())
+            }
+            JoinType::Outer => concat(left.map(nullable).as_ref(), right.map(nullable).as_ref()),
+            _ => both,
+        }
+    }
+
+    /// A set relation's output, from at least two inputs of matching shape.
+    fn check_set(&mut self, s: &SetRel, p: &PlanPath) -> Option<Schema> {
+        if s.inputs.len() < 2 {
+            self.report(Diagnostic::new(
+                Code::MissingInput,
+                p.field("inputs"),
+                format!(
+                    "a set relation needs at least two inputs, it has {}",
+                    s.inputs.len()
+                ),
+            ));
+        }
+        let inputs: Vec<Option<Schema>> = s
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)))
+            .collect();
+        self.set_output(&inputs, p)
+    }
+
+    /// A Wasm operator over several inputs.
+    fn check_extension_multi(&mut self, e: &ExtensionMultiRel, p: &PlanPath) -> Option<Schema> {
+        let inputs: Vec<Option<usize>> = e
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| self.check_rel(r, &p.index("inputs", i)).map(|s| s.len()))
+            .collect();
+        if inputs.is_empty() {
+            self.report(Diagnostic::new(
+                Code::MissingInput,
+                p.field("inputs"),
+                "ExtensionMultiRel has no inputs",
+            ));
+        }
+        self.wasm_rel(e.detail.as_ref(), &inputs, p)
     }
 
     /// Checks the relation in an input slot (`path` is the slot: `….filter.input`, `….join.left`).
