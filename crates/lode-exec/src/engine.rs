@@ -21,11 +21,11 @@ use lode_plan::{Analysis, DecodedPlan, Diagnostic, Severity};
 use substrait::proto::{Plan, plan_rel};
 use tracing::{Instrument, info, info_span, warn};
 
+use crate::consumer::DataFusionSupport;
 use crate::consumer::LodeConsumer;
 use crate::error::{ExecError, Result};
 use crate::lock;
 use crate::progress::QueryProgress;
-use crate::support::DataFusionSupport;
 use crate::tables::TableBindings;
 use crate::wasm::{PlanModules, WasmRelPlanner};
 
@@ -129,8 +129,8 @@ impl Engine {
             .with_query_planner(Arc::new(LodeQueryPlanner))
             .build();
         let ctx = SessionContext::new_with_state(state);
-        crate::spec::register(&ctx);
-        crate::producer_functions::register(&ctx);
+        crate::functions::register(&ctx);
+        crate::consumer::foreign_functions::register(&ctx);
         tables.register(&ctx).await?;
         Ok(Engine {
             ctx,
@@ -404,67 +404,6 @@ impl Engine {
         ))
     }
 
-    /// SQL to a Substrait plan, against this engine's tables.
-    pub async fn sql_to_substrait(&self, sql: &str) -> Result<Plan> {
-        self.sql_to_substrait_with(sql, &[]).await
-    }
-
-    /// SQL to a Substrait plan whose calls of these modules' functions are declared under the
-    /// modules' URNs, with the modules embedded. Register them first with
-    /// [`Engine::register_module`].
-    pub async fn sql_to_substrait_with(
-        &self,
-        sql: &str,
-        modules: &[crate::LoadedModule],
-    ) -> Result<Plan> {
-        let frame = self
-            .ctx
-            .sql(sql)
-            .await
-            .map_err(ExecError::convert("the SQL does not plan"))?;
-        self.to_substrait(frame.into_unoptimized_plan(), modules)
-    }
-
-    /// SQL to a Substrait plan of DataFusion's SQL planner, not optimized: what a producer
-    /// that plans but does not optimize writes (the producer matrix runs such plans too).
-    pub async fn sql_to_unoptimized_substrait(&self, sql: &str) -> Result<Plan> {
-        let frame = self
-            .ctx
-            .sql(sql)
-            .await
-            .map_err(ExecError::convert("the SQL does not plan"))?;
-        let logical = searched_cases(frame.into_unoptimized_plan())
-            .map_err(ExecError::convert("rewriting CASE expressions failed"))?;
-        self.produce(&logical, &[])
-    }
-
-    /// A logical plan built against this engine's session to an optimized Substrait plan,
-    /// declaring and embedding the modules it uses among `modules` (see
-    /// [`Engine::sql_to_substrait_with`]).
-    pub fn to_substrait(
-        &self,
-        logical: LogicalPlan,
-        modules: &[crate::LoadedModule],
-    ) -> Result<Plan> {
-        let optimized = self
-            .ctx
-            .state()
-            .optimize(&logical)
-            .and_then(searched_cases)
-            .map_err(ExecError::convert("optimizing the plan failed"))?;
-        self.produce(&optimized, modules)
-    }
-
-    /// Substrait for a logical plan as it is, with the modules it uses among `modules`.
-    fn produce(&self, logical: &LogicalPlan, modules: &[crate::LoadedModule]) -> Result<Plan> {
-        let (mut plan, relation_modules) =
-            crate::wasm::to_substrait_plan(logical, &self.ctx.state())
-                .map_err(ExecError::convert("producing Substrait failed"))?;
-        crate::wasm::attach_modules(&mut plan, modules, &relation_modules)?;
-        lode_plan::standard::link_standard_extensions(&mut plan);
-        Ok(plan)
-    }
-
     /// Operator `name` of a registered module over `inputs`, as a logical plan node that
     /// [`Engine::to_substrait`] writes as a Wasm extension relation. Rows with equal
     /// `partition_by` columns (of input 0) reach the same operator instance.
@@ -529,42 +468,10 @@ fn fit_to_memory(mut session: SessionConfig, config: &EngineConfig) -> SessionCo
     session
 }
 
-/// The plan with every simple `CASE x WHEN v THEN r` written as `CASE WHEN x = v THEN r`:
-/// DataFusion's producer writes the simple form as an `IfThen` whose first clause holds `x`
-/// and no `then`, which no other consumer reads (Substrait's form would be a switch). The
-/// two agree on nulls: a null `x` matches no `v` either way.
-fn searched_cases(plan: LogicalPlan) -> datafusion::common::Result<LogicalPlan> {
-    use datafusion::common::tree_node::{Transformed, TreeNode};
-    use datafusion::logical_expr::{Case, Expr};
-    plan.transform_up_with_subqueries(|node| {
-        node.map_expressions(|expr| {
-            expr.transform_up(|e| match e {
-                Expr::Case(Case {
-                    expr: Some(base),
-                    when_then_expr,
-                    else_expr,
-                }) => {
-                    let when_then_expr = when_then_expr
-                        .into_iter()
-                        .map(|(when, then)| (Box::new(base.as_ref().clone().eq(*when)), then))
-                        .collect();
-                    Ok(Transformed::yes(Expr::Case(Case {
-                        expr: None,
-                        when_then_expr,
-                        else_expr,
-                    })))
-                }
-                e => Ok(Transformed::no(e)),
-            })
-        })
-    })
-    .map(|t| t.data)
-}
-
 /// The plan with standard aggregates DataFusion knows by other names renamed, before anything
-/// looks its functions up (see `spec::normalize_aggregates`).
+/// looks its functions up (see `functions::normalize_aggregates`).
 fn normalized(plan: &DecodedPlan) -> std::borrow::Cow<'_, DecodedPlan> {
-    match crate::spec::normalize_aggregates(&plan.plan) {
+    match crate::functions::normalize_aggregates(&plan.plan) {
         Some(renamed) => std::borrow::Cow::Owned(DecodedPlan {
             plan: renamed,
             format: plan.format,

@@ -47,9 +47,10 @@ pub enum ExecError {
     #[error("{0}")]
     Module(String),
 
-    /// A query that ran elsewhere (on a cluster) failed; the message says where and why.
-    #[error("{0}")]
-    Remote(String),
+    /// A plan sent elsewhere (to a cluster) was refused there (`rejected`: nothing ran) or
+    /// failed while running; the message says where and why.
+    #[error("{message}")]
+    Remote { message: String, rejected: bool },
 
     /// A bug in Lode or a library it uses, caught before it could end the process.
     #[error("internal error: {0}")]
@@ -86,6 +87,7 @@ impl ExecError {
                 | ExecError::Wasm(_)
                 | ExecError::Module(_)
                 | ExecError::Table { .. }
+                | ExecError::Remote { rejected: true, .. }
         )
     }
 }

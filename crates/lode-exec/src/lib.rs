@@ -6,32 +6,35 @@
 //! - [`Engine`] validates a plan, converts it with Lode's consumer (which accepts what other
 //!   producers write, see the `consumer` module), and streams the result;
 //! - [`memory`] bounds the memory a process's queries hold and says where they spill;
+//! - [`PlanTarget`] is where a plan runs: [`Embedded`] here, a cluster in `lode-dist`;
 //! - [`write_results`] writes a result stream as a table, CSV, JSON lines or Arrow IPC.
 
 mod binding;
 mod consumer;
 mod engine;
 mod error;
+mod functions;
 pub mod memory;
 mod output;
-mod producer_functions;
+mod producer;
 mod progress;
-mod spec;
-mod support;
 mod tables;
+mod target;
 mod wasm;
 
+pub use consumer::DataFusionSupport;
 pub use engine::{Engine, EngineConfig, to_logical_plan};
 pub use error::{ExecError, Result};
+pub use functions::{SpecCall, spec_call_of, spec_function};
 pub use memory::MemoryConfig;
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
+pub use producer::embed_supplied_modules;
 pub use progress::{Progress, QueryProgress};
-pub use spec::{SpecCall, spec_call_of, spec_function};
-pub use support::DataFusionSupport;
 pub use tables::{FileFormat, TableBinding, TableBindings, is_plain_table_name};
+pub use target::{Embedded, PlanTarget};
 pub use wasm::{
-    LoadedModule, PlanModules, WasmFunctionRef, aggregate_function_ref, embed_supplied_modules,
-    projected, scalar_function_ref, substrait_type_name, wasm_relation_of,
+    LoadedModule, PlanModules, WasmFunctionRef, aggregate_function_ref, projected,
+    scalar_function_ref, substrait_type_name, wasm_relation_of,
 };
 
 /// Locks a mutex, taking the data of a poisoned one: every mutex in this crate guards a cache

@@ -25,7 +25,7 @@ use datafusion_substrait::logical_plan::consumer::from_aggregate_rel;
 use substrait::proto::AggregateRel;
 
 use super::LodeConsumer;
-use crate::spec;
+use crate::functions;
 
 /// The name of the spec's grouping-set index column where Lode adds it.
 const GROUPING_SET_INDEX: &str = "__lode_grouping_set";
@@ -69,7 +69,7 @@ impl LodeConsumer<'_> {
                     .and_then(|m| m.measure.as_ref())
                     .and_then(|f| self.declared_type(f.output_type.as_ref()));
                 match declared {
-                    Some(t) if spec::needs_cast(field.data_type(), &t) => {
+                    Some(t) if functions::needs_cast(field.data_type(), &t) => {
                         casts = true;
                         Expr::Cast(Cast::new(Box::new(column), t)).alias(field.name())
                     }

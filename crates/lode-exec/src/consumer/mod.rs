@@ -7,7 +7,7 @@
 //! | `consume_rel` | `ReferenceRel` to a shared subtree in `Plan.relations` | Isthmus, DuckDB |
 //! | `consume_literal` | `var_char` literals; `precision_time` without DataFusion's type variation | Isthmus, Calcite; the spec's corpus |
 //! | `consume_scalar_function` | enum-typed arguments (`extract(YEAR, d)`) | Isthmus, spec examples |
-//! | `consume_scalar_function`, `consume_aggregate` | calls whose options or declared output type DataFusion ignores (see the `spec` module) | any producer following the spec |
+//! | `consume_scalar_function`, `consume_aggregate` | calls whose options or declared output type DataFusion ignores (see the `functions` module) | any producer following the spec |
 //! | `consume_project` | projects without `emit` that output only their expressions (`lode_plan::dialect`) | DuckDB |
 //! | `consume_read` | a read's `filter` must hold for every row (DataFusion only prunes with it) | DuckDB |
 //! | `consume_scalar_function`, `consume_aggregate` | decimal output types declared with the inputs' scale are not read (`lode_plan::dialect`) | ibis-substrait |
@@ -23,6 +23,10 @@
 //! former and `lode-plan` upgrades the latter while decoding.
 
 mod aggregate;
+mod capabilities;
+pub(crate) mod foreign_functions;
+
+pub use capabilities::DataFusionSupport;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -70,11 +74,11 @@ use lode_plan::dialect::Dialect;
 use lode_plan::ext;
 
 use crate::binding::{Binding, bind_expr, binding};
+use crate::functions;
 use crate::lock;
-use crate::spec;
-use crate::support::arrow_type;
 use crate::tables::FileFormat;
 use crate::wasm::{PlanModules, WasmRelNode, WasmRelation};
+use capabilities::arrow_type;
 
 /// True when a call's argument is a null literal of a function type: a null lambda.
 fn is_null_function(arg: &substrait::proto::FunctionArgument) -> bool {
@@ -194,7 +198,7 @@ impl<'a> LodeConsumer<'a> {
             return Ok(None);
         };
         let name = substrait_fun_name(declared);
-        if f.options.is_empty() && !spec::implements(name) && !spec::claims(declared) {
+        if f.options.is_empty() && !functions::implements(name) && !functions::claims(declared) {
             return Ok(None);
         }
         let args = from_substrait_func_args(self, &f.arguments, schema).await?;
@@ -202,14 +206,16 @@ impl<'a> LodeConsumer<'a> {
             .iter()
             .map(|a| a.get_type(schema))
             .collect::<Result<Vec<_>>>()?;
-        if let Some(expr) = spec::rewrite(name, &args, &types)? {
+        if let Some(expr) = functions::rewrite(name, &args, &types)? {
             return Ok(Some(expr));
         }
-        Ok(spec::implementation(name, &f.options, &types)?.map(|udf| {
-            Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
-                udf, args,
-            ))
-        }))
+        Ok(
+            functions::implementation(name, &f.options, &types)?.map(|udf| {
+                Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
+                    udf, args,
+                ))
+            }),
+        )
     }
 
     /// A call of `functions_list.yaml` that takes a lambda, as DataFusion's higher-order
@@ -221,7 +227,7 @@ impl<'a> LodeConsumer<'a> {
             return Ok(None);
         };
         let name = substrait_fun_name(declared);
-        let Some((function, negated)) = spec::higher_order(name) else {
+        let Some((function, negated)) = functions::higher_order(name) else {
             return Ok(None);
         };
         // A null in place of the lambda (`null::func?<i32 -> bool?>`) makes the call null.
@@ -666,7 +672,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
             Some(expr) => expr,
             None => from_scalar_function(self, &f, input_schema).await?,
         };
-        spec::to_declared_type(
+        functions::to_declared_type(
             expr,
             self.declared_type(f.output_type.as_ref()),
             input_schema,
@@ -701,12 +707,12 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         if self.dialect.is_null_type_anchor(ty.type_reference) {
             return Ok(DataType::Null);
         }
-        match spec::declared_type(self.plan, ty.type_reference) {
+        match functions::declared_type(self.plan, ty.type_reference) {
             Some(t) => Ok(t),
             None => substrait_err!(
                 "user-defined type {} is not one Lode knows (it knows the unsigned integers of {})",
                 ty.type_reference,
-                spec::UNSIGNED_INTEGERS_URN
+                functions::UNSIGNED_INTEGERS_URN
             ),
         }
     }
@@ -719,7 +725,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
         let Some(TypeAnchorType::TypeReference(anchor)) = literal.type_anchor_type else {
             return substrait_err!("user-defined literal without a type reference");
         };
-        let Some(data_type) = spec::declared_type(self.plan, anchor) else {
+        let Some(data_type) = functions::declared_type(self.plan, anchor) else {
             return substrait_err!(
                 "user-defined literal of type {anchor}, which Lode does not know"
             );
@@ -796,7 +802,7 @@ impl SubstraitConsumer for LodeConsumer<'_> {
 }
 
 /// Enum arguments (`extract(YEAR, …)`) as string literals, which is how DataFusion's functions
-/// take such options (`date_part('YEAR', …)`); `spec::rewrite` reads `extract`'s.
+/// take such options (`date_part('YEAR', …)`); `functions::rewrite` reads `extract`'s.
 fn enum_arguments_as_literals(f: &ScalarFunction) -> std::borrow::Cow<'_, ScalarFunction> {
     if !f
         .arguments

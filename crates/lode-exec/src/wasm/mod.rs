@@ -4,11 +4,11 @@
 mod aggregate;
 mod exec;
 mod pool;
-mod produce;
 mod relation;
 mod remote;
 mod scalar;
 mod sql;
+pub(crate) mod type_names;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,11 +29,11 @@ use substrait::proto::extensions::simple_extension_declaration::MappingType;
 use crate::error::{ExecError, Result};
 pub(crate) use exec::WasmRelPlanner;
 pub(crate) use pool::InstancePool;
-pub use produce::{attach_modules, embed_supplied_modules, substrait_type_name};
 pub(crate) use relation::{WasmRelNode, WasmRelation};
 pub use remote::{WasmFunctionRef, aggregate_function_ref, scalar_function_ref, wasm_relation_of};
+pub(crate) use sql::WasmTable;
 pub use sql::projected;
-pub(crate) use sql::to_substrait_plan;
+pub use type_names::substrait_type_name;
 
 /// A module file the user supplied, loaded, with the bytes a produced plan embeds.
 pub type LoadedModule = (Arc<Module>, Arc<Vec<u8>>);

@@ -1,4 +1,5 @@
-//! What DataFusion can run, as the validator asks it ([`ExecutorSupport`]).
+//! What the consumer can convert, as the validator asks it ([`ExecutorSupport`]): the same
+//! lookups, so a plan the validator calls valid is one the consumer converts.
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::execution::{FunctionRegistry, SessionState};
@@ -41,12 +42,12 @@ impl ExecutorSupport for DataFusionSupport<'_> {
             || substrait_to_df_name(name).is_some_and(registered)
             || name_to_op(name).is_some()
             || CONSUMER_BUILTINS.contains(&name)
-            || crate::spec::implements(name)
+            || crate::functions::implements(name)
     }
 
     fn aggregate_function(&self, name: &str, call: Call<'_>) -> bool {
         self.state
-            .udaf(crate::spec::aggregate_runs_as(name, call))
+            .udaf(crate::functions::aggregate_runs_as(name, call))
             .is_ok()
     }
 
@@ -57,7 +58,7 @@ impl ExecutorSupport for DataFusionSupport<'_> {
     /// The consumer's own type conversion, with the plan's type declarations.
     fn data_type(&self, plan: &Plan, ty: &Type) -> Option<String> {
         if let Some(substrait::proto::r#type::Kind::UserDefined(u)) = &ty.kind
-            && crate::spec::declared_type(plan, u.type_reference).is_some()
+            && crate::functions::declared_type(plan, u.type_reference).is_some()
         {
             return None;
         }

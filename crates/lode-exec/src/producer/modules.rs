@@ -1,15 +1,16 @@
-//! Producing plans that use Wasm functions: declarations under the module's URN, and the
-//! module's bytes in the plan's module table.
+//! Plans that use Wasm modules: declarations under each module's URN, and the modules' bytes
+//! in the plan's module table.
 
 use std::collections::BTreeSet;
 
-use datafusion::arrow::datatypes::DataType;
 use lode_plan::declarations::{UrnAnchors, function_name};
 use lode_plan::ext::{self, WasmModule};
 use substrait::proto::Plan;
 use substrait::proto::extensions::simple_extension_declaration::MappingType;
 
 use crate::error::{ExecError, Result};
+use crate::wasm::LoadedModule;
+use crate::wasm::type_names::short_type_name;
 
 /// Points the plan's declarations of functions these modules export at the modules' URNs
 /// (with Substrait compound names such as `gcd:i64_i64`) and embeds the modules the plan
@@ -18,7 +19,7 @@ use crate::error::{ExecError, Result};
 /// were linked.
 pub fn attach_modules(
     plan: &mut Plan,
-    modules: &[super::LoadedModule],
+    modules: &[LoadedModule],
     relation_modules: &BTreeSet<String>,
 ) -> Result<usize> {
     let mut anchors = UrnAnchors::of(plan);
@@ -85,7 +86,7 @@ pub fn attach_modules(
 /// extension URNs and `WasmRel`s name those modules by sha256, and its module table carries
 /// their bytes. Names no supplied module has are left for the engine to report. Returns how
 /// many modules it embedded.
-pub fn embed_supplied_modules(plan: &mut Plan, modules: &[super::LoadedModule]) -> Result<usize> {
+pub fn embed_supplied_modules(plan: &mut Plan, modules: &[LoadedModule]) -> Result<usize> {
     let by_name = |name: &str| {
         modules.iter().position(|(m, _)| {
             if ext::is_sha256(name) {
@@ -114,10 +115,7 @@ pub fn embed_supplied_modules(plan: &mut Plan, modules: &[super::LoadedModule]) 
 }
 
 /// Adds `modules` with their bytes to the plan's module table, each once.
-fn embed<'m>(
-    plan: &mut Plan,
-    modules: impl IntoIterator<Item = &'m super::LoadedModule>,
-) -> Result<()> {
+fn embed<'m>(plan: &mut Plan, modules: impl IntoIterator<Item = &'m LoadedModule>) -> Result<()> {
     let mut modules = modules.into_iter().peekable();
     if modules.peek().is_none() {
         return Ok(());
@@ -135,54 +133,4 @@ fn embed<'m>(
     }
     ext::set_module_table(plan, &table);
     Ok(())
-}
-
-/// Substrait's short type names for compound function names.
-fn short_type_name(data_type: &DataType) -> &'static str {
-    match data_type {
-        DataType::Boolean => "bool",
-        DataType::Int8 => "i8",
-        DataType::Int16 => "i16",
-        DataType::Int32 => "i32",
-        DataType::Int64 => "i64",
-        DataType::Float32 => "fp32",
-        DataType::Float64 => "fp64",
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "str",
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "vbin",
-        DataType::Date32 => "date",
-        DataType::Timestamp(_, None) => "ts",
-        DataType::Timestamp(_, Some(_)) => "tstz",
-        DataType::Decimal128(..) => "dec",
-        DataType::List(_) => "list",
-        DataType::Struct(_) => "struct",
-        _ => "any",
-    }
-}
-
-/// The Substrait type of an Arrow type, as simple extension YAML writes it.
-pub fn substrait_type_name(data_type: &DataType) -> String {
-    match data_type {
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 => "i8".into(),
-        DataType::Int16 => "i16".into(),
-        DataType::Int32 => "i32".into(),
-        DataType::Int64 => "i64".into(),
-        DataType::Float32 => "fp32".into(),
-        DataType::Float64 => "fp64".into(),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
-        DataType::Date32 => "date".into(),
-        DataType::Timestamp(_, None) => "timestamp".into(),
-        DataType::Timestamp(_, Some(_)) => "timestamp_tz".into(),
-        DataType::Decimal128(p, s) => format!("decimal<{p},{s}>"),
-        DataType::List(item) => format!("list<{}>", substrait_type_name(item.data_type())),
-        DataType::Struct(fields) => {
-            let inner: Vec<String> = fields
-                .iter()
-                .map(|f| substrait_type_name(f.data_type()))
-                .collect();
-            format!("struct<{}>", inner.join(", "))
-        }
-        other => format!("any /* {other} */"),
-    }
 }

@@ -1,0 +1,116 @@
+//! Lode's Substrait producer, the mirror of `crate::consumer`: SQL and logical plans built
+//! against an [`Engine`]'s tables to Substrait that any consumer can read.
+//!
+//! - `relations`: DataFusion's producer, with Wasm table functions and operators as extension
+//!   relations;
+//! - `modules`: declarations of Wasm functions under their modules' URNs, and the modules'
+//!   bytes embedded in the plan;
+//! - [`lode_plan::link`]: functions DataFusion declares by bare name linked to the standard
+//!   extensions that define them;
+//! - `searched_cases`: DataFusion's simple `CASE x WHEN v` written in the searched form other
+//!   consumers read.
+
+mod modules;
+mod relations;
+
+use datafusion::logical_expr::LogicalPlan;
+use substrait::proto::Plan;
+
+pub use modules::embed_supplied_modules;
+
+use crate::{Engine, ExecError, Result};
+
+impl Engine {
+    /// SQL to a Substrait plan, against this engine's tables.
+    pub async fn sql_to_substrait(&self, sql: &str) -> Result<Plan> {
+        self.sql_to_substrait_with(sql, &[]).await
+    }
+
+    /// SQL to a Substrait plan whose calls of these modules' functions are declared under the
+    /// modules' URNs, with the modules embedded. Register them first with
+    /// [`Engine::register_module`].
+    pub async fn sql_to_substrait_with(
+        &self,
+        sql: &str,
+        modules: &[crate::LoadedModule],
+    ) -> Result<Plan> {
+        let frame = self
+            .session()
+            .sql(sql)
+            .await
+            .map_err(ExecError::convert("the SQL does not plan"))?;
+        self.to_substrait(frame.into_unoptimized_plan(), modules)
+    }
+
+    /// SQL to a Substrait plan of DataFusion's SQL planner, not optimized: what a producer
+    /// that plans but does not optimize writes (the producer matrix runs such plans too).
+    pub async fn sql_to_unoptimized_substrait(&self, sql: &str) -> Result<Plan> {
+        let frame = self
+            .session()
+            .sql(sql)
+            .await
+            .map_err(ExecError::convert("the SQL does not plan"))?;
+        let logical = searched_cases(frame.into_unoptimized_plan())
+            .map_err(ExecError::convert("rewriting CASE expressions failed"))?;
+        self.produce(&logical, &[])
+    }
+
+    /// A logical plan built against this engine's session to an optimized Substrait plan,
+    /// declaring and embedding the modules it uses among `modules` (see
+    /// [`Engine::sql_to_substrait_with`]).
+    pub fn to_substrait(
+        &self,
+        logical: LogicalPlan,
+        modules: &[crate::LoadedModule],
+    ) -> Result<Plan> {
+        let optimized = self
+            .session()
+            .state()
+            .optimize(&logical)
+            .and_then(searched_cases)
+            .map_err(ExecError::convert("optimizing the plan failed"))?;
+        self.produce(&optimized, modules)
+    }
+
+    /// Substrait for a logical plan as it is, with the modules it uses among `modules`.
+    fn produce(&self, logical: &LogicalPlan, modules: &[crate::LoadedModule]) -> Result<Plan> {
+        let (mut plan, relation_modules) =
+            relations::to_substrait_plan(logical, &self.session().state())
+                .map_err(ExecError::convert("producing Substrait failed"))?;
+        modules::attach_modules(&mut plan, modules, &relation_modules)?;
+        lode_plan::link::link_standard_extensions(&mut plan);
+        Ok(plan)
+    }
+}
+
+/// The plan with every simple `CASE x WHEN v THEN r` written as `CASE WHEN x = v THEN r`:
+/// DataFusion's producer writes the simple form as an `IfThen` whose first clause holds `x`
+/// and no `then`, which no other consumer reads (Substrait's form would be a switch). The
+/// two agree on nulls: a null `x` matches no `v` either way.
+fn searched_cases(plan: LogicalPlan) -> datafusion::common::Result<LogicalPlan> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::{Case, Expr};
+    plan.transform_up_with_subqueries(|node| {
+        node.map_expressions(|expr| {
+            expr.transform_up(|e| match e {
+                Expr::Case(Case {
+                    expr: Some(base),
+                    when_then_expr,
+                    else_expr,
+                }) => {
+                    let when_then_expr = when_then_expr
+                        .into_iter()
+                        .map(|(when, then)| (Box::new(base.as_ref().clone().eq(*when)), then))
+                        .collect();
+                    Ok(Transformed::yes(Expr::Case(Case {
+                        expr: None,
+                        when_then_expr,
+                        else_expr,
+                    })))
+                }
+                e => Ok(Transformed::no(e)),
+            })
+        })
+    })
+    .map(|t| t.data)
+}
