@@ -13,9 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use lode_dist::LocalCluster;
-use lode_exec::{Engine, EngineConfig, TableBindings};
-use prost::Message;
+use lode_dist::{ClusterTarget, LocalCluster};
+use lode_exec::{Engine, EngineConfig, PlanTarget, TableBindings};
+use lode_plan::{DecodedPlan, PlanFormat};
 
 use crate::{Result, geomean, measure, median, provenance, update_report};
 
@@ -152,30 +152,23 @@ async fn in_process(data: &Path) -> Result<(Latency, Throughput, Vec<u8>)> {
             engine
                 .sql_to_substrait(sql)
                 .await
-                .map(|p| p.encode_to_vec())
+                .map(|p| DecodedPlan::new(p, PlanFormat::Binary))
                 .map_err(|e| e.to_string())
         }
     };
 
+    let target = ClusterTarget::new(cluster.connections().clone(), cluster.address());
     let trivial = plan("SELECT r_name FROM region WHERE r_regionkey = 1").await?;
     let mut times = Vec::new();
     for run in 0..25 {
         let started = Instant::now();
-        let mut submitted = lode_dist::submit(
-            cluster.connections(),
-            cluster.address(),
-            trivial.clone(),
-            0,
-            |_| {},
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        let first = submitted.batches.next().await;
+        let mut batches = target.execute(&trivial).await.map_err(|e| e.to_string())?;
+        let first = batches.next().await;
         let elapsed = started.elapsed();
         first
             .ok_or("the trivial plan returned nothing")?
             .map_err(|e| e.to_string())?;
-        while submitted.batches.next().await.is_some() {}
+        while batches.next().await.is_some() {}
         // The first runs warm up connections and the coordinator's planner.
         if run >= 5 {
             times.push(elapsed);
@@ -193,13 +186,10 @@ async fn in_process(data: &Path) -> Result<(Latency, Throughput, Vec<u8>)> {
          l_extendedprice, l_discount, l_tax FROM lineitem",
     )
     .await?;
-    let mut submitted =
-        lode_dist::submit(cluster.connections(), cluster.address(), wide, 0, |_| {})
-            .await
-            .map_err(|e| e.to_string())?;
+    let mut batches = target.execute(&wide).await.map_err(|e| e.to_string())?;
     let (mut rows, mut bytes) = (0, 0);
     let started = Instant::now();
-    while let Some(batch) = submitted.batches.next().await {
+    while let Some(batch) = batches.next().await {
         let batch = batch.map_err(|e| e.to_string())?;
         rows += batch.num_rows();
         // The rows' own bytes: batches decoded from one message share its buffer, which
@@ -216,7 +206,11 @@ async fn in_process(data: &Path) -> Result<(Latency, Throughput, Vec<u8>)> {
         seconds: started.elapsed().as_secs_f64(),
     };
     cluster.stop().await;
-    Ok((latency, throughput, trivial))
+    Ok((
+        latency,
+        throughput,
+        prost::Message::encode_to_vec(&trivial.plan),
+    ))
 }
 
 fn render(

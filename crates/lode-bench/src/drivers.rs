@@ -16,7 +16,7 @@ use datafusion::arrow::array::{Float64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use futures::TryStreamExt;
-use lode_driver::{Driver, DriverLimits, LocalTarget, Session};
+use lode_driver::{Driver, DriverLimits, Session};
 use lode_exec::{Engine, EngineConfig, TableBindings};
 
 use crate::Result;
@@ -138,7 +138,7 @@ async fn kmeans_run(engine: &Arc<Engine>, driver: &Driver, iterations: usize) ->
     let counted = Arc::clone(&log);
     let session = Session {
         planner: Arc::clone(engine),
-        target: Some(Arc::new(LocalTarget::new(Arc::clone(engine)))),
+        target: Some(Arc::new(lode_exec::Embedded::new(Arc::clone(engine)))),
         limits: DriverLimits::default(),
         progress: Arc::new(move |line: &str| {
             if line.starts_with("iteration") {

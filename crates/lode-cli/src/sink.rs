@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
+use lode_exec::{ResultFormat, write_results};
+
+use crate::cli::OutputFormat;
 use crate::failure::Failure;
 
 /// A destination: standard output, or a file written through a temporary in the same
@@ -87,4 +90,26 @@ impl Destination {
                 .map_err(|e| Failure::io(format!("cannot write {}: {e}", path.display()))),
         }
     }
+}
+
+/// Writes a result to `output` (standard output when `None`) in `format`, whole or not at
+/// all; errors say they concern `source`.
+pub async fn write_stream(
+    stream: datafusion::physical_plan::SendableRecordBatchStream,
+    format: OutputFormat,
+    output: Option<&std::path::Path>,
+    source: &str,
+) -> Result<lode_exec::WriteSummary, Failure> {
+    let mut destination = Destination::open(output)?;
+    let format = match format {
+        OutputFormat::Table => ResultFormat::Table,
+        OutputFormat::Csv => ResultFormat::Csv,
+        OutputFormat::Json => ResultFormat::Json,
+        OutputFormat::Arrow => ResultFormat::Arrow,
+    };
+    let summary = write_results(stream, format, destination.writer())
+        .await
+        .map_err(|e| Failure::from(e).context(source))?;
+    destination.commit()?;
+    Ok(summary)
 }

@@ -20,7 +20,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use lode_exec::{Engine, EngineConfig, ExecError, ResultFormat, TableBindings};
+use std::sync::Arc;
+
+use lode_exec::{
+    Embedded, Engine, EngineConfig, ExecError, PlanTarget, ResultFormat, TableBindings,
+};
+use lode_plan::DecodedPlan;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConformanceError, Result};
@@ -98,13 +103,9 @@ pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>> {
 pub enum Target {
     /// A fresh in-process engine per case, holding only the case's own tables and modules.
     Embedded,
-    /// A coordinator whose executors hold every case's tables as [`write_tables`] names
-    /// them; each case's plan is submitted with its tables renamed so and its modules
-    /// embedded.
-    Cluster {
-        coordinator: String,
-        connections: lode_dist::Connections,
-    },
+    /// A cluster whose executors hold every case's tables as [`write_tables`] names them;
+    /// each case's plan is submitted with its tables renamed so and its modules embedded.
+    Cluster(Box<lode_dist::ClusterTarget>),
 }
 
 /// Runs every case in `dir` on `target`.
@@ -113,15 +114,7 @@ pub async fn run_cases(dir: &Path, target: &Target) -> Result<Vec<CaseResult>> {
     for path in case_files(dir)? {
         let name = case_name(&path);
         let case = read_case(&path)?;
-        let failure = match target {
-            Target::Embedded => run_case(&path, &case).await.err(),
-            Target::Cluster {
-                coordinator,
-                connections,
-            } => run_case_on_cluster(&path, &case, coordinator, connections)
-                .await
-                .err(),
-        };
+        let failure = run_case(&path, &case, target).await.err();
         results.push(CaseResult {
             case: name,
             about: case.about,
@@ -205,17 +198,52 @@ pub fn write_tables(dir: &Path, out: &Path) -> Result<usize> {
     Ok(written)
 }
 
-/// `Err` says why the case failed.
-async fn run_case(path: &Path, case: &PlanCase) -> std::result::Result<(), String> {
+/// Runs a case on `target`; `Err` says why it failed.
+async fn run_case(
+    path: &Path,
+    case: &PlanCase,
+    target: &Target,
+) -> std::result::Result<(), String> {
     let base = path.parent().unwrap_or(Path::new("."));
-    let scratch =
-        tempfile::tempdir().map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+    let mut plan = match lode_plan::decode_plan(&plan_bytes(base, case)?) {
+        Ok(plan) => plan,
+        Err(e) => return judge(&case.expect, Err(ExecError::from(e).into())),
+    };
+    let run = match target {
+        Target::Embedded => {
+            let scratch =
+                tempfile::tempdir().map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+            let engine = case_engine(base, case, scratch.path()).await?;
+            register_modules(&engine, base, case)?;
+            result_csv(&Embedded::new(Arc::new(engine)), &plan).await
+        }
+        Target::Cluster(cluster) => {
+            rename_tables(&mut plan.plan, &case_name(path), case)?;
+            // Modules are loaded (and checked) by an engine here, then travel in the plan.
+            let engine = Engine::new(&TableBindings::new(), EngineConfig::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            let modules = register_modules(&engine, base, case)?;
+            lode_exec::embed_supplied_modules(&mut plan.plan, &modules)
+                .map_err(|e| e.to_string())?;
+            result_csv(cluster.as_ref(), &plan).await
+        }
+    };
+    judge(&case.expect, run)
+}
+
+/// An engine holding the case's tables (inline ones written to `scratch`).
+async fn case_engine(
+    base: &Path,
+    case: &PlanCase,
+    scratch: &Path,
+) -> std::result::Result<Engine, String> {
     let mut tables = TableBindings::new();
     for (name, source) in &case.tables {
         let file = match source {
             TableSource::File(relative) => base.join(relative),
             TableSource::Inline { csv } => {
-                let file = scratch.path().join(format!("{name}.csv"));
+                let file = scratch.join(format!("{name}.csv"));
                 std::fs::write(&file, csv)
                     .map_err(|e| format!("cannot write table {name}: {e}"))?;
                 file
@@ -229,69 +257,20 @@ async fn run_case(path: &Path, case: &PlanCase) -> std::result::Result<(), Strin
         target_partitions: 2,
         ..EngineConfig::default()
     };
-    let engine = Engine::new(&tables, config)
+    Engine::new(&tables, config)
         .await
-        .map_err(|e| e.to_string())?;
-    register_modules(&engine, base, case)?;
-    let bytes = plan_bytes(base, case)?;
-    let run = async {
-        let plan = lode_plan::decode_plan(&bytes).map_err(ExecError::from)?;
-        let stream = engine.execute(&plan).await?;
-        let mut out = Vec::new();
-        lode_exec::write_results(stream, ResultFormat::Csv, &mut out).await?;
-        Ok::<_, ExecError>(String::from_utf8_lossy(&out).into_owned())
-    }
-    .await;
-    judge(&case.expect, run.map_err(Failed::from))
+        .map_err(|e| e.to_string())
 }
 
-/// Runs a case on a cluster: its plan reads the case's tables by their cluster names and
-/// carries its modules.
-async fn run_case_on_cluster(
-    path: &Path,
-    case: &PlanCase,
-    coordinator: &str,
-    connections: &lode_dist::Connections,
-) -> std::result::Result<(), String> {
-    let base = path.parent().unwrap_or(Path::new("."));
-    let bytes = plan_bytes(base, case)?;
-    let mut plan = match lode_plan::decode_plan(&bytes) {
-        Ok(plan) => plan,
-        Err(e) => {
-            return judge(
-                &case.expect,
-                Err(Failed::Diagnostics(
-                    vec![lode_plan::Code::DecodeFailed.to_string()],
-                    e.to_string(),
-                )),
-            );
-        }
-    };
-    rename_tables(&mut plan.plan, &case_name(path), case)?;
-    // Modules are loaded (and checked) by an engine here, then travel in the plan.
-    let engine = Engine::new(&TableBindings::new(), EngineConfig::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    let modules = register_modules(&engine, base, case)?;
-    lode_exec::embed_supplied_modules(&mut plan.plan, &modules).map_err(|e| e.to_string())?;
-    let run = async {
-        let submitted = lode_dist::submit(
-            connections,
-            coordinator,
-            prost::Message::encode_to_vec(&plan.plan),
-            0,
-            |_| {},
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        lode_exec::write_results(submitted.batches, ResultFormat::Csv, &mut out)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(String::from_utf8_lossy(&out).into_owned())
-    }
-    .await;
-    judge(&case.expect, run.map_err(Failed::from_message))
+/// The plan's result on `target`, as CSV.
+async fn result_csv(
+    target: &dyn PlanTarget,
+    plan: &DecodedPlan,
+) -> std::result::Result<String, Failed> {
+    let stream = target.execute(plan).await?;
+    let mut out = Vec::new();
+    lode_exec::write_results(stream, ResultFormat::Csv, &mut out).await?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Renames the plan's reads of the case's tables to their cluster names.
@@ -396,6 +375,8 @@ impl From<ExecError> for Failed {
                     .collect(),
                 e.to_string(),
             ),
+            // A cluster's rejection names its diagnostics' codes in its message.
+            ExecError::Remote { message, .. } => Failed::from_message(message.clone()),
             _ => Failed::Error(e.to_string()),
         }
     }

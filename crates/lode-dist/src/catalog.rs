@@ -27,9 +27,8 @@ use datafusion::logical_expr::Expr;
 use datafusion::object_store::local::LocalFileSystem;
 use datafusion::object_store::path::Path as ObjectPath;
 use datafusion::object_store::{ObjectStore, ObjectStoreExt};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
-use datafusion::physical_plan::union::UnionExec;
-use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::SessionContext;
 use lode_exec::{FileFormat, TableBindings};
 use prost::Message;
@@ -556,49 +555,6 @@ fn is_arrow_stream(path: &Path) -> bool {
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok_and(|()| &magic != b"ARROW1")
-}
-
-/// The data files partition `partition` of `plan` reads, following partitions down through
-/// operators that keep them (and unions, which concatenate their inputs' partitions).
-pub fn files_of_partition(plan: &Arc<dyn ExecutionPlan>, partition: usize) -> Vec<PartitionedFile> {
-    let mut files = Vec::new();
-    collect_files(plan, partition, &mut files);
-    files
-}
-
-fn collect_files(
-    plan: &Arc<dyn ExecutionPlan>,
-    partition: usize,
-    files: &mut Vec<PartitionedFile>,
-) {
-    if let Some(scan) = plan.downcast_ref::<DataSourceExec>() {
-        if let Some(config) = scan.data_source().downcast_ref::<FileScanConfig>()
-            && let Some(group) = config.file_groups.get(partition)
-        {
-            files.extend(group.iter().cloned());
-        }
-        return;
-    }
-    if plan.is::<UnionExec>() {
-        let mut offset = partition;
-        for child in plan.children() {
-            let count = child.output_partitioning().partition_count();
-            if offset < count {
-                collect_files(child, offset, files);
-                return;
-            }
-            offset -= count;
-        }
-        return;
-    }
-    let count = plan.output_partitioning().partition_count();
-    for child in plan.children() {
-        // A child with another partition count is read whole by every partition (a
-        // broadcast reader); one with the same count is read partition by partition.
-        if child.output_partitioning().partition_count() == count {
-            collect_files(child, partition, files);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -65,3 +65,24 @@ impl DistError {
         move |source| DistError::DataFusion { context, source }
     }
 }
+
+/// A cluster's error as the error of a [`lode_exec::PlanTarget`]: a plan the cluster
+/// refused, or one it could not be sent to, is a rejection (nothing ran); a job that failed,
+/// or whose result could not be read, is not.
+impl From<DistError> for lode_exec::ExecError {
+    fn from(e: DistError) -> Self {
+        match e {
+            DistError::Exec(e) => e,
+            DistError::JobFailed(_) | DistError::DataFusion { .. } | DistError::Io { .. } => {
+                lode_exec::ExecError::Remote {
+                    message: e.to_string(),
+                    rejected: false,
+                }
+            }
+            _ => lode_exec::ExecError::Remote {
+                message: e.to_string(),
+                rejected: true,
+            },
+        }
+    }
+}

@@ -12,18 +12,16 @@ use arrow_flight::flight_service_server::FlightServiceServer;
 use datafusion::object_store::local::LocalFileSystem;
 use lode_exec::{Engine, EngineConfig, PlanModules, TableBindings};
 use lode_plan::ext::{ModuleTable, WasmModule};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::Token;
-use crate::catalog::{announce_tables, data_store_url, restore_arrow_streams};
-use crate::codec::{LodeCodec, decode_partitioning, decode_plan};
+use crate::catalog::{announce_tables, data_store_url};
 use crate::error::{DistError, Result};
-use crate::flight::{Connections, FlightPieces, PieceFetchError, PieceServer, is_job_id};
+use crate::flight::{Connections, PieceServer, is_job_id};
 use crate::proto;
 use crate::proto::coordinator_client::CoordinatorClient;
-use crate::shuffle::{PieceSource, ShuffleLayout, write_task_output};
-use crate::stage::{Stage, StageId, StageOutput};
+use crate::shuffle::ShuffleLayout;
 
 /// How to start an executor.
 #[derive(Debug, Clone)]
@@ -79,12 +77,14 @@ impl RunningExecutor {
     }
 }
 
-struct Executor {
-    address: String,
-    config: ExecutorConfig,
-    engine: Engine,
-    layout: ShuffleLayout,
-    connections: Connections,
+/// An executor's state, shared by its connection to the coordinator, its Flight service and
+/// its running tasks (`crate::task::run`).
+pub(crate) struct Executor {
+    pub(crate) address: String,
+    pub(crate) config: ExecutorConfig,
+    pub(crate) engine: Engine,
+    pub(crate) layout: ShuffleLayout,
+    pub(crate) connections: Connections,
     slots: Arc<Semaphore>,
     tables: Vec<proto::TableFiles>,
     /// Running jobs' Wasm modules, loaded with their grants, by job.
@@ -307,94 +307,17 @@ impl Executor {
             }
         }
     }
-
-    /// Runs `run` in `_slot`, which it holds until done.
-    async fn run_task(
-        &self,
-        run: proto::RunTask,
-        _slot: OwnedSemaphorePermit,
-    ) -> proto::TaskReport {
-        let key = run.task.clone().unwrap_or_default();
-        let span = info_span!("task", job = %key.job, stage = key.stage, task = key.task, attempt = key.attempt);
-        let outcome = async {
-            if !is_job_id(&key.job) {
-                return Err(DistError::Config(format!("`{}` is not a job id", key.job)));
-            }
-            let pieces = Arc::new(FlightPieces::new(
-                self.address.clone(),
-                self.layout.clone(),
-                self.connections.clone(),
-            ));
-            let modules = self.modules_of(&key.job, run.modules).await?;
-            let codec =
-                LodeCodec::for_executor(Arc::clone(&pieces) as Arc<dyn PieceSource>, modules);
-            let context = self.engine.session().task_ctx();
-            let what = format!("decoding stage {} for task {}", key.stage, key.task);
-            let plan = decode_plan(&run.plan, &context, &codec)
-                .and_then(|plan| restore_arrow_streams(plan, &self.config.data))
-                .map_err(DistError::datafusion(what.clone()))?;
-            let output = if run.output_partitioning.is_empty() {
-                StageOutput::Whole
-            } else {
-                StageOutput::Repartitioned(
-                    decode_partitioning(&run.output_partitioning, &context, &codec, &plan.schema())
-                        .map_err(DistError::datafusion(what))?,
-                )
-            };
-            let stage = Stage {
-                id: StageId(key.stage as usize),
-                plan,
-                output,
-            };
-            let (output, figures) = write_task_output(
-                &key.job,
-                &stage,
-                key.task as usize,
-                &self.address,
-                &self.layout,
-                context,
-            )
-            .await
-            .map_err(|e| match e {
-                DistError::DataFusion { context, source } => DistError::DataFusion {
-                    context,
-                    source: self.engine.explain_resources(source),
-                },
-                other => other,
-            })?;
-            Ok((output, pieces.bytes_fetched_remote(), figures.spilled_bytes))
-        }
-        .instrument(span)
-        .await;
-        let outcome = match outcome {
-            Ok((output, fetched, spilled)) => proto::task_report::Outcome::Done(proto::TaskDone {
-                pieces: output.pieces.iter().map(proto::PieceStats::from).collect(),
-                bytes_fetched_remote: fetched,
-                spilled_bytes: spilled,
-            }),
-            Err(error) => {
-                let unreachable = unreachable_executor(&error);
-                let retryable = unreachable.is_some() || matches!(error, DistError::Io { .. });
-                warn!(job = %key.job, stage = key.stage, task = key.task, retryable, error = %error, "task failed");
-                proto::task_report::Outcome::Failed(proto::TaskFailed {
-                    message: error.to_string(),
-                    retryable,
-                    unreachable_executor: unreachable.unwrap_or_default(),
-                })
-            }
-        };
-        proto::TaskReport {
-            task: Some(key),
-            outcome: Some(outcome),
-        }
-    }
 }
 
 impl Executor {
     /// `job`'s modules, loaded with the grants its plan asks for: modules come from this
     /// executor's runtime (memory, then its module store), others are fetched from the
     /// coordinator once and checked against their sha256.
-    async fn modules_of(&self, job: &str, entries: Vec<WasmModule>) -> Result<Arc<PlanModules>> {
+    pub(crate) async fn modules_of(
+        &self,
+        job: &str,
+        entries: Vec<WasmModule>,
+    ) -> Result<Arc<PlanModules>> {
         if entries.is_empty() {
             return Ok(Arc::new(PlanModules::default()));
         }
@@ -453,16 +376,4 @@ impl Executor {
         );
         Ok(bytes)
     }
-}
-
-/// The executor whose pieces could not be read, when that is why `error` happened.
-fn unreachable_executor(error: &DistError) -> Option<String> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = cause {
-        if let Some(fetch) = current.downcast_ref::<PieceFetchError>() {
-            return Some(fetch.executor.clone());
-        }
-        cause = current.source();
-    }
-    None
 }

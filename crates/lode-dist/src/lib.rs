@@ -19,7 +19,7 @@ mod batches;
 mod catalog;
 mod client;
 mod cluster;
-mod codec;
+pub mod codec;
 mod coordinator;
 mod error;
 mod executor;
@@ -30,6 +30,8 @@ mod shuffle;
 mod split;
 mod stage;
 mod stored;
+mod target;
+mod task;
 mod tls;
 
 pub use auth::Token;
@@ -46,6 +48,7 @@ pub use shuffle::{
 };
 pub use split::split_into_stages;
 pub use stage::{ExchangeKind, Stage, StageGraph, StageId, StageOutput};
+pub use target::{ClusterTarget, JobObserver};
 pub use tls::Tls;
 
 /// Locks `m`, also after a panic elsewhere poisoned it: the data it guards stays consistent

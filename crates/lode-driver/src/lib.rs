@@ -4,8 +4,8 @@
 //! relations with the host's `planner` (scans, SQL, filters, joins, its own modules' functions
 //! and operators) and either returns one as a plan ([`Driver::emit`], `lode plan`) or runs
 //! plans one after another with `session.execute` / `session.store` and inspects their results
-//! ([`Driver::run`], `lode drive`), against any [`PlanTarget`]: the embedded engine
-//! ([`LocalTarget`]) or a cluster. Plans leave the driver as ordinary Substrait carrying the
+//! ([`Driver::run`], `lode drive`), against any [`lode_exec::PlanTarget`]: the embedded
+//! engine ([`lode_exec::Embedded`]) or a cluster. Plans leave the driver as ordinary Substrait carrying the
 //! modules they use, never the driver itself.
 //!
 //! A driver is sandboxed like any guest (no WASI capability, a memory limit) and bounded by
@@ -16,9 +16,9 @@ mod bindings;
 mod error;
 mod planner;
 mod query;
+mod rows;
 mod session;
 mod state;
-mod target;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -34,7 +34,6 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 pub use error::{DriverError, Result};
 pub use planner::Relation;
-pub use target::{LocalTarget, PlanTarget, replace_table};
 
 use state::DriverState;
 
@@ -75,7 +74,7 @@ pub struct Session {
     /// Plans are built against this engine's tables and functions.
     pub planner: Arc<Engine>,
     /// Where plans run; `None` to only emit.
-    pub target: Option<Arc<dyn PlanTarget>>,
+    pub target: Option<Arc<dyn lode_exec::PlanTarget>>,
     pub limits: DriverLimits,
     pub progress: Progress,
 }
@@ -170,7 +169,8 @@ impl Driver {
                     store.data().target.clone().ok_or_else(|| {
                         ExecError::Internal("a driver runs without a target".into())
                     })?;
-                Some(target.execute(plan).await?)
+                let plan = DecodedPlan::new(plan, PlanFormat::Binary);
+                Some(target.execute(&plan).await?)
             }
         };
         Ok(Outcome {

@@ -14,7 +14,7 @@ use crate::DriverLimits;
 use crate::bindings::lode::guest::session::{QueryState, QueryStatus};
 use crate::bindings::{GuestError, Rows};
 use crate::planner::failure;
-use crate::session::collect;
+use crate::rows::collect;
 
 /// What the task reports while it runs.
 struct Progress {

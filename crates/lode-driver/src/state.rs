@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::logical_expr::LogicalPlan;
-use lode_exec::{Engine, ExecError, LoadedModule};
+use lode_exec::{Engine, ExecError, LoadedModule, PlanTarget};
 use lode_wasm::HostState;
 use substrait::proto::Plan;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use crate::{DriverLimits, PlanTarget, Progress};
+use crate::{DriverLimits, Progress};
 
 pub(crate) struct DriverState {
     /// WASI with nothing granted, the memory limiter and the captured output.

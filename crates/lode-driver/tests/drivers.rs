@@ -10,7 +10,7 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 use futures::TryStreamExt;
-use lode_driver::{Driver, DriverError, DriverLimits, LocalTarget, Session};
+use lode_driver::{Driver, DriverError, DriverLimits, Session};
 use lode_exec::{Engine, EngineConfig, TableBindings};
 use lode_plan::{DecodedPlan, PlanFormat};
 
@@ -43,7 +43,7 @@ fn session(engine: &Arc<Engine>, limits: DriverLimits, log: &Arc<Mutex<Vec<Strin
     let log = Arc::clone(log);
     Session {
         planner: Arc::clone(engine),
-        target: Some(Arc::new(LocalTarget::new(Arc::clone(engine)))),
+        target: Some(Arc::new(lode_exec::Embedded::new(Arc::clone(engine)))),
         limits,
         progress: Arc::new(move |line: &str| log.lock().unwrap().push(line.to_string())),
     }

@@ -66,10 +66,10 @@ fn tables(args: &CaseTablesArgs) -> Result<ExitCode, Failure> {
 async fn plans(args: PlansArgs) -> Result<ExitCode, Failure> {
     let target = match &args.target {
         None => Target::Embedded,
-        Some(coordinator) => Target::Cluster {
-            coordinator: coordinator.clone(),
-            connections: super::serve::connections(&args.cluster)?,
-        },
+        Some(coordinator) => Target::Cluster(Box::new(lode_dist::ClusterTarget::new(
+            super::serve::connections(&args.cluster)?,
+            coordinator.clone(),
+        ))),
     };
     let results = lode_conformance::cases::run_cases(&args.dir, &target)
         .await

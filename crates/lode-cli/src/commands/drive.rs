@@ -5,15 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::datasource::MemTable;
-use datafusion::physical_plan::SendableRecordBatchStream;
-use lode_dist::Connections;
-use lode_driver::{Driver, DriverLimits, LocalTarget, PlanTarget, Session};
-use lode_exec::{Engine, ExecError};
-use lode_plan::substrait::proto::Plan;
-use prost::Message;
+use lode_dist::{ClusterTarget, Connections};
+use lode_driver::{Driver, DriverLimits, Session};
+use lode_exec::{Embedded, Engine, PlanTarget};
 
 use crate::cli::{DriveArgs, DriverArgs, PlanArgs, TableArgs, WasmArgs};
 use crate::failure::Failure;
@@ -76,7 +70,7 @@ pub async fn drive(args: DriveArgs) -> Result<ExitCode, Failure> {
         }
         (None, None) => {
             let prepared = prepare(&args.driver, &args.allow_capabilities, true).await?;
-            let target = Arc::new(LocalTarget::new(Arc::clone(&prepared.engine)));
+            let target = Arc::new(Embedded::new(Arc::clone(&prepared.engine)));
             run_and_write(&args, prepared, target).await
         }
     }
@@ -90,18 +84,10 @@ async fn drive_on_cluster(
     coordinator: &str,
 ) -> Result<ExitCode, Failure> {
     let prepared = prepare(&args.driver, &args.allow_capabilities, false).await?;
-    for (name, schema, stored) in lode_dist::tables(connections, coordinator).await? {
-        // Another session's stored results are not this driver's to read or replace.
-        if !stored {
-            declare_table(&prepared.engine, &name, schema)?;
-        }
-    }
-    let target = Arc::new(ClusterTarget {
-        connections: connections.clone(),
-        coordinator: coordinator.to_string(),
-        planner: Arc::clone(&prepared.engine),
-    });
-    run_and_write(args, prepared, target).await
+    let target = ClusterTarget::new(connections.clone(), coordinator)
+        .declaring_stored_in(Arc::clone(&prepared.engine));
+    target.declare_cluster_tables().await?;
+    run_and_write(args, prepared, Arc::new(target)).await
 }
 
 /// Runs the driver on `target`, writes the relation it returns, and sums up.
@@ -130,7 +116,7 @@ async fn run_and_write(
     let rows = match outcome.result {
         Some(stream) => {
             let summary =
-                super::run::write_stream(stream, args.format, args.output.as_deref(), &source)
+                crate::sink::write_stream(stream, args.format, args.output.as_deref(), &source)
                     .await?;
             format!(", {} result rows", summary.rows)
         }
@@ -148,63 +134,6 @@ async fn run_and_write(
             .as_secs_f64(),
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// A table the planner knows by its schema only: its data is elsewhere (on the cluster).
-fn declare_table(planner: &Engine, name: &str, schema: SchemaRef) -> Result<(), ExecError> {
-    let table = MemTable::try_new(schema, vec![Vec::new()])
-        .map_err(ExecError::datafusion("declaring a cluster table"))?;
-    lode_driver::replace_table(planner, name, Arc::new(table))
-}
-
-/// A cluster behind a coordinator: each plan is a job; a stored result stays on the executors
-/// that computed it, and the planner learns its schema.
-struct ClusterTarget {
-    connections: Connections,
-    coordinator: String,
-    planner: Arc<Engine>,
-}
-
-fn remote(e: lode_dist::DistError) -> ExecError {
-    ExecError::Remote(e.to_string())
-}
-
-#[async_trait]
-impl PlanTarget for ClusterTarget {
-    async fn execute(&self, plan: Plan) -> Result<SendableRecordBatchStream, ExecError> {
-        let bytes = plan.encode_to_vec();
-        let submitted = lode_dist::submit(&self.connections, &self.coordinator, bytes, 0, |_| {})
-            .await
-            .map_err(remote)?;
-        Ok(submitted.batches)
-    }
-
-    async fn store(&self, plan: Plan, name: &str) -> Result<u64, ExecError> {
-        let bytes = plan.encode_to_vec();
-        let stored = lode_dist::store(&self.connections, &self.coordinator, bytes, name, |_| {})
-            .await
-            .map_err(remote)?;
-        declare_table(&self.planner, name, stored.schema)?;
-        tracing::info!(
-            table = name,
-            rows = stored.rows,
-            "result stored on the cluster's executors"
-        );
-        Ok(stored.rows)
-    }
-
-    async fn drop_stored(&self, names: &[String]) -> Result<(), ExecError> {
-        for name in names {
-            self.planner
-                .session()
-                .deregister_table(name.as_str())
-                .map_err(ExecError::datafusion("forgetting a stored table"))?;
-        }
-        lode_dist::drop_tables(&self.connections, &self.coordinator, names.to_vec())
-            .await
-            .map_err(remote)?;
-        Ok(())
-    }
 }
 
 struct Prepared {

@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::TryStreamExt;
-use lode_exec::{ExecError, ResultFormat, write_results};
+use lode_exec::ExecError;
 
 use crate::chart;
-use crate::cli::{OutputFormat, RunArgs};
+use crate::cli::RunArgs;
 use crate::failure::Failure;
 use crate::progress::ProgressReporter;
-use crate::sink::Destination;
+use crate::sink::{Destination, write_stream};
 
 pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
@@ -70,28 +70,6 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes a result to `output` (standard output when `None`) in `format`, whole or not at
-/// all; errors say they concern `source`.
-pub async fn write_stream(
-    stream: datafusion::physical_plan::SendableRecordBatchStream,
-    format: OutputFormat,
-    output: Option<&std::path::Path>,
-    source: &str,
-) -> Result<lode_exec::WriteSummary, Failure> {
-    let mut destination = Destination::open(output)?;
-    let format = match format {
-        OutputFormat::Table => ResultFormat::Table,
-        OutputFormat::Csv => ResultFormat::Csv,
-        OutputFormat::Json => ResultFormat::Json,
-        OutputFormat::Arrow => ResultFormat::Arrow,
-    };
-    let summary = write_results(stream, format, destination.writer())
-        .await
-        .map_err(|e| Failure::from(e).context(source))?;
-    destination.commit()?;
-    Ok(summary)
-}
-
 /// `--executors N`: a coordinator and N executors in this process, each holding the --data
 /// directory; the plan goes through them as it would through `lode serve` processes.
 async fn run_on_cluster(
@@ -123,15 +101,13 @@ async fn run_on_cluster(
     }
     .allowing(&args.wasm.allow_capabilities);
     let cluster = lode_dist::LocalCluster::start(executors, data, slots, engine).await?;
-    let embedded = super::submit::ClusterRef {
-        connections: cluster.connections(),
-        coordinator: cluster.address(),
-        announce_jobs: false,
-    };
+    let target = lode_dist::ClusterTarget::new(cluster.connections().clone(), cluster.address())
+        .with_partitions(args.partitions.unwrap_or(0) as u32);
+    // The cluster stops with this process: its jobs are not announced for `lode cancel`.
     let result = super::submit::submit_and_write(
-        embedded,
-        prost::Message::encode_to_vec(&plan.plan),
-        args.partitions.unwrap_or(0) as u32,
+        target,
+        false,
+        &plan,
         args.format,
         args.output.as_deref(),
         &args.plan,

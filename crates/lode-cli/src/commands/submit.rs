@@ -4,41 +4,32 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lode_dist::Connections;
-use lode_dist::proto::JobStatus;
-use prost::Message;
+use std::sync::{Arc, OnceLock};
+
+use lode_dist::proto::{JobAccepted, JobStatus};
+use lode_dist::{ClusterTarget, JobObserver};
+use lode_exec::PlanTarget;
+use lode_plan::DecodedPlan;
 
 use crate::cli::{CancelArgs, OutputFormat, SubmitArgs};
 use crate::failure::Failure;
+use crate::sink::write_stream;
 
 pub async fn run(args: SubmitArgs) -> Result<ExitCode, Failure> {
     let mut plan = super::read_plan(&args.plan)?;
     super::embed_modules(&mut plan, &args.modules).await?;
     let connections = super::serve::connections(&args.cluster)?;
-    let cluster = ClusterRef {
-        connections: &connections,
-        coordinator: &args.coordinator,
-        announce_jobs: true,
-    };
+    let target = ClusterTarget::new(connections, args.coordinator.clone())
+        .with_partitions(args.partitions.unwrap_or(0));
     submit_and_write(
-        cluster,
-        plan.plan.encode_to_vec(),
-        args.partitions.unwrap_or(0),
+        target,
+        true,
+        &plan,
         args.format,
         args.output.as_deref(),
         &args.plan,
     )
     .await
-}
-
-/// A coordinator to submit to.
-#[derive(Clone, Copy)]
-pub struct ClusterRef<'a> {
-    pub connections: &'a Connections,
-    pub coordinator: &'a str,
-    /// Say each job's id and how to cancel it: for a cluster the user started, not one
-    /// embedded in this process (which stops with it).
-    pub announce_jobs: bool,
 }
 
 /// `lode cancel`: stops a running job; an error when the coordinator has no such job running.
@@ -55,58 +46,75 @@ pub async fn cancel(args: CancelArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-/// Submits `plan`, shows progress on a terminal, writes the result as `format`.
+/// Runs `plan` on `cluster`, shows its progress on a terminal, writes the result as
+/// `format`. `announce_jobs` says each job's id and how to cancel it: for a cluster the user
+/// started, not one embedded in this process (which stops with it).
 pub async fn submit_and_write(
-    cluster: ClusterRef<'_>,
-    plan: Vec<u8>,
-    partitions: u32,
+    cluster: ClusterTarget,
+    announce_jobs: bool,
+    plan: &DecodedPlan,
     format: OutputFormat,
     output: Option<&std::path::Path>,
     plan_name: &str,
 ) -> Result<ExitCode, Failure> {
-    let ClusterRef {
-        connections,
-        coordinator,
-        announce_jobs,
-    } = cluster;
     let started = Instant::now();
-    let interactive = std::io::stderr().is_terminal();
-    let accepted = |event: &lode_dist::proto::JobAccepted| {
-        if announce_jobs {
-            eprintln!(
-                "job {} accepted: {} stages, {} tasks (`lode cancel {} --coordinator {coordinator}` stops it)",
-                event.job, event.stages, event.tasks, event.job
-            );
-        }
-    };
-    let submitted = lode_dist::submit_with(
-        connections,
-        coordinator,
-        plan,
-        partitions,
-        accepted,
-        |status| {
-            if interactive {
-                eprint!("\r{}", describe(status));
-            }
-        },
-    )
-    .await
-    .map_err(|e| Failure::from(e).context(plan_name))?;
-    if interactive {
-        eprintln!();
-    }
-    let summary = super::run::write_stream(submitted.batches, format, output, plan_name).await?;
-    if interactive {
+    let terminal = Arc::new(Terminal {
+        coordinator: cluster.coordinator().to_string(),
+        announce_jobs,
+        interactive: std::io::stderr().is_terminal(),
+        finished: OnceLock::new(),
+    });
+    let target = cluster.observed_by(terminal.clone());
+    let stream = target
+        .execute(plan)
+        .await
+        .map_err(|e| Failure::from(e).context(plan_name))?;
+    let summary = write_stream(stream, format, output, plan_name).await?;
+    if terminal.interactive
+        && let Some((job, status)) = terminal.finished.get()
+    {
         eprintln!(
-            "{} rows in {:.3} s; job {}: {}",
+            "{} rows in {:.3} s; job {job}: {}",
             summary.rows,
             started.elapsed().as_secs_f64(),
-            submitted.job,
-            describe(&submitted.status)
+            describe(status)
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A job as `lode submit` shows it on standard error.
+struct Terminal {
+    coordinator: String,
+    announce_jobs: bool,
+    /// Progress is redrawn on one line, on a terminal only.
+    interactive: bool,
+    /// The finished job and its figures, for the closing line.
+    finished: OnceLock<(String, JobStatus)>,
+}
+
+impl JobObserver for Terminal {
+    fn accepted(&self, event: &JobAccepted) {
+        if self.announce_jobs {
+            eprintln!(
+                "job {} accepted: {} stages, {} tasks (`lode cancel {} --coordinator {}` stops it)",
+                event.job, event.stages, event.tasks, event.job, self.coordinator
+            );
+        }
+    }
+
+    fn progress(&self, status: &JobStatus) {
+        if self.interactive {
+            eprint!("\r{}", describe(status));
+        }
+    }
+
+    fn finished(&self, job: &str, status: &JobStatus) {
+        if self.interactive {
+            eprintln!();
+        }
+        let _ = self.finished.set((job.to_string(), status.clone()));
+    }
 }
 
 /// One line of a job's progress.

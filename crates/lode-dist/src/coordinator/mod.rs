@@ -2,6 +2,7 @@
 //! into stage graphs, schedules their tasks onto executors near the data, recovers from lost
 //! executors, and serves results with Arrow Flight (also to Flight SQL clients).
 
+mod placement;
 mod scheduler;
 mod service;
 mod state;

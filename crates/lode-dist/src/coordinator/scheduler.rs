@@ -16,8 +16,8 @@ use lode_plan::DecodedPlan;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+use super::placement::{reserve_slot, wait_for_placement};
 use super::state::{AttemptKey, ExecutorSender, JobResult, Shared, TaskResult};
-use crate::catalog::files_of_partition;
 use crate::codec::{encode_partitioning, encode_plan};
 use crate::flight::FlightPieces;
 use crate::lock;
@@ -26,6 +26,7 @@ use crate::shuffle::{PieceId, PieceSource, TaskOutput, resolve_readers};
 use crate::split::split_into_stages;
 use crate::stage::{Stage, StageGraph, StageId, StageOutput};
 use crate::stored::{StoredResult, StoredTable};
+use crate::task::files_of_partition;
 
 /// Bytes shared by every task of a stage.
 type Encoded = Arc<Vec<u8>>;
@@ -481,7 +482,9 @@ impl<'a> JobRun<'a> {
             let result = async {
                 let (executor, sender) = match slot {
                     Some(slot) => slot,
-                    None => wait_for_placement(shared, &files, stage_id, task).await?,
+                    None => wait_for_placement(shared, &files, stage_id, task)
+                        .await
+                        .map_err(JobError::Placement)?,
                 };
                 let key = proto::TaskKey {
                     job: job.clone(),
@@ -567,61 +570,4 @@ struct TaskToSend {
     files: Vec<PartitionedFile>,
     /// The executor whose slot it has, if it has one.
     slot: Option<(String, ExecutorSender)>,
-}
-
-/// The least busy executor holding every one of `files` (with a free slot, if
-/// `free_slot_only`), whose slot is counted as taken from now on.
-fn reserve_slot(
-    shared: &Shared,
-    files: &[PartitionedFile],
-    free_slot_only: bool,
-) -> Option<(String, ExecutorSender)> {
-    let catalog = lock(&shared.catalog);
-    let mut executors = lock(&shared.executors);
-    let (id, handle) = executors
-        .iter_mut()
-        .filter(|(id, e)| {
-            (!free_slot_only || e.summary.running < e.summary.slots)
-                && catalog.holds_all(id, files.iter().map(|f| f.object_meta.location.as_ref()))
-        })
-        .min_by_key(|(_, e)| (e.summary.running * 1000) / e.summary.slots.max(1))?;
-    handle.summary.running += 1;
-    Some((id.clone(), handle.sender.clone()))
-}
-
-/// An executor holding every file of a task, the least busy first, its slot reserved; waits
-/// for one to attach up to the placement timeout.
-async fn wait_for_placement(
-    shared: &Shared,
-    files: &[PartitionedFile],
-    stage: StageId,
-    task: usize,
-) -> Result<(String, ExecutorSender), JobError> {
-    let deadline = tokio::time::Instant::now() + shared.config.placement_timeout;
-    loop {
-        let changed = shared.executors_changed.notified();
-        if let Some(chosen) = reserve_slot(shared, files, false) {
-            return Ok(chosen);
-        }
-        if tokio::time::timeout_at(deadline, changed).await.is_err() {
-            let attached = shared.executor_summaries().len();
-            let needs = files
-                .iter()
-                .map(|f| f.object_meta.location.to_string())
-                .collect::<Vec<_>>();
-            return Err(JobError::Placement(if attached == 0 {
-                format!(
-                    "no executor is attached (waited {:?}); the job cannot go on",
-                    shared.config.placement_timeout
-                )
-            } else {
-                format!(
-                    "stage {} task {task} reads {}, and no attached executor holds all of them (waited {:?})",
-                    stage.0,
-                    needs.join(", "),
-                    shared.config.placement_timeout
-                )
-            }));
-        }
-    }
 }
