@@ -7,7 +7,7 @@ DEMO_DATA := data/tpch-sf0.1
 COMMENTS := data/demo
 FUNCTION_CORPUS := ../shared/substrait/function-tests
 
-.PHONY: help bootstrap build guests demo demo-tpch test bench scale plans fmt lint clean conformance-producers
+.PHONY: help bootstrap build guests demo demo-tpch test bench scale fuzz fuzz-targets plans fmt lint clean conformance-producers
 
 PRODUCERS_ENV := out/producers-env
 PRODUCERS_OUT := out/producers
@@ -21,6 +21,7 @@ help:
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
 	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead; docs/benchmarks.md"
 	@echo "make scale  - TPC-H SF 10 (3.5 GB of Parquet) under --memory-limit 4G and 2G vs the default bound, then on a 3-executor cluster at 2G each with an executor killed mid-query: time, peak RSS, spill, results checked; docs/benchmarks.md"
+	@echo "make fuzz   - cargo-fuzz on plan decoding + validation, guest batches, the cluster codec (FUZZ_SECONDS each, default 600)"
 	@echo "make conformance-producers - the producer matrix: DuckDB, ibis and DataFusion write TPC-H and TPC-DS plans, Lode runs them, DuckDB checks"
 	@echo "make guests - build the example Wasm guests (Rust, C, Python, JavaScript) into guests/out"
 	@echo "make plans  - regenerate plans/tpch/*.json from plans/tpch/*.sql"
@@ -88,12 +89,44 @@ test: guests
 	else \
 		echo "    skipped: python3 is not installed"; \
 	fi
+	@echo "==> Fuzzing plan decoding and validation for $(FUZZ_TEST_SECONDS) s (cargo-fuzz, fuzz/corpus/plan_decode_validate; make fuzz runs every target longer)"
+	@$(MAKE) --no-print-directory fuzz-targets FUZZ_TARGETS=plan_decode_validate FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 	@echo "==> Substrait function corpus ($(FUNCTION_CORPUS)): must not fall below conformance/functions-baseline.json"
 	@if [ -d $(FUNCTION_CORPUS) ]; then \
 		$(LODE_DEBUG) conformance functions --corpus $(FUNCTION_CORPUS) --summary --baseline conformance/functions-baseline.json; \
 	else \
 		echo "    skipped: $(FUNCTION_CORPUS) is not here (it comes with the project's shared reference data)"; \
 	fi
+
+# Fuzzing where untrusted bytes enter (docs/security.md): a plan from its author, a batch from a
+# guest, bytes from the network. cargo-fuzz with --sanitizer none builds on the stable
+# toolchain; inputs that grow coverage are kept in fuzz/corpus/<target>, crashes in
+# fuzz/artifacts/<target> (each becomes a regression test where the code lives). New inputs go
+# to out/fuzz-corpus first; `make fuzz` merges those that grow coverage into fuzz/corpus.
+FUZZ_TARGETS ?= plan_decode_validate guest_batch cluster_codec
+FUZZ_SECONDS ?= 600
+FUZZ_TEST_SECONDS := 30
+
+fuzz:
+	@echo "==> Fuzzing $(FUZZ_TARGETS), $(FUZZ_SECONDS) s each (FUZZ_SECONDS=N to change); inputs that grow coverage are merged into fuzz/corpus"
+	@$(MAKE) --no-print-directory fuzz-targets FUZZ_MERGE=1
+
+fuzz-targets:
+	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "    installing cargo-fuzz 0.13.1 (cargo install, about 2 minutes)"; $(CARGO) install --quiet --locked cargo-fuzz --version 0.13.1; }
+	@mkdir -p out
+	@for target in $(FUZZ_TARGETS); do \
+		case $$target in guest_batch) features=guest;; cluster_codec) features=cluster;; *) features=;; esac; \
+		echo "    $$target: $(FUZZ_SECONDS) s (log: out/fuzz-$$target.log)"; \
+		mkdir -p out/fuzz-corpus/$$target; \
+		(cd fuzz && $(CARGO) fuzz run --sanitizer none $${features:+--features $$features} $$target ../out/fuzz-corpus/$$target corpus/$$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1) > out/fuzz-$$target.log 2>&1; status=$$?; \
+		grep -E "^stat::(number_of_executed_units|new_units_added)|^Done" out/fuzz-$$target.log | sed 's/^/    /'; \
+		if [ $$status -ne 0 ]; then tail -40 out/fuzz-$$target.log; echo "    the crashing input is in fuzz/artifacts/$$target"; exit 1; fi; \
+		if [ -n "$(FUZZ_MERGE)" ]; then \
+			(cd fuzz && $(CARGO) fuzz run --sanitizer none $${features:+--features $$features} $$target corpus/$$target ../out/fuzz-corpus/$$target -- -merge=1) >> out/fuzz-$$target.log 2>&1 || exit 1; \
+			echo "    fuzz/corpus/$$target: $$(ls fuzz/corpus/$$target | wc -l) inputs after merging what grew coverage"; \
+		fi; \
+	done
 
 bench: guests
 	@echo "==> Building lode-bench (release profile)"
