@@ -157,14 +157,14 @@ scale: bootstrap
 	@test -f $(SCALE_DATA)/lineitem.parquet || $(LODE_RELEASE) gen tpch --sf $(SCALE_SF) --out $(SCALE_DATA)
 	@echo "==> The 22 TPC-H queries at SF $(SCALE_SF) with Lode's default bound, --memory-limit 4G and 2G, one process each; results checked against the default run (docs/benchmarks.md)"
 	python3 tools/scale/scale.py --lode $(LODE_RELEASE) --data $(SCALE_DATA) --sf $(SCALE_SF) --limits default,4G,2G --out out/scale --report docs/benchmarks.md
-	@echo "==> Installing DuckDB (PyPI duckdb 1.4.4) into $(SCALE_ENV), the peer measured beside Lode"
+	@echo "==> Installing the peers measured beside Lode into $(SCALE_ENV): PyPI duckdb 1.4.4 and datafusion 55.0.0 (wheels only)"
 	@test -x $(SCALE_ENV)/bin/python || python3 -m venv $(SCALE_ENV)
-	@$(SCALE_ENV)/bin/python -m pip install --quiet --disable-pip-version-check duckdb==1.4.4
+	@$(SCALE_ENV)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary :all: duckdb==1.4.4 datafusion==55.0.0
 	@echo "==> TPC-H at scale factors 1 and 3 into data/tpch-sf1, data/tpch-sf3 (skipped if present)"
 	@test -f data/tpch-sf1/lineitem.parquet || $(LODE_RELEASE) gen tpch --sf 1 --out data/tpch-sf1
 	@test -f data/tpch-sf3/lineitem.parquet || $(LODE_RELEASE) gen tpch --sf 3 --out data/tpch-sf3
-	@echo "==> Cost growth: the 22 queries at SF 1, 3 and $(SCALE_SF), one lode run each, beside DuckDB on the same files (docs/benchmarks.md)"
-	python3 tools/scale/growth.py --lode $(LODE_RELEASE) --sfs 1,3,$(SCALE_SF) --duckdb-python $(SCALE_ENV)/bin/python --report docs/benchmarks.md
+	@echo "==> Cost growth: the 22 queries at SF 1, 3 and $(SCALE_SF), one lode run each, beside DuckDB and DataFusion SQL on the same files (docs/benchmarks.md)"
+	python3 tools/scale/growth.py --lode $(LODE_RELEASE) --sfs 1,3,$(SCALE_SF) --peer-python $(SCALE_ENV)/bin/python --report docs/benchmarks.md
 	@echo "==> TPC-H SF $(SCALE_SF) split into 3 files per table into $(SCALE_PARTS) (skipped if present)"
 	@test -f $(SCALE_PARTS)/nation.parquet || $(LODE_RELEASE) gen tpch --sf $(SCALE_SF) --parts 3 --out $(SCALE_PARTS)
 	@echo "==> The 22 queries on a cluster: a coordinator and 3 executor processes (lode serve, loopback), --memory-limit 2G each, each holding two of every table's 3 files; results checked against the local run; then an executor killed (SIGKILL) in the middle of q09 and of q18"

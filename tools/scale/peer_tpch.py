@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The peers' side of tools/scale/growth.py: the TPC-H queries in one DuckDB or DataFusion
+(SQL) process over the same Parquet files Lode reads, each run once to warm up and once
+timed. Prints one JSON object: {"queries": {"q01": seconds, ...}, "peak_rss": bytes,
+"version": ...}.
+
+    peer_tpch.py --engine duckdb --data data/tpch-sf10 --sql plans/tpch --threads 2
+    peer_tpch.py --engine datafusion --data data/tpch-sf10 --sql plans/tpch --threads 2
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+def peak_rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def duckdb_runner(tables, threads):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    for name, path in tables:
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    return (lambda sql: con.execute(sql).fetchall()), duckdb.__version__
+
+
+def datafusion_runner(tables, threads):
+    import datafusion
+
+    ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(threads))
+    for name, path in tables:
+        ctx.register_parquet(name, str(path))
+    return (lambda sql: ctx.sql(sql).collect()), datafusion.__version__
+
+
+RUNNERS = {"duckdb": duckdb_runner, "datafusion": datafusion_runner}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--engine", required=True, choices=sorted(RUNNERS))
+    ap.add_argument("--data", required=True, type=Path)
+    ap.add_argument("--sql", required=True, type=Path)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    tables = [(table.stem, table.resolve()) for table in sorted(args.data.glob("*.parquet"))]
+    run, version = RUNNERS[args.engine](tables, args.threads)
+    times = {}
+    for sql_file in sorted(args.sql.glob("q[0-9][0-9].sql")):
+        sql = sql_file.read_text()
+        run(sql)
+        started = time.perf_counter()
+        run(sql)
+        times[sql_file.stem] = time.perf_counter() - started
+    print(json.dumps({"queries": times, "peak_rss": peak_rss(), "version": version}))
+
+
+if __name__ == "__main__":
+    main()
