@@ -121,7 +121,11 @@ fuzz-targets:
 		(cd fuzz && $(CARGO) fuzz run --sanitizer none $${features:+--features $$features} $$target ../out/fuzz-corpus/$$target corpus/$$target -- \
 			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1) > out/fuzz-$$target.log 2>&1; status=$$?; \
 		grep -E "^stat::(number_of_executed_units|new_units_added)|^Done" out/fuzz-$$target.log | sed 's/^/    /'; \
-		if [ $$status -ne 0 ]; then tail -40 out/fuzz-$$target.log; echo "    the crashing input is in fuzz/artifacts/$$target"; exit 1; fi; \
+		if [ $$status -ne 0 ]; then \
+			tail -40 out/fuzz-$$target.log; \
+			if [ -n "$$(ls fuzz/artifacts/$$target 2>/dev/null)" ]; then echo "    the crashing input is in fuzz/artifacts/$$target"; fi; \
+			exit 1; \
+		fi; \
 		if [ -n "$(FUZZ_MERGE)" ]; then \
 			(cd fuzz && $(CARGO) fuzz run --sanitizer none $${features:+--features $$features} $$target corpus/$$target ../out/fuzz-corpus/$$target -- -merge=1) >> out/fuzz-$$target.log 2>&1 || exit 1; \
 			echo "    fuzz/corpus/$$target: $$(ls fuzz/corpus/$$target | wc -l) inputs after merging what grew coverage"; \

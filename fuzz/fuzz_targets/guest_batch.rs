@@ -64,7 +64,8 @@ fn batch(mut data: &[u8]) -> Option<(Fields, Batch)> {
     let mut buffers = Vec::new();
     while let Some(length) = take(&mut data, 2) {
         let length = u16::from_le_bytes([length[0], length[1]]) as usize;
-        buffers.push(take(&mut data, length.min(data.len()))?.to_vec());
+        let available = length.min(data.len());
+        buffers.push(take(&mut data, available)?.to_vec());
     }
     Some((
         fields,
