@@ -38,11 +38,6 @@ impl Embedded {
     pub fn new(engine: Arc<Engine>) -> Self {
         Embedded { engine }
     }
-
-    /// The engine plans run on.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
-    }
 }
 
 #[async_trait]
