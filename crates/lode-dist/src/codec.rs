@@ -23,6 +23,7 @@ use datafusion_proto::physical_plan::{
     PhysicalPlanNodeExt, PhysicalProtoConverterExtension,
 };
 use datafusion_proto::protobuf;
+use datafusion_proto::protobuf::physical_plan_node::PhysicalPlanType;
 use lode_exec::{PlanModules, SpecCall, WasmFunctionRef};
 use prost::Message;
 
@@ -237,18 +238,25 @@ impl PhysicalExtensionCodec for LodeCodec {
     }
 }
 
-/// Serializes expressions as datafusion-proto does, except that a scalar subquery's value,
-/// already computed by its own stage, travels as a literal: executors have no slot to read it
-/// from.
-struct InliningConverter;
+/// Converts plans as datafusion-proto does, with two differences. Encoding, a scalar
+/// subquery's value, already computed by its own stage, travels as a literal: executors have no
+/// slot to read it from. Decoding, node kinds Lode never sends are refused at every depth before
+/// datafusion-proto sees them: its Avro arm panics when the `avro` feature is off, and the bytes
+/// come from the network.
+struct LodeConverter;
 
-impl PhysicalProtoConverterExtension for InliningConverter {
+impl PhysicalProtoConverterExtension for LodeConverter {
     fn proto_to_execution_plan(
         &self,
         proto: &protobuf::PhysicalPlanNode,
         ctx: &PhysicalPlanDecodeContext<'_>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        DefaultPhysicalProtoConverter {}.proto_to_execution_plan(proto, ctx)
+        if let Some(PhysicalPlanType::AvroScan(_)) = proto.physical_plan_type {
+            return Err(DataFusionError::Plan(
+                "a stage plan holds an Avro scan, which Lode never sends".into(),
+            ));
+        }
+        proto.try_into_physical_plan_with_context(ctx, self)
     }
 
     fn execution_plan_to_proto(
@@ -293,7 +301,7 @@ impl PhysicalProtoConverterExtension for InliningConverter {
 
 /// A stage plan (readers resolved, scalar subqueries computed) as bytes for an executor.
 pub fn encode_plan(plan: &Arc<dyn ExecutionPlan>) -> DfResult<Vec<u8>> {
-    let node = InliningConverter.execution_plan_to_proto(plan, &LodeCodec::default())?;
+    let node = LodeConverter.execution_plan_to_proto(plan, &LodeCodec::default())?;
     Ok(node.encode_to_vec())
 }
 
@@ -306,7 +314,7 @@ pub fn decode_plan(
     let node = protobuf::PhysicalPlanNode::decode(bytes)
         .map_err(|e| DataFusionError::Internal(format!("a stage plan: {e}")))?;
     let decode = PhysicalPlanDecodeContext::new(context, codec);
-    DefaultPhysicalProtoConverter {}.proto_to_execution_plan(&node, &decode)
+    LodeConverter.proto_to_execution_plan(&node, &decode)
 }
 
 /// A stage's output partitioning as bytes.
@@ -353,4 +361,49 @@ pub fn decode_schema(bytes: &[u8]) -> DfResult<SchemaRef> {
     let schema = Schema::try_from(&proto)
         .map_err(|e| DataFusionError::Internal(format!("a schema: {e}")))?;
     Ok(Arc::new(schema))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn avro_scan() -> protobuf::PhysicalPlanNode {
+        protobuf::PhysicalPlanNode {
+            physical_plan_type: Some(PhysicalPlanType::AvroScan(protobuf::AvroScanExecNode {
+                base_conf: None,
+            })),
+        }
+    }
+
+    fn refused(bytes: &[u8]) -> String {
+        let context = TaskContext::default();
+        match decode_plan(bytes, &context, &LodeCodec::default()) {
+            Ok(plan) => panic!("decoded {}", plan.name()),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    /// The cluster_codec fuzz target's first finding (fuzz/artifacts, kept in its corpus): an
+    /// Avro scan made datafusion-proto panic on an executor.
+    #[test]
+    fn an_avro_scan_from_the_network_is_refused_not_a_panic() {
+        let found_by_the_fuzzer = [138, 1, 0, 170, 203, 0, 1, 0];
+        assert!(refused(&found_by_the_fuzzer).contains("Avro scan"));
+        assert!(refused(&avro_scan().encode_to_vec()).contains("Avro scan"));
+    }
+
+    #[test]
+    fn an_avro_scan_below_another_node_is_refused_too() {
+        let limit = protobuf::PhysicalPlanNode {
+            physical_plan_type: Some(PhysicalPlanType::GlobalLimit(Box::new(
+                protobuf::GlobalLimitExecNode {
+                    input: Some(Box::new(avro_scan())),
+                    skip: 0,
+                    fetch: 10,
+                    ..Default::default()
+                },
+            ))),
+        };
+        assert!(refused(&limit.encode_to_vec()).contains("Avro scan"));
+    }
 }
