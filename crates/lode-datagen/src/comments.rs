@@ -54,6 +54,7 @@ const NEUTRAL: &[&str] = &[
 /// Rows per file: the table is split so scans run in parallel.
 const ROWS_PER_FILE: u64 = 250_000;
 
+/// The comments table: `id`, `score` and `text`.
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),

@@ -26,21 +26,30 @@ const ROW_GROUP_ROWS: usize = 122_880;
 
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
 
+/// Why a generator stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum GenError {
+    /// `--sf` was zero, negative or not a number.
     #[error("scale factor must be a positive number, got {0}")]
     BadScaleFactor(f64),
+    /// Another argument is out of range; the message names it.
     #[error("{0}")]
     BadArgument(String),
+    /// A file could not be written.
     #[error("cannot write {}: {source}", .path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// What the file system said.
         #[source]
         source: std::io::Error,
     },
+    /// The generator itself failed.
     #[error("generating {table} failed: {message}")]
     Generate {
+        /// The table being generated.
         table: &'static str,
+        /// What went wrong.
         message: String,
     },
 }
@@ -48,10 +57,13 @@ pub enum GenError {
 /// How far a generator has got, reported after every batch.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
+    /// The table being generated.
     pub table: &'static str,
+    /// Rows written so far.
     pub rows: u64,
     /// Rows the table will have, where the generator can tell in advance.
     pub expected_rows: Option<u64>,
+    /// Whether the table is complete.
     pub done: bool,
 }
 

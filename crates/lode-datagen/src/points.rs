@@ -17,6 +17,7 @@ use crate::{GenError, Progress, write_split};
 const ROWS_PER_FILE: u64 = 1_000_000;
 const SPREAD: f64 = 1.5;
 
+/// The points table's columns.
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("x", DataType::Float64, false),

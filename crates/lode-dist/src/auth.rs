@@ -31,6 +31,7 @@ impl Token {
         Token(None)
     }
 
+    /// A bearer token; refused when empty or not valid in an HTTP header.
     pub fn new(secret: impl Into<String>) -> Result<Self> {
         let secret = secret.into();
         let secret = secret.trim();

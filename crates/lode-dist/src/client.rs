@@ -15,8 +15,11 @@ use crate::proto::coordinator_client::CoordinatorClient;
 
 /// A finished job: its figures, and its result as it streams from the cluster.
 pub struct Submitted {
+    /// The job's id.
     pub job: String,
+    /// Its stages, tasks and bytes, as the coordinator reports them.
     pub status: proto::JobStatus,
+    /// The result's rows.
     pub batches: SendableRecordBatchStream,
 }
 
@@ -71,8 +74,11 @@ pub async fn submit_with(
 /// A result kept on the executors as a table ([`store`]).
 #[derive(Debug, Clone)]
 pub struct Stored {
+    /// Rows stored.
     pub rows: u64,
+    /// The stored table's schema.
     pub schema: SchemaRef,
+    /// The storing job's status.
     pub status: proto::JobStatus,
 }
 

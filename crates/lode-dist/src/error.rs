@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use datafusion::error::DataFusionError;
 
+/// Why a job, a coordinator or an executor failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DistError {
     /// The physical plan has an operator the stage planner cannot cut or keep whole correctly.
@@ -13,7 +14,9 @@ pub enum DistError {
     /// A stage task failed inside DataFusion; `context` names the stage and task.
     #[error("{context}: {source}")]
     DataFusion {
+        /// The stage and task.
         context: String,
+        /// DataFusion's error.
         #[source]
         source: DataFusionError,
     },
@@ -21,14 +24,21 @@ pub enum DistError {
     /// Reading or writing a shuffle piece failed.
     #[error("shuffle piece {}: {source}", .path.display())]
     Io {
+        /// The piece's file.
         path: PathBuf,
+        /// What the file system said.
         #[source]
         source: std::io::Error,
     },
 
     /// A coordinator or executor answered with an error, or could not be reached.
     #[error("{address}: {message}")]
-    Remote { address: String, message: String },
+    Remote {
+        /// The service's address.
+        address: String,
+        /// Its answer, or why it could not be reached.
+        message: String,
+    },
 
     /// The coordinator ran the job and it failed.
     #[error("{0}")]
@@ -43,10 +53,12 @@ pub enum DistError {
     #[error("{0}")]
     Config(String),
 
+    /// Converting, binding or running the plan failed as it does locally.
     #[error(transparent)]
     Exec(#[from] lode_exec::ExecError),
 }
 
+/// A result whose error is a [`DistError`].
 pub type Result<T, E = DistError> = std::result::Result<T, E>;
 
 impl DistError {

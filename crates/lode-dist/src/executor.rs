@@ -38,9 +38,12 @@ pub struct ExecutorConfig {
     pub work: PathBuf,
     /// Tasks run at once.
     pub slots: usize,
+    /// The token the coordinator and other executors present, and this executor presents
+    /// to them.
     pub token: Token,
     /// The largest gRPC message accepted or sent.
     pub max_message_bytes: usize,
+    /// Memory bound, spill directory and compile cache of the executor's engine.
     pub engine: EngineConfig,
     /// TLS of the executor's Flight service and of its calls to the coordinator and to
     /// other executors.

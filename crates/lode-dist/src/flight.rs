@@ -110,6 +110,7 @@ const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
 pub type FlightClient = FlightServiceClient<InterceptedService<Channel, SendToken>>;
 
 impl Connections {
+    /// Connections that present `token` and accept messages up to `max_message_bytes`.
     pub fn new(token: Token, max_message_bytes: usize) -> Self {
         Connections {
             token,
@@ -124,10 +125,12 @@ impl Connections {
         Connections { tls, ..self }
     }
 
+    /// The token presented on every call.
     pub fn token(&self) -> &Token {
         &self.token
     }
 
+    /// The largest gRPC message sent or accepted.
     pub fn max_message_bytes(&self) -> usize {
         self.max_message_bytes
     }

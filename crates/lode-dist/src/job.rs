@@ -22,10 +22,13 @@ use crate::stage::{Stage, StageGraph, StageId};
 /// What a finished job did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobMetrics {
+    /// Stages the job was cut into.
     pub stages: usize,
+    /// Tasks run, recomputed ones included.
     pub tasks: usize,
-    /// Rows and bytes written by stages other than the result stage: what crossed exchanges.
+    /// Rows written by stages other than the result stage: what crossed exchanges.
     pub rows_exchanged: u64,
+    /// Bytes that crossed exchanges.
     pub bytes_exchanged: u64,
 }
 

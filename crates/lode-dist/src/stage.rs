@@ -51,9 +51,11 @@ impl StageOutput {
 /// One stage: the plan its tasks run and how they write their output.
 #[derive(Debug, Clone)]
 pub struct Stage {
+    /// The stage's id, its node in the graph.
     pub id: StageId,
     /// Runs once per task: task `p` executes partition `p`.
     pub plan: Arc<dyn ExecutionPlan>,
+    /// How its tasks write their output.
     pub output: StageOutput,
 }
 
@@ -206,10 +208,12 @@ impl StageGraph {
         heights
     }
 
+    /// Number of stages.
     pub fn len(&self) -> usize {
         self.graph.node_count()
     }
 
+    /// Whether there is no stage.
     pub fn is_empty(&self) -> bool {
         self.graph.node_count() == 0
     }

@@ -53,6 +53,7 @@ pub struct DriverLimits {
     pub max_plan_bytes: usize,
     /// Rows and bytes of one result returned to it (larger ones are errors, not cut short).
     pub max_result_rows: u64,
+    /// Bytes of one result returned to it.
     pub max_result_bytes: usize,
 }
 
@@ -75,7 +76,9 @@ pub struct Session {
     pub planner: Arc<Engine>,
     /// Where plans run; `None` to only emit.
     pub target: Option<Arc<dyn lode_exec::PlanTarget>>,
+    /// What the driver may use.
     pub limits: DriverLimits,
+    /// Where the driver's plans report how far they have got.
     pub progress: Progress,
 }
 
@@ -87,6 +90,7 @@ pub struct Outcome {
     pub plans: usize,
     /// Time the driver computed itself, and time the host planned and ran for it.
     pub driver_time: Duration,
+    /// Time the host spent planning and running for it.
     pub host_time: Duration,
     /// The part of `host_time` in the host interface rather than in running queries:
     /// building relations, registering modules, writing Substrait, laying out results.

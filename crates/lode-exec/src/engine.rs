@@ -219,6 +219,7 @@ impl Engine {
         Ok((module, Arc::new(bytes)))
     }
 
+    /// The DataFusion session plans are converted and run in.
     pub fn session(&self) -> &SessionContext {
         &self.ctx
     }

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use datafusion::error::DataFusionError;
 use lode_plan::{Diagnostic, PlanError};
 
+/// Why a plan was not run or did not finish; [`ExecError::is_rejection`] tells which.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// The plan could not be read or decoded.
     #[error(transparent)]
     Plan(#[from] PlanError),
 
@@ -17,8 +19,11 @@ pub enum ExecError {
     /// A table binding (`--data`, `--table`, a `local_files` URI) is unusable.
     #[error("table `{name}` ({}): {message}", .path.display())]
     Table {
+        /// The table's name.
         name: String,
+        /// Where it was bound.
         path: PathBuf,
+        /// Why it cannot be read.
         message: String,
     },
 
@@ -26,7 +31,9 @@ pub enum ExecError {
     /// The plan was not run.
     #[error("{context}: {source}")]
     Convert {
+        /// The step that failed.
         context: &'static str,
+        /// DataFusion's error.
         #[source]
         source: DataFusionError,
     },
@@ -34,7 +41,9 @@ pub enum ExecError {
     /// The query failed while running; `context` says at which step.
     #[error("{context}: {source}")]
     DataFusion {
+        /// The step that failed.
         context: &'static str,
+        /// DataFusion's error.
         #[source]
         source: DataFusionError,
     },
@@ -50,15 +59,23 @@ pub enum ExecError {
     /// A plan sent elsewhere (to a cluster) was refused there (`rejected`: nothing ran) or
     /// failed while running; the message says where and why.
     #[error("{message}")]
-    Remote { message: String, rejected: bool },
+    Remote {
+        /// The cluster's message.
+        message: String,
+        /// Whether the plan was refused before anything ran.
+        rejected: bool,
+    },
 
     /// A bug in Lode or a library it uses, caught before it could end the process.
     #[error("internal error: {0}")]
     Internal(String),
 
+    /// Reading or writing a file failed.
     #[error("{context}: {source}")]
     Io {
+        /// What was being read or written, and where.
         context: String,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
@@ -100,4 +117,5 @@ fn render(diagnostics: &[Diagnostic]) -> String {
         .join("\n")
 }
 
+/// A result whose error is an [`ExecError`].
 pub type Result<T, E = ExecError> = std::result::Result<T, E>;

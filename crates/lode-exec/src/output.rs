@@ -20,9 +20,12 @@ use crate::error::{ExecError, Result};
 /// Rows per block of the text table.
 pub const TABLE_BLOCK_ROWS: usize = 10_000;
 
+/// How `lode run` writes a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultFormat {
+    /// A text table, in blocks of [`TABLE_BLOCK_ROWS`] rows.
     Table,
+    /// CSV with a header row.
     Csv,
     /// One JSON object per row.
     Json,
@@ -33,7 +36,9 @@ pub enum ResultFormat {
 /// What was written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteSummary {
+    /// Rows written.
     pub rows: u64,
+    /// Record batches written.
     pub batches: u64,
 }
 

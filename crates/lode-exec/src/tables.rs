@@ -16,6 +16,7 @@ use crate::error::{ExecError, Result};
 /// The file formats Lode reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
+    /// Apache Parquet.
     Parquet,
     /// CSV with a header row.
     Csv,
@@ -24,6 +25,7 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
+    /// The format a file's extension names (`.parquet`, `.csv`, `.arrow`), if Lode reads it.
     pub fn from_path(path: &Path) -> Option<FileFormat> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
@@ -45,8 +47,11 @@ impl FileFormat {
 /// One table: a name and the file or directory of files that hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableBinding {
+    /// The name plans read it by (`lineitem`).
     pub name: String,
+    /// A file, or a directory of files of one format.
     pub path: PathBuf,
+    /// The format of its files.
     pub format: FileFormat,
 }
 
@@ -57,6 +62,7 @@ pub struct TableBindings {
 }
 
 impl TableBindings {
+    /// No tables.
     pub fn new() -> Self {
         Self::default()
     }
@@ -128,14 +134,17 @@ impl TableBindings {
         Ok(())
     }
 
+    /// The table called `name`, in any case.
     pub fn get(&self, name: &str) -> Option<&TableBinding> {
         self.tables.get(&name.to_lowercase())
     }
 
+    /// The tables' names, lower-cased and sorted.
     pub fn names(&self) -> Vec<String> {
         self.tables.keys().cloned().collect()
     }
 
+    /// Every table, in name order.
     pub fn iter(&self) -> impl Iterator<Item = &TableBinding> {
         self.tables.values()
     }

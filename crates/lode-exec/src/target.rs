@@ -35,6 +35,7 @@ pub struct Embedded {
 }
 
 impl Embedded {
+    /// Plans run in `engine`, in this process.
     pub fn new(engine: Arc<Engine>) -> Self {
         Embedded { engine }
     }

@@ -31,6 +31,7 @@ use state::Shared;
 pub struct CoordinatorConfig {
     /// Where to serve; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// The token executors and clients must present.
     pub token: Token,
     /// The largest gRPC message accepted or sent; plans and modules stream in smaller chunks.
     pub max_message_bytes: usize,
@@ -107,6 +108,7 @@ impl RunningCoordinator {
         }
     }
 
+    /// Stops, giving open calls a short grace to finish.
     pub async fn stop(self) {
         self.stop_within(crate::GRACE).await;
     }
@@ -117,6 +119,7 @@ impl RunningCoordinator {
         crate::stop_within(self.handle, grace).await;
     }
 
+    /// Waits until the coordinator stops by itself.
     pub async fn wait(self) {
         let _ = self.handle.await;
     }

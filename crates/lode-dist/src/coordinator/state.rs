@@ -25,9 +25,13 @@ pub(super) type ExecutorSender = mpsc::Sender<Result<proto::CoordinatorMessage, 
 /// An attached executor, as `RunningCoordinator::executors` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorSummary {
+    /// The id it attached with.
     pub id: String,
+    /// Where its Flight service listens.
     pub address: String,
+    /// Tasks it runs at once.
     pub slots: usize,
+    /// Tasks running on it now.
     pub running: usize,
 }
 

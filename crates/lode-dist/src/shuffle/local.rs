@@ -19,6 +19,7 @@ pub struct LocalPieces {
 }
 
 impl LocalPieces {
+    /// Reads pieces kept under `layout`.
     pub fn new(layout: ShuffleLayout) -> Self {
         LocalPieces { layout }
     }

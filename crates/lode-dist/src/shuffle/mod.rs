@@ -26,9 +26,13 @@ use crate::stage::StageId;
 /// One piece of one task's output.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PieceId {
+    /// The job it belongs to.
     pub job: String,
+    /// The stage that wrote it.
     pub stage: StageId,
+    /// The task that wrote it.
     pub task: usize,
+    /// The output partition it holds.
     pub piece: usize,
 }
 
@@ -45,7 +49,9 @@ impl fmt::Display for PieceId {
 /// Size of one written piece; an empty piece has no file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PieceStats {
+    /// Rows in the piece.
     pub rows: u64,
+    /// Bytes of its Arrow IPC file.
     pub bytes: u64,
 }
 
@@ -70,7 +76,9 @@ impl From<&crate::proto::PieceStats> for PieceStats {
 /// What one finished task wrote, and where: the consumer's readers need nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskOutput {
+    /// The stage the task belongs to.
     pub stage: StageId,
+    /// The task's number in its stage.
     pub task: usize,
     /// The executor holding the pieces.
     pub executor: String,
@@ -79,10 +87,12 @@ pub struct TaskOutput {
 }
 
 impl TaskOutput {
+    /// Rows in all its pieces.
     pub fn rows(&self) -> u64 {
         self.pieces.iter().map(|p| p.rows).sum()
     }
 
+    /// Bytes of all its pieces.
     pub fn bytes(&self) -> u64 {
         self.pieces.iter().map(|p| p.bytes).sum()
     }
@@ -106,10 +116,12 @@ pub struct ShuffleLayout {
 }
 
 impl ShuffleLayout {
+    /// Pieces kept under `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         ShuffleLayout { root: root.into() }
     }
 
+    /// The directory pieces are kept under.
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -45,6 +45,8 @@ struct ResolvedInput {
 }
 
 impl ShuffleReaderExec {
+    /// A reader of stage `stage`'s output, standing for an exchange of `kind` with
+    /// `properties`; it reads nothing until resolved with the stage's task outputs.
     pub fn new(stage: StageId, kind: ExchangeKind, properties: Arc<PlanProperties>) -> Self {
         ShuffleReaderExec {
             stage,
@@ -91,6 +93,7 @@ impl ShuffleReaderExec {
         }
     }
 
+    /// The kind of exchange the reader stands for.
     pub fn kind(&self) -> ExchangeKind {
         self.kind
     }

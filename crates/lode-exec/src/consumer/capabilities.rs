@@ -24,6 +24,7 @@ pub struct DataFusionSupport<'a> {
 }
 
 impl<'a> DataFusionSupport<'a> {
+    /// What `plan` may call in `state`, with `modules` for its Wasm functions.
     pub fn new(state: &'a SessionState, modules: &'a PlanModules, plan: &Plan) -> Self {
         DataFusionSupport {
             state,

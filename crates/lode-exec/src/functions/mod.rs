@@ -193,6 +193,7 @@ pub struct SpecCall {
     pub name: String,
     /// The call's options, each with the value it prefers (`on_domain_error` -> `NULL`).
     pub options: Vec<(String, String)>,
+    /// The argument types the implementation was built for.
     pub arg_types: Vec<DataType>,
 }
 

@@ -165,6 +165,7 @@ impl PlanModules {
         Ok(PlanModules { pools, by_name })
     }
 
+    /// Whether the plan uses no module at all.
     pub fn is_empty(&self) -> bool {
         self.pools.is_empty()
     }
