@@ -286,11 +286,13 @@ pub enum ModuleCommand {
 /// Where tables come from.
 #[derive(Debug, Args, Clone, Default)]
 pub struct TableArgs {
-    /// Directory whose files `<name>.parquet|csv|arrow` (or sub-directories of such files) become tables `<name>`
-    #[arg(long = "data", value_name = "DIR")]
-    pub data: Vec<PathBuf>,
-    /// Bind a table name to a file or a directory of files (repeatable)
-    #[arg(long = "table", value_name = "NAME=PATH")]
+    /// Directory or object-store prefix (s3://, gs://, az://, abfss://, http(s)://) whose files
+    /// `<name>.parquet|csv|arrow` (or sub-directories of such files) become tables `<name>`
+    #[arg(long = "data", value_name = "DIR|URL", value_parser = lode_exec::storage::Location::parse)]
+    pub data: Vec<lode_exec::storage::Location>,
+    /// Bind a table name to a file or a directory of files, local or in an object store
+    /// (a URL ending in / is a prefix of files) (repeatable)
+    #[arg(long = "table", value_name = "NAME=PATH|URL")]
     pub tables: Vec<String>,
 }
 

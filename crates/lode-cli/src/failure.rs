@@ -67,7 +67,9 @@ impl From<ExecError> for Failure {
     fn from(e: ExecError) -> Self {
         match e {
             ExecError::Plan(p) => p.into(),
-            ExecError::Table { .. } | ExecError::Io { .. } => Failure::io(e.to_string()),
+            ExecError::Table { .. } | ExecError::Location { .. } | ExecError::Io { .. } => {
+                Failure::io(e.to_string())
+            }
             e if e.is_rejection() => Failure::invalid(e.to_string()),
             e => Failure::failed(e.to_string()),
         }

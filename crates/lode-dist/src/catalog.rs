@@ -64,7 +64,13 @@ pub async fn announce_tables(
             .table_provider(name.as_str())
             .await
             .map_err(DistError::datafusion(format!("table {name}")))?;
-        let mut files = data_files(dir, &binding.path, binding.format)?;
+        let path = binding.local_path().ok_or_else(|| {
+            DistError::Config(format!(
+                "table {name} ({}): executors announce tables of local data directories only",
+                binding.location
+            ))
+        })?;
+        let mut files = data_files(dir, path, binding.format)?;
         if binding.format == FileFormat::Parquet {
             for file in &mut files {
                 file.statistics =

@@ -146,13 +146,14 @@ impl Engine {
         self.config.memory.limit_bytes()
     }
 
-    /// `error` told in Lode's terms where it is a lack of memory or spill space: the limit,
-    /// the flag that raises it, the spill directory.
+    /// `error` told in Lode's terms where it is a lack of memory or spill space (the limit,
+    /// the flag that raises it, the spill directory) or an object store's answer (the
+    /// object, the setting to change).
     pub fn explain_resources(
         &self,
         error: datafusion::error::DataFusionError,
     ) -> datafusion::error::DataFusionError {
-        crate::memory::explain(error, self.memory_limit(), self.spill.path())
+        explain_resources(error, self.memory_limit(), self.spill.path())
     }
 
     /// The process's Wasm runtime, started on first use.
@@ -365,13 +366,14 @@ impl Engine {
             .map_err(ExecError::convert("planning the query failed"))
     }
 
-    /// `stream` with its failures for lack of memory or spill space told in Lode's terms.
+    /// `stream` with its failures for lack of memory, spill space or storage told in Lode's
+    /// terms.
     fn explaining_resources(&self, stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
         let limit = self.memory_limit();
         let spill = self.spill.path().to_path_buf();
         let schema = stream.schema();
         let explained = futures::StreamExt::map(stream, move |batch| {
-            batch.map_err(|e| crate::memory::explain(e, limit, &spill))
+            batch.map_err(|e| explain_resources(e, limit, &spill))
         });
         Box::pin(
             datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, explained),
@@ -554,4 +556,13 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// See [`Engine::explain_resources`].
+fn explain_resources(
+    error: datafusion::error::DataFusionError,
+    limit: u64,
+    spill: &std::path::Path,
+) -> datafusion::error::DataFusionError {
+    crate::storage::explain(crate::memory::explain(error, limit, spill))
 }

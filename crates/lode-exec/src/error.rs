@@ -1,7 +1,5 @@
 //! The error type of `lode-exec`.
 
-use std::path::PathBuf;
-
 use datafusion::error::DataFusionError;
 use lode_plan::{Diagnostic, PlanError};
 
@@ -17,13 +15,23 @@ pub enum ExecError {
     Invalid(Vec<Diagnostic>),
 
     /// A table binding (`--data`, `--table`, a `local_files` URI) is unusable.
-    #[error("table `{name}` ({}): {message}", .path.display())]
+    #[error("table `{name}` ({location}): {message}")]
     Table {
         /// The table's name.
         name: String,
         /// Where it was bound.
-        path: PathBuf,
+        location: String,
         /// Why it cannot be read.
+        message: String,
+    },
+
+    /// A location (`--data`, `--table`, `-o`, a `local_files` URI) is not one Lode can read
+    /// or write, or its store cannot be opened.
+    #[error("{location}: {message}")]
+    Location {
+        /// The location as given.
+        location: String,
+        /// What is wrong with it.
         message: String,
     },
 
@@ -104,6 +112,7 @@ impl ExecError {
                 | ExecError::Wasm(_)
                 | ExecError::Module(_)
                 | ExecError::Table { .. }
+                | ExecError::Location { .. }
                 | ExecError::Remote { rejected: true, .. }
         )
     }

@@ -2,7 +2,8 @@
 //!
 //! Runs Substrait plans on Apache DataFusion in this process:
 //!
-//! - [`TableBindings`] binds table names to Parquet, CSV and Arrow IPC files;
+//! - [`TableBindings`] binds table names to Parquet, CSV and Arrow IPC files, local or in
+//!   object stores ([`storage`]: S3, GCS, Azure, HTTP);
 //! - [`Engine`] validates a plan, converts it with Lode's consumer (which accepts what other
 //!   producers write, see the `consumer` module), and streams the result;
 //! - [`memory`] bounds the memory a process's queries hold and says where they spill;
@@ -18,6 +19,7 @@ pub mod memory;
 mod output;
 mod producer;
 mod progress;
+pub mod storage;
 mod tables;
 mod target;
 mod wasm;

@@ -240,6 +240,7 @@ pub(crate) fn runtime(config: &MemoryConfig) -> Result<(Arc<RuntimeEnv>, SpillDi
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(pool))
         .with_disk_manager_builder(disk)
+        .with_object_store_registry(Arc::new(crate::storage::Stores::default()))
         .build_arc()
         .map_err(|e| ExecError::Io {
             context: format!("setting up the spill directory {}", spill.path().display()),

@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 use datafusion::common::TableReference;
 use datafusion::datasource::file_format::options::ArrowReadOptions;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+use object_store::ObjectStoreExt;
+use object_store::path::Path as ObjectPath;
 use tracing::debug;
+use url::Url;
 
 use crate::error::{ExecError, Result};
+use crate::storage::{Location, Stores, explain_store_error};
 
 /// The file formats Lode reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +53,28 @@ impl FileFormat {
 pub struct TableBinding {
     /// The name plans read it by (`lineitem`).
     pub name: String,
-    /// A file, or a directory of files of one format.
-    pub path: PathBuf,
+    /// A file or object, or a directory or prefix of files of one format.
+    pub location: Location,
     /// The format of its files.
     pub format: FileFormat,
+}
+
+impl TableBinding {
+    /// The local file or directory, where the table is not in an object store.
+    pub fn local_path(&self) -> Option<&Path> {
+        match &self.location {
+            Location::Local(path) => Some(path),
+            Location::Url(_) => None,
+        }
+    }
+
+    /// Whether the location is a directory or prefix of files rather than one file.
+    fn is_directory(&self) -> bool {
+        match &self.location {
+            Location::Local(path) => path.is_dir(),
+            Location::Url(url) => url.path().ends_with('/'),
+        }
+    }
 }
 
 /// All tables a query may read, by lower-cased name.
@@ -65,6 +87,35 @@ impl TableBindings {
     /// No tables.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Every `<name>.{parquet,csv,arrow}` file of a data directory or object-store prefix,
+    /// and every `<name>/` directory (or prefix) of such files, becomes table `<name>`.
+    pub async fn add_data(&mut self, location: &Location, stores: &Stores) -> Result<()> {
+        let url = match location {
+            Location::Local(dir) => return self.add_data_dir(dir),
+            Location::Url(url) => url,
+        };
+        let listing = ObjectListing::of(url, stores).await?;
+        let found = listing.tables();
+        if found.is_empty() {
+            return Err(ExecError::Location {
+                location: url.to_string(),
+                message: "holds no .parquet, .csv or .arrow files, and no directories of them"
+                    .into(),
+            });
+        }
+        for (stem, url) in found {
+            let format = match url.path().ends_with('/') {
+                true => ObjectListing::of(&url, stores).await?.format(),
+                false => FileFormat::from_path(Path::new(url.path())).ok_or_else(String::new),
+            };
+            // A sub-prefix of other files (no data files in it) is not a table.
+            if let Ok(format) = format {
+                self.insert(&stem, Location::Url(url), format)?;
+            }
+        }
+        Ok(())
     }
 
     /// Every `DIR/<name>.{parquet,csv,arrow}` file, and every `DIR/<name>/` directory of such
@@ -94,16 +145,35 @@ impl TableBindings {
         Ok(())
     }
 
-    /// Binds `name` to a file, or to a directory whose files all have one format.
-    pub fn add(&mut self, name: &str, path: &Path) -> Result<()> {
-        let table_error = |message: String| ExecError::Table {
-            name: name.to_string(),
-            path: path.to_path_buf(),
-            message,
+    /// Binds `name` to a file or object, or to a directory or prefix whose files all have one
+    /// format (a URL ending in `/` is a prefix).
+    pub async fn add_location(
+        &mut self,
+        name: &str,
+        location: &Location,
+        stores: &Stores,
+    ) -> Result<()> {
+        let url = match location {
+            Location::Local(path) => return self.add(name, path),
+            Location::Url(url) => url,
         };
-        if name.is_empty() {
-            return Err(table_error("a table needs a non-empty name".into()));
-        }
+        let table_error = |message: String| table_error(name, location, message);
+        let format = if url.path().ends_with('/') {
+            ObjectListing::of(url, stores).await?.format().map_err(table_error)?
+        } else {
+            let format = FileFormat::from_path(Path::new(url.path())).ok_or_else(|| {
+                table_error("unknown file type; expected .parquet, .csv or .arrow".into())
+            })?;
+            ObjectListing::head(url, stores).await?;
+            format
+        };
+        self.insert(name, location.clone(), format)
+    }
+
+    /// Binds `name` to a local file, or to a directory whose files all have one format.
+    pub fn add(&mut self, name: &str, path: &Path) -> Result<()> {
+        let location = Location::Local(path.to_path_buf());
+        let table_error = |message: String| table_error(name, &location, message);
         let format = if path.is_dir() {
             directory_format(path).map_err(table_error)?
         } else if path.is_file() {
@@ -113,21 +183,31 @@ impl TableBindings {
         } else {
             return Err(table_error("no such file or directory".into()));
         };
+        self.insert(name, location, format)
+    }
+
+    fn insert(&mut self, name: &str, location: Location, format: FileFormat) -> Result<()> {
+        if name.is_empty() {
+            return Err(table_error(name, &location, "a table needs a non-empty name".into()));
+        }
         let key = name.to_lowercase();
         if let Some(existing) = self.tables.get(&key)
-            && existing.path != path
+            && existing.location != location
         {
-            return Err(table_error(format!(
-                "table name clashes with `{}` ({}); names are case-insensitive",
-                existing.name,
-                existing.path.display()
-            )));
+            return Err(table_error(
+                name,
+                &location,
+                format!(
+                    "table name clashes with `{}` ({}); names are case-insensitive",
+                    existing.name, existing.location
+                ),
+            ));
         }
         self.tables.insert(
             key,
             TableBinding {
                 name: name.to_string(),
-                path: path.to_path_buf(),
+                location,
                 format,
             },
         );
@@ -158,28 +238,36 @@ impl TableBindings {
     }
 }
 
+fn table_error(name: &str, location: &Location, message: String) -> ExecError {
+    ExecError::Table {
+        name: name.to_string(),
+        location: location.to_string(),
+        message,
+    }
+}
+
 /// Registers one file or directory as a table in `ctx`.
 pub(crate) async fn register_file(
     ctx: &SessionContext,
     table: TableReference,
     binding: &TableBinding,
 ) -> Result<()> {
-    let location = binding.path.to_string_lossy();
-    let ext = if binding.path.is_dir() {
+    let location = binding.location.as_listing_str();
+    let ext = if binding.is_directory() {
         match binding.format {
             FileFormat::Parquet => ".parquet".to_string(),
             FileFormat::Csv => ".csv".to_string(),
             FileFormat::Arrow => ".arrow".to_string(),
         }
     } else {
-        binding.format.extension(&binding.path)
+        binding.format.extension(Path::new(&location))
     };
-    debug!(table = %table, path = %location, ?binding.format, "registering table");
+    debug!(table = %table, location = %location, ?binding.format, "registering table");
     let result = match binding.format {
         FileFormat::Parquet => {
             ctx.register_parquet(
                 table,
-                location.as_ref(),
+                location.as_str(),
                 ParquetReadOptions::default().file_extension(&ext),
             )
             .await
@@ -187,7 +275,7 @@ pub(crate) async fn register_file(
         FileFormat::Csv => {
             ctx.register_csv(
                 table,
-                location.as_ref(),
+                location.as_str(),
                 CsvReadOptions::new().has_header(true).file_extension(&ext),
             )
             .await
@@ -197,33 +285,39 @@ pub(crate) async fn register_file(
                 file_extension: &ext,
                 ..Default::default()
             };
-            ctx.register_arrow(table, location.as_ref(), options).await
+            ctx.register_arrow(table, location.as_str(), options).await
         }
     };
-    result.map_err(|e| ExecError::Table {
-        name: binding.name.clone(),
-        path: binding.path.clone(),
-        message: e.to_string(),
+    result.map_err(|e| {
+        table_error(
+            &binding.name,
+            &binding.location,
+            crate::storage::explain(e).to_string(),
+        )
     })
 }
 
 /// The one format of all data files in a directory.
 fn directory_format(dir: &Path) -> std::result::Result<FileFormat, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list directory: {e}"))?;
-    let mut found: Option<(FileFormat, PathBuf)> = None;
-    for entry in entries.filter_map(|e| e.ok()) {
-        let path = entry.path();
-        let Some(format) = FileFormat::from_path(&path) else {
+    let files = entries
+        .filter_map(|e| e.ok())
+        .map(|entry| entry.path().to_string_lossy().into_owned());
+    one_format(files)
+}
+
+/// The one format of data files named `files`; an error when they mix formats or none is a
+/// data file.
+fn one_format(files: impl Iterator<Item = String>) -> std::result::Result<FileFormat, String> {
+    let mut found: Option<(FileFormat, String)> = None;
+    for file in files {
+        let Some(format) = FileFormat::from_path(Path::new(&file)) else {
             continue;
         };
         match &found {
-            None => found = Some((format, path)),
+            None => found = Some((format, file)),
             Some((f, first)) if *f != format => {
-                return Err(format!(
-                    "mixes file formats ({} and {})",
-                    first.display(),
-                    path.display()
-                ));
+                return Err(format!("mixes file formats ({first} and {file})"));
             }
             Some(_) => {}
         }
@@ -231,6 +325,87 @@ fn directory_format(dir: &Path) -> std::result::Result<FileFormat, String> {
     found
         .map(|(f, _)| f)
         .ok_or_else(|| "directory holds no .parquet, .csv or .arrow files".to_string())
+}
+
+/// One level of an object-store prefix: its objects and its sub-prefixes.
+struct ObjectListing {
+    url: Url,
+    objects: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl ObjectListing {
+    /// Lists the prefix `url` names (as if it ended in `/`).
+    async fn of(url: &Url, stores: &Stores) -> Result<ObjectListing> {
+        let store = stores.store(url)?;
+        let prefix = ObjectPath::from_url_path(url.path())
+            .map_err(|e| location_error(url, e.to_string()))?;
+        let listing = store
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map_err(|e| location_error(url, explain_store_error(&e)))?;
+        let mut url = url.clone();
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        let name = |path: &ObjectPath| path.filename().unwrap_or_default().to_string();
+        let mut objects: Vec<String> = listing.objects.iter().map(|o| name(&o.location)).collect();
+        let mut prefixes: Vec<String> = listing.common_prefixes.iter().map(name).collect();
+        objects.sort();
+        prefixes.sort();
+        Ok(ObjectListing {
+            url,
+            objects,
+            prefixes,
+        })
+    }
+
+    /// Checks that the object `url` names exists.
+    async fn head(url: &Url, stores: &Stores) -> Result<()> {
+        let store = stores.store(url)?;
+        let path = ObjectPath::from_url_path(url.path())
+            .map_err(|e| location_error(url, e.to_string()))?;
+        store
+            .head(&path)
+            .await
+            .map(|_| ())
+            .map_err(|e| location_error(url, explain_store_error(&e)))
+    }
+
+    /// The tables of a data prefix: `<name>.<ext>` objects and `<name>/` prefixes, by name.
+    fn tables(&self) -> Vec<(String, Url)> {
+        let mut tables = Vec::new();
+        for object in &self.objects {
+            if let Some(stem) = object.rsplit_once('.').map(|(stem, _)| stem)
+                && !stem.is_empty()
+                && !stem.starts_with('.')
+                && FileFormat::from_path(Path::new(object)).is_some()
+                && let Ok(url) = self.url.join(object)
+            {
+                tables.push((stem.to_string(), url));
+            }
+        }
+        for prefix in &self.prefixes {
+            if !prefix.starts_with('.')
+                && let Ok(url) = self.url.join(&format!("{prefix}/"))
+            {
+                tables.push((prefix.clone(), url));
+            }
+        }
+        tables
+    }
+
+    /// The one format of the prefix's objects.
+    fn format(&self) -> std::result::Result<FileFormat, String> {
+        one_format(self.objects.iter().cloned())
+    }
+}
+
+fn location_error(url: &Url, message: String) -> ExecError {
+    ExecError::Location {
+        location: url.to_string(),
+        message,
+    }
 }
 
 /// Whether `name` is a table name a plan can read without quoting: lower-case ASCII letters,

@@ -28,7 +28,7 @@ pub async fn run(args: ConformanceArgs) -> Result<ExitCode, Failure> {
 /// (or differs as a recorded producer bug), 1 when any is rejected, fails or is wrong, 2 when
 /// the directory or tables cannot be read.
 async fn producers(args: ProducersArgs) -> Result<ExitCode, Failure> {
-    let tables = super::bind_tables(&args.tables)?;
+    let tables = super::bind_tables(&args.tables).await?;
     let engine = lode_exec::Engine::new(&tables, lode_exec::EngineConfig::default()).await?;
     let cases = lode_conformance::producers::run_producers(&args.dir, &engine)
         .await

@@ -14,6 +14,7 @@ pub mod validate;
 use std::io::Read;
 use std::path::Path;
 
+use lode_exec::storage::{Location, Stores};
 use lode_exec::{Engine, EngineConfig, TableBindings};
 use lode_plan::DecodedPlan;
 
@@ -64,20 +65,36 @@ pub fn plan_label(source: &str) -> &str {
     if source == "-" { "<stdin>" } else { source }
 }
 
-pub fn bind_tables(args: &TableArgs) -> Result<TableBindings, Failure> {
+/// The tables of `--data` and `--table`, local or in object stores.
+pub async fn bind_tables(args: &TableArgs) -> Result<TableBindings, Failure> {
+    let stores = Stores::default();
     let mut tables = TableBindings::new();
-    for dir in &args.data {
-        tables.add_data_dir(dir)?;
+    for location in &args.data {
+        tables.add_data(location, &stores).await?;
     }
     for binding in &args.tables {
-        let Some((name, path)) = binding.split_once('=') else {
+        let Some((name, location)) = binding.split_once('=') else {
             return Err(Failure::io(format!(
-                "--table {binding}: expected NAME=PATH"
+                "--table {binding}: expected NAME=PATH or NAME=URL"
             )));
         };
-        tables.add(name.trim(), Path::new(path.trim()))?;
+        let location = Location::parse(location.trim())?;
+        tables.add_location(name.trim(), &location, &stores).await?;
     }
     Ok(tables)
+}
+
+/// The one local `--data` directory every executor of `--executors N` holds.
+pub fn executors_data_dir(args: &TableArgs) -> Result<&Path, Failure> {
+    match args.data.as_slice() {
+        [Location::Local(dir)] => Ok(dir),
+        [Location::Url(url)] => Err(Failure::io(format!(
+            "--executors: executors in this process read a local --data directory, not {url}; run without --executors to read it"
+        ))),
+        _ => Err(Failure::io(
+            "--executors needs exactly one --data directory (every executor holds its tables)",
+        )),
+    }
 }
 
 /// The engine, with the user's `--module` files loaded.
@@ -115,7 +132,7 @@ pub async fn engine_with_modules(
     wasm: &WasmArgs,
     tune: impl FnOnce(&mut EngineConfig),
 ) -> Result<(Engine, Vec<lode_exec::LoadedModule>), Failure> {
-    let tables = bind_tables(args)?;
+    let tables = bind_tables(args).await?;
     let mut config = EngineConfig::default().allowing(&wasm.allow_capabilities);
     tune(&mut config);
     let engine = Engine::new(&tables, config).await?;
