@@ -100,11 +100,14 @@ pub struct DriveArgs {
     #[arg(long = "allow-capability", value_name = "CAPABILITY")]
     pub allow_capabilities: Vec<lode_wasm::Capability>,
     /// Output format of the driver's result
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub format: OutputFormat,
-    /// Write the result to this file instead of standard output (written whole or not at all)
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// [default: as -o's extension asks (.csv, .json, .arrow, .parquet; a URL ending in /
+    /// gets Parquet), else a table]
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Write the result to this file or object-store URL instead of standard output (written
+    /// whole or not at all; a URL ending in / gets part-00000.<format> under it)
+    #[arg(short, long, value_name = "FILE|URL")]
+    pub output: Option<String>,
     /// Run the driver's plans on the cluster of this coordinator (its executors' tables; stored
     /// results stay on the executors) instead of the embedded engine
     #[arg(long, value_name = "URL", conflicts_with = "executors")]
@@ -240,11 +243,14 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "N")]
     pub partitions: Option<u32>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub format: OutputFormat,
-    /// Write the result to this file instead of standard output (written whole or not at all)
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// [default: as -o's extension asks (.csv, .json, .arrow, .parquet; a URL ending in /
+    /// gets Parquet), else a table]
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Write the result to this file or object-store URL instead of standard output (written
+    /// whole or not at all; a URL ending in / gets part-00000.<format> under it)
+    #[arg(short, long, value_name = "FILE|URL")]
+    pub output: Option<String>,
 }
 
 /// What Wasm guests may use beyond computation.
@@ -325,11 +331,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub tables: TableArgs,
     /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub format: OutputFormat,
-    /// Write the result to this file instead of standard output (written whole or not at all)
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// [default: as -o's extension asks (.csv, .json, .arrow, .parquet; a URL ending in /
+    /// gets Parquet), else a table]
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Write the result to this file or object-store URL instead of standard output (written
+    /// whole or not at all; a URL ending in / gets part-00000.<format> under it)
+    #[arg(short, long, value_name = "FILE|URL")]
+    pub output: Option<String>,
     /// Partitions per scan/exchange (default: number of cores)
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
@@ -358,6 +367,7 @@ pub enum OutputFormat {
     Csv,
     Json,
     Arrow,
+    Parquet,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,14 @@
-//! Output files that appear complete or not at all.
+//! Output files and objects that appear complete or not at all.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use tempfile::NamedTempFile;
-
+use lode_exec::storage::{Location, Stores, explain_store_error};
 use lode_exec::{ResultFormat, write_results};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, WriteMultipart};
+use tempfile::NamedTempFile;
+use url::Url;
 
 use crate::cli::OutputFormat;
 use crate::failure::Failure;
@@ -63,7 +66,7 @@ impl Destination {
         })
     }
 
-    pub fn writer(&mut self) -> &mut dyn Write {
+    pub fn writer(&mut self) -> &mut (dyn Write + Send) {
         match self {
             Destination::Stdout(w) => w,
             Destination::File { temp, .. } => temp,
@@ -92,24 +95,149 @@ impl Destination {
     }
 }
 
-/// Writes a result to `output` (standard output when `None`) in `format`, whole or not at
-/// all; errors say they concern `source`.
+/// Writes a result to `output` (standard output when `None`, a file, or an object-store URL)
+/// in `format` (by default as `output`'s name asks), whole or not at all; errors say they
+/// concern `source`.
 pub async fn write_stream(
     stream: datafusion::physical_plan::SendableRecordBatchStream,
-    format: OutputFormat,
-    output: Option<&std::path::Path>,
+    format: Option<OutputFormat>,
+    output: Option<&str>,
     source: &str,
 ) -> Result<lode_exec::WriteSummary, Failure> {
-    let mut destination = Destination::open(output)?;
-    let format = match format {
-        OutputFormat::Table => ResultFormat::Table,
-        OutputFormat::Csv => ResultFormat::Csv,
-        OutputFormat::Json => ResultFormat::Json,
-        OutputFormat::Arrow => ResultFormat::Arrow,
-    };
-    let summary = write_results(stream, format, destination.writer())
-        .await
-        .map_err(|e| Failure::from(e).context(source))?;
-    destination.commit()?;
-    Ok(summary)
+    let location = output
+        .filter(|o| *o != "-")
+        .map(Location::parse)
+        .transpose()?;
+    let format = result_format(format, location.as_ref());
+    let written = |e: lode_exec::ExecError| Failure::from(e).context(source);
+    match location {
+        Some(Location::Url(url)) => {
+            let mut upload = Upload::begin(url, format)?;
+            let summary = write_results(stream, format, upload.writer())
+                .await
+                .map_err(written)?;
+            upload.commit().await?;
+            Ok(summary)
+        }
+        local => {
+            let path = match &local {
+                Some(Location::Local(path)) => Some(path.as_path()),
+                _ => None,
+            };
+            let mut destination = Destination::open(path)?;
+            let summary = write_results(stream, format, destination.writer())
+                .await
+                .map_err(written)?;
+            destination.commit()?;
+            Ok(summary)
+        }
+    }
+}
+
+/// The format asked for, or the one `output`'s name asks for: its extension, Parquet for a
+/// URL prefix, a text table otherwise.
+fn result_format(format: Option<OutputFormat>, output: Option<&Location>) -> ResultFormat {
+    match format {
+        Some(OutputFormat::Table) => ResultFormat::Table,
+        Some(OutputFormat::Csv) => ResultFormat::Csv,
+        Some(OutputFormat::Json) => ResultFormat::Json,
+        Some(OutputFormat::Arrow) => ResultFormat::Arrow,
+        Some(OutputFormat::Parquet) => ResultFormat::Parquet,
+        None => match output {
+            Some(Location::Url(url)) if url.path().ends_with('/') => ResultFormat::Parquet,
+            Some(location) => {
+                ResultFormat::for_file_name(&location.to_string()).unwrap_or(ResultFormat::Table)
+            }
+            None => ResultFormat::Table,
+        },
+    }
+}
+
+/// Bytes read from the local copy per part uploaded.
+const UPLOAD_CHUNK: usize = 8 << 20;
+/// Parts in flight at once.
+const UPLOAD_PARTS_IN_FLIGHT: usize = 4;
+
+/// A result bound for an object store: written to a local temporary file, then uploaded in
+/// parts by [`Upload::commit`]. A query that fails uploads nothing, and an upload that fails
+/// is aborted, so a reader of the store never sees part of a result.
+pub struct Upload {
+    temp: std::io::BufWriter<NamedTempFile>,
+    url: Url,
+}
+
+impl Upload {
+    /// An upload to `url`; a URL ending in `/` gets `part-00000.<extension>` under it.
+    fn begin(url: Url, format: ResultFormat) -> Result<Self, Failure> {
+        let url = if url.path().ends_with('/') {
+            url.join(&format!("part-00000.{}", format.extension()))
+                .map_err(|e| Failure::io(format!("{url}: {e}")))?
+        } else {
+            url
+        };
+        let temp = NamedTempFile::new().map_err(|e| {
+            Failure::io(format!(
+                "cannot create a temporary file for the result bound for {url}: {e}"
+            ))
+        })?;
+        Ok(Upload {
+            temp: std::io::BufWriter::new(temp),
+            url,
+        })
+    }
+
+    fn writer(&mut self) -> &mut (dyn Write + Send) {
+        &mut self.temp
+    }
+
+    /// Uploads the result in parts; completes the upload, or aborts it.
+    async fn commit(self) -> Result<(), Failure> {
+        let url = self.url;
+        let failed = |message: String| Failure::io(format!("cannot write {url}: {message}"));
+        let temp = self
+            .temp
+            .into_inner()
+            .map_err(|e| failed(e.error().to_string()))?;
+        let stores = Stores::default();
+        let store = stores.store(&url)?;
+        let path = ObjectPath::from_url_path(url.path()).map_err(|e| failed(e.to_string()))?;
+        let upload = store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| failed(explain_store_error(&e)))?;
+        let mut parts = WriteMultipart::new_with_chunk_size(upload, UPLOAD_CHUNK);
+        let mut file = temp.reopen().map_err(|e| failed(e.to_string()))?;
+        let sent = send_parts(&mut parts, &mut file).await;
+        let result = match sent {
+            Ok(()) => parts.finish().await.map(|_| ()),
+            Err(error) => {
+                if let Err(abort) = parts.abort().await {
+                    tracing::warn!(%url, error = %abort, "aborting the upload failed");
+                }
+                Err(error)
+            }
+        };
+        result.map_err(|e| failed(explain_store_error(&e)))
+    }
+}
+
+/// Reads `file` to its end into `parts`, a few parts in flight at once.
+async fn send_parts(
+    parts: &mut WriteMultipart,
+    file: &mut std::fs::File,
+) -> object_store::Result<()> {
+    let mut chunk = vec![0u8; UPLOAD_CHUNK];
+    loop {
+        let read = file
+            .read(&mut chunk)
+            .map_err(|e| object_store::Error::Generic {
+                store: "local copy",
+                source: Box::new(e),
+            })?;
+        if read == 0 {
+            return Ok(());
+        }
+        parts.wait_for_capacity(UPLOAD_PARTS_IN_FLIGHT).await?;
+        parts.write(&chunk[..read]);
+    }
 }

@@ -1,4 +1,4 @@
-//! Writing result streams: a text table, CSV, JSON lines or an Arrow IPC stream.
+//! Writing result streams: a text table, CSV, JSON lines, an Arrow IPC stream or Parquet.
 //!
 //! Every writer consumes the stream batch by batch; nothing collects the whole result. The text
 //! table is laid out in blocks of [`TABLE_BLOCK_ROWS`] rows, each with its own column widths.
@@ -11,6 +11,9 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::json::LineDelimitedWriter;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
 use tracing::info;
@@ -31,6 +34,34 @@ pub enum ResultFormat {
     Json,
     /// Arrow IPC stream format.
     Arrow,
+    /// One Parquet file (snappy-compressed, as `lode gen` writes them).
+    Parquet,
+}
+
+impl ResultFormat {
+    /// The format a file name's extension asks for (`.csv`, `.json`, `.jsonl`, `.arrow`,
+    /// `.parquet`), if any.
+    pub fn for_file_name(name: &str) -> Option<ResultFormat> {
+        let (_, extension) = name.rsplit_once('.')?;
+        match extension.to_ascii_lowercase().as_str() {
+            "csv" => Some(ResultFormat::Csv),
+            "json" | "jsonl" | "ndjson" => Some(ResultFormat::Json),
+            "arrow" | "arrows" | "ipc" => Some(ResultFormat::Arrow),
+            "parquet" | "pq" => Some(ResultFormat::Parquet),
+            _ => None,
+        }
+    }
+
+    /// The extension a file of this format is given (`parquet`), text tables `txt`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ResultFormat::Table => "txt",
+            ResultFormat::Csv => "csv",
+            ResultFormat::Json => "jsonl",
+            ResultFormat::Arrow => "arrows",
+            ResultFormat::Parquet => "parquet",
+        }
+    }
 }
 
 /// What was written.
@@ -46,7 +77,7 @@ pub struct WriteSummary {
 pub async fn write_results(
     mut stream: SendableRecordBatchStream,
     format: ResultFormat,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<WriteSummary> {
     let schema = stream.schema();
     let mut sink = Sink::new(format, schema, out)?;
@@ -66,17 +97,21 @@ pub async fn write_results(
     Ok(summary)
 }
 
+/// Where results go: any writer that may move between threads (Parquet's writer needs it).
+type Out<'w> = &'w mut (dyn Write + Send);
+
 enum Sink<'w> {
     Table {
-        out: &'w mut dyn Write,
+        out: Out<'w>,
         schema: SchemaRef,
         pending: Vec<RecordBatch>,
         pending_rows: usize,
         blocks: usize,
     },
-    Csv(Box<csv::Writer<&'w mut dyn Write>>),
-    Json(LineDelimitedWriter<&'w mut dyn Write>),
-    Arrow(Box<StreamWriter<&'w mut dyn Write>>),
+    Csv(Box<csv::Writer<Out<'w>>>),
+    Json(LineDelimitedWriter<Out<'w>>),
+    Arrow(Box<StreamWriter<Out<'w>>>),
+    Parquet(Box<ArrowWriter<Out<'w>>>),
 }
 
 fn write_error(e: impl std::fmt::Display) -> ExecError {
@@ -87,7 +122,7 @@ fn write_error(e: impl std::fmt::Display) -> ExecError {
 }
 
 impl<'w> Sink<'w> {
-    fn new(format: ResultFormat, schema: SchemaRef, out: &'w mut dyn Write) -> Result<Self> {
+    fn new(format: ResultFormat, schema: SchemaRef, out: Out<'w>) -> Result<Self> {
         Ok(match format {
             ResultFormat::Table => Sink::Table {
                 out,
@@ -103,6 +138,14 @@ impl<'w> Sink<'w> {
             ResultFormat::Arrow => Sink::Arrow(Box::new(
                 StreamWriter::try_new(out, &schema).map_err(write_error)?,
             )),
+            ResultFormat::Parquet => {
+                let properties = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .build();
+                Sink::Parquet(Box::new(
+                    ArrowWriter::try_new(out, schema, Some(properties)).map_err(write_error)?,
+                ))
+            }
         })
     }
 
@@ -123,6 +166,7 @@ impl<'w> Sink<'w> {
             Sink::Csv(w) => w.write(&batch).map_err(write_error),
             Sink::Json(w) => w.write(&batch).map_err(write_error),
             Sink::Arrow(w) => w.write(&batch).map_err(write_error),
+            Sink::Parquet(w) => w.write(&batch).map_err(write_error),
         }
     }
 
@@ -160,6 +204,7 @@ impl<'w> Sink<'w> {
             Sink::Csv(w) => w.into_inner().flush().map_err(write_error),
             Sink::Json(mut w) => w.finish().map_err(write_error),
             Sink::Arrow(mut w) => w.finish().map_err(write_error),
+            Sink::Parquet(w) => w.close().map(|_| ()).map_err(write_error),
         }
     }
 }

@@ -159,7 +159,10 @@ impl TableBindings {
         };
         let table_error = |message: String| table_error(name, location, message);
         let format = if url.path().ends_with('/') {
-            ObjectListing::of(url, stores).await?.format().map_err(table_error)?
+            ObjectListing::of(url, stores)
+                .await?
+                .format()
+                .map_err(table_error)?
         } else {
             let format = FileFormat::from_path(Path::new(url.path())).ok_or_else(|| {
                 table_error("unknown file type; expected .parquet, .csv or .arrow".into())
@@ -188,7 +191,11 @@ impl TableBindings {
 
     fn insert(&mut self, name: &str, location: Location, format: FileFormat) -> Result<()> {
         if name.is_empty() {
-            return Err(table_error(name, &location, "a table needs a non-empty name".into()));
+            return Err(table_error(
+                name,
+                &location,
+                "a table needs a non-empty name".into(),
+            ));
         }
         let key = name.to_lowercase();
         if let Some(existing) = self.tables.get(&key)

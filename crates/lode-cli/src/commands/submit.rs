@@ -53,8 +53,8 @@ pub async fn submit_and_write(
     cluster: ClusterTarget,
     announce_jobs: bool,
     plan: &DecodedPlan,
-    format: OutputFormat,
-    output: Option<&std::path::Path>,
+    format: Option<OutputFormat>,
+    output: Option<&str>,
     plan_name: &str,
 ) -> Result<ExitCode, Failure> {
     let started = Instant::now();

@@ -114,12 +114,17 @@ pub struct Stores {
 impl Stores {
     /// The store holding `url`, opened on first use.
     pub fn store(&self, url: &Url) -> Result<Arc<dyn ObjectStore>> {
-        self.get_store(url).map_err(|e| location_error(url.as_str(), e.to_string()))
+        self.get_store(url)
+            .map_err(|e| location_error(url.as_str(), e.to_string()))
     }
 }
 
 impl ObjectStoreRegistry for Stores {
-    fn register_store(&self, url: &Url, store: Arc<dyn ObjectStore>) -> Option<Arc<dyn ObjectStore>> {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
         self.opened.register_store(url, store)
     }
 
@@ -141,7 +146,11 @@ impl ObjectStoreRegistry for Stores {
 fn open(url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
     let bucket = || format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
     let failed = |e: object_store::Error| {
-        DataFusionError::Configuration(format!("cannot open {}: {}", bucket(), explain_store_error(&e)))
+        DataFusionError::Configuration(format!(
+            "cannot open {}: {}",
+            bucket(),
+            explain_store_error(&e)
+        ))
     };
     let store: Arc<dyn ObjectStore> = match url.scheme() {
         "s3" | "s3a" => {
@@ -162,7 +171,12 @@ fn open(url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
         ),
         "http" | "https" => {
             let origin = url.origin().ascii_serialization();
-            Arc::new(HttpBuilder::new().with_url(origin).build().map_err(failed)?)
+            Arc::new(
+                HttpBuilder::new()
+                    .with_url(origin)
+                    .build()
+                    .map_err(failed)?,
+            )
         }
         other => {
             return Err(DataFusionError::Configuration(format!(
@@ -201,16 +215,22 @@ pub fn explain_store_error(error: &object_store::Error) -> String {
             "the store refused access to `{path}`: check {settings} ({})",
             first_line(&text)
         ),
-        _ if text.contains("NoSuchBucket") => format!("the bucket does not exist ({})", first_line(&text)),
-        _ if text.contains("InvalidAccessKeyId") || text.contains("SignatureDoesNotMatch") => format!(
-            "the store refused the credentials: check {settings} ({})",
-            first_line(&text)
-        ),
-        _ if text.contains("error sending request") || text.contains("Connection refused") => format!(
-            "cannot reach the store: check its endpoint ({}) and that it is running ({})",
-            endpoint_setting(&text),
-            first_line(&text)
-        ),
+        _ if text.contains("NoSuchBucket") => {
+            format!("the bucket does not exist ({})", first_line(&text))
+        }
+        _ if text.contains("InvalidAccessKeyId") || text.contains("SignatureDoesNotMatch") => {
+            format!(
+                "the store refused the credentials: check {settings} ({})",
+                first_line(&text)
+            )
+        }
+        _ if text.contains("error sending request") || text.contains("Connection refused") => {
+            format!(
+                "cannot reach the store: check its endpoint ({}) and that it is running ({})",
+                endpoint_setting(&text),
+                first_line(&text)
+            )
+        }
         _ => text,
     }
 }
@@ -246,7 +266,10 @@ mod tests {
 
     #[test]
     fn paths_and_urls_are_told_apart() {
-        assert_eq!(Location::parse("data/tpch").unwrap(), Location::Local("data/tpch".into()));
+        assert_eq!(
+            Location::parse("data/tpch").unwrap(),
+            Location::Local("data/tpch".into())
+        );
         assert_eq!(
             Location::parse("file:///data/tpch").unwrap(),
             Location::Local("/data/tpch".into())
@@ -260,7 +283,9 @@ mod tests {
 
     #[test]
     fn an_unknown_scheme_names_the_location_and_the_schemes_lode_reads() {
-        let error = Location::parse("hdfs://namenode/x").unwrap_err().to_string();
+        let error = Location::parse("hdfs://namenode/x")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             error,
             "hdfs://namenode/x: unknown scheme `hdfs://`; Lode reads local paths and s3://, gs://, az://, abfs://, abfss://, http:// or https:// URLs"

@@ -48,7 +48,9 @@ pub(super) fn apply(mut builder: AmazonS3Builder) -> AmazonS3Builder {
 fn file(variable: &str, default: &str) -> Option<String> {
     let path = match std::env::var_os(variable) {
         Some(path) => PathBuf::from(path),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".aws").join(default),
+        None => PathBuf::from(std::env::var_os("HOME")?)
+            .join(".aws")
+            .join(default),
     };
     std::fs::read_to_string(path).ok()
 }
@@ -79,10 +81,18 @@ mod tests {
     #[test]
     fn a_section_holds_its_own_keys_only() {
         let text = "[default]\naws_access_key_id = A\n# a comment\n[profile minio]\nregion=eu-west-1\nendpoint_url = http://127.0.0.1:9000\n";
-        assert_eq!(section(text, "default").get("aws_access_key_id").map(String::as_str), Some("A"));
+        assert_eq!(
+            section(text, "default")
+                .get("aws_access_key_id")
+                .map(String::as_str),
+            Some("A")
+        );
         let minio = section(text, "profile minio");
         assert_eq!(minio.get("region").map(String::as_str), Some("eu-west-1"));
-        assert_eq!(minio.get("endpoint_url").map(String::as_str), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            minio.get("endpoint_url").map(String::as_str),
+            Some("http://127.0.0.1:9000")
+        );
         assert!(!minio.contains_key("aws_access_key_id"));
     }
 }
