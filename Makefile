@@ -12,6 +12,9 @@ FUNCTION_CORPUS := ../shared/substrait/function-tests
 PRODUCERS_ENV := out/producers-env
 PRODUCERS_OUT := out/producers
 TPCDS_ENV := out/tpcds-env
+# An S3-compatible server for the storage tests, on loopback: moto (PyPI moto[server]).
+S3_ENV := out/s3-env
+MOTO_VERSION := 5.2.6
 TPCDS_SF001 := data/tpcds-sf0.01/store_sales.parquet
 TPCDS_SF01 := data/tpcds-sf0.1/store_sales.parquet
 
@@ -64,10 +67,10 @@ demo-tpch: build
 	@echo "==> TPC-H Q18 (large volume customers) as CSV"
 	$(LODE_DEBUG) run plans/tpch/q18.json --data $(DEMO_DATA) --format csv
 
-test: guests
+test: guests $(S3_ENV)/bin/moto_server
 	@echo "==> Unit tests of the example guests (native target)"
 	cd guests && $(CARGO) test --quiet
-	@echo "==> Running the test suite (unit, TPC-H equality, foreign-producer plans, Wasm guests, CLI, fuzz)"
+	@echo "==> Running the test suite (unit, TPC-H equality, foreign-producer plans, Wasm guests, CLI, object storage against moto, fuzz)"
 	$(CARGO) test --workspace
 	$(CARGO) build --quiet -p lode-cli
 	@echo "==> Plan-level conformance cases (conformance/cases): every case must pass"
@@ -201,6 +204,11 @@ conformance-producers: build
 	@echo "==> Lode runs every plan; each result is checked against DuckDB's answer to the SQL"
 	$(LODE_DEBUG) conformance producers $(PRODUCERS_OUT)/tpch --data $(DEMO_DATA)
 	$(LODE_DEBUG) conformance producers $(PRODUCERS_OUT)/tpcds --data data/tpcds-sf0.1
+
+$(S3_ENV)/bin/moto_server:
+	@echo "==> Installing an S3-compatible server for the storage tests into $(S3_ENV) (PyPI moto[server] $(MOTO_VERSION); the tests start it on loopback)"
+	@python3 -m venv $(S3_ENV)
+	@$(S3_ENV)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary :all: "moto[server]==$(MOTO_VERSION)"
 
 $(TPCDS_ENV)/bin/python:
 	@echo "==> Installing DuckDB's TPC-DS generator into $(TPCDS_ENV) (PyPI duckdb and duckdb-extension-tpcds 1.4.4)"

@@ -95,9 +95,16 @@ impl ExecError {
         move |source| ExecError::DataFusion { context, source }
     }
 
-    /// A plan DataFusion cannot convert, plan or bind (it was not run).
+    /// A plan DataFusion cannot convert, plan or bind (it was not run). A store that fails
+    /// meanwhile (planning reads file metadata) is a failure while running, not the plan's.
     pub fn convert(context: &'static str) -> impl FnOnce(DataFusionError) -> ExecError {
-        move |source| ExecError::Convert { context, source }
+        move |source| match crate::storage::is_store_error(&source) {
+            true => ExecError::DataFusion {
+                context,
+                source: crate::storage::explain(source),
+            },
+            false => ExecError::Convert { context, source },
+        }
     }
 
     /// True when the plan was not accepted: it could not be decoded, validated, converted or

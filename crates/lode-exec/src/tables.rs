@@ -299,7 +299,7 @@ pub(crate) async fn register_file(
         table_error(
             &binding.name,
             &binding.location,
-            crate::storage::explain(e).to_string(),
+            crate::storage::describe(&e),
         )
     })
 }

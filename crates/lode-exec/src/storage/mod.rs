@@ -191,11 +191,28 @@ fn open(url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
 /// refused credentials and the settings that hold them, a store that cannot be reached.
 /// Other errors pass unchanged.
 pub(crate) fn explain(error: DataFusionError) -> DataFusionError {
-    let store_error = match error.find_root() {
-        DataFusionError::ObjectStore(e) => e.as_ref(),
-        _ => return error,
-    };
-    DataFusionError::External(explain_store_error(store_error).into())
+    match store_problem(&error) {
+        Some(problem) => DataFusionError::Execution(problem),
+        None => error,
+    }
+}
+
+/// What `error` means: a store's answer told as [`explain_store_error`] tells it, or the
+/// error's own text.
+pub(crate) fn describe(error: &DataFusionError) -> String {
+    store_problem(error).unwrap_or_else(|| error.to_string())
+}
+
+/// Whether `error` is an object store's.
+pub(crate) fn is_store_error(error: &DataFusionError) -> bool {
+    matches!(error.find_root(), DataFusionError::ObjectStore(_))
+}
+
+fn store_problem(error: &DataFusionError) -> Option<String> {
+    match error.find_root() {
+        DataFusionError::ObjectStore(e) => Some(explain_store_error(e)),
+        _ => None,
+    }
 }
 
 /// What an object store's error means and which setting to change.

@@ -1,0 +1,398 @@
+//! `lode` against a real S3-compatible server on loopback: moto (PyPI `moto[server]`), which
+//! `make test` installs into `out/s3-env` (`LODE_S3_ENV` names another). moto is started with
+//! credentials checked (after `tools/s3/seed.py` creates a user, its key, a bucket, and
+//! uploads the data), so wrong keys are refused as a cloud would refuse them.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn plan(name: &str) -> String {
+    repo().join(name).to_string_lossy().into_owned()
+}
+
+/// The Python environment holding moto and boto3.
+fn s3_env() -> PathBuf {
+    let env = std::env::var_os("LODE_S3_ENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("out/s3-env"));
+    assert!(
+        env.join("bin/moto_server").exists(),
+        "no moto_server in {}: run `make test` (it installs PyPI moto[server] there) or set LODE_S3_ENV",
+        env.display()
+    );
+    env
+}
+
+/// TPC-H SF 0.1, generated once per test binary.
+fn tpch() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_lode"))
+            .args(["gen", "tpch", "--sf", "0.1", "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .path()
+}
+
+/// A moto server on a free loopback port, seeded with bucket `lode`: `tpch/` (TPC-H SF 0.1)
+/// and `many/nation/` (1,100 copies of `nation.parquet`, more than one listing page).
+struct Server {
+    child: Child,
+    endpoint: String,
+    key: String,
+    secret: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let env = s3_env();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("moto.log");
+        let child = Command::new(env.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let nation = tpch().join("nation.parquet");
+        let out = Command::new(env.join("bin/python"))
+            .arg(repo().join("tools/s3/seed.py"))
+            .args([&endpoint, "lode"])
+            .arg(format!("tpch={}", tpch().display()))
+            .arg("--copies")
+            .arg(format!("many/nation={}:1100", nation.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "seed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let keys = String::from_utf8(out.stdout).unwrap();
+        let (key, secret) = keys.trim().split_once(' ').unwrap();
+        Server {
+            child,
+            endpoint,
+            key: key.into(),
+            secret: secret.into(),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// `lode` with this server's endpoint and the seeded user's credentials, and nothing
+    /// from the environment the tests run in.
+    fn lode(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lode"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("AWS_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", &self.key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+        command
+    }
+
+    /// The requests moto served, as its log lines.
+    fn requests(&self) -> Vec<String> {
+        let file = std::fs::File::open(&self.log).unwrap();
+        BufReader::new(file).lines().map_while(Result::ok).collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server most tests share.
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(Server::start)
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.code().expect("exited by signal"),
+        String::from_utf8_lossy(&stdout).into(),
+        String::from_utf8_lossy(&stderr).into(),
+    )
+}
+
+fn local_csv(plan_file: &str) -> String {
+    let (code, out, err) = run(server()
+        .lode()
+        .args(["run", &plan(plan_file), "--format", "csv", "--data"])
+        .arg(tpch()));
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+#[test]
+fn tpch_from_the_store_equals_the_local_run() {
+    for query in [
+        "plans/tpch/q01.json",
+        "plans/tpch/q05.json",
+        "plans/tpch/q18.json",
+    ] {
+        let (code, out, err) = run(server().lode().args([
+            "run",
+            &plan(query),
+            "--format",
+            "csv",
+            "--data",
+            "s3://lode/tpch/",
+        ]));
+        assert_eq!(code, 0, "{query}: {err}");
+        assert!(out.lines().count() > 1, "{query}: no rows");
+        assert_eq!(out, local_csv(query), "{query}");
+    }
+}
+
+#[test]
+fn a_large_file_is_read_in_ranges_by_several_tasks() {
+    let (code, out, err) = run(server().lode().args([
+        "run",
+        &plan("plans/tpch/q06.json"),
+        "--partitions",
+        "4",
+        "--format",
+        "csv",
+        "--table",
+        "lineitem=s3://lode/tpch/lineitem.parquet",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, local_csv("plans/tpch/q06.json"));
+    let ranged = server()
+        .requests()
+        .iter()
+        .filter(|line| line.contains("GET /lode/tpch/lineitem.parquet") && line.contains(" 206 "))
+        .count();
+    assert!(ranged >= 4, "{ranged} ranged reads of lineitem.parquet");
+}
+
+#[test]
+fn a_prefix_of_more_files_than_one_listing_page_is_one_table() {
+    let sql = "SELECT count(*) AS n FROM nation";
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("count.json");
+    let table = "nation=s3://lode/many/nation/";
+    let (code, _, err) = run(server()
+        .lode()
+        .args(["sql", sql, "--table", table, "-o"])
+        .arg(&plan_file));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(server()
+        .lode()
+        .arg("run")
+        .arg(&plan_file)
+        .args(["--format", "csv", "--table", table]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n\n27500\n", "1,100 files of 25 nations");
+}
+
+#[test]
+fn a_result_written_to_the_store_reads_back_equal() {
+    let query = plan("plans/tpch/q18.json");
+    for (output, read_as) in [
+        ("s3://lode/results/q18/", "s3://lode/results/q18/"),
+        (
+            "s3://lode/results/q18.parquet",
+            "s3://lode/results/q18.parquet",
+        ),
+    ] {
+        let (code, _, err) =
+            run(server()
+                .lode()
+                .args(["run", &query, "--data", "s3://lode/tpch/", "-o", output]));
+        assert_eq!(code, 0, "{output}: {err}");
+        let dir = tempfile::tempdir().unwrap();
+        let plan_file = dir.path().join("back.json");
+        let table = format!("r={read_as}");
+        let sql = "SELECT count(*) AS n, sum(total_qty) AS q FROM r";
+        let (code, _, err) = run(server()
+            .lode()
+            .args(["sql", sql, "--table", &table, "-o"])
+            .arg(&plan_file));
+        assert_eq!(code, 0, "{err}");
+        let (code, back, err) = run(server()
+            .lode()
+            .arg("run")
+            .arg(&plan_file)
+            .args(["--format", "csv", "--table", &table]));
+        assert_eq!(code, 0, "{err}");
+        let local = local_csv("plans/tpch/q18.json");
+        let rows: Vec<&str> = local.lines().skip(1).collect();
+        let quantity: f64 = rows
+            .iter()
+            .map(|row| row.rsplit(',').next().unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(
+            back,
+            format!("n,q\n{},{quantity:.2}\n", rows.len()),
+            "{output}"
+        );
+    }
+}
+
+#[test]
+fn wrong_credentials_name_the_bucket_and_the_settings_and_no_secret() {
+    let wrong_secret = "wrongSecretThatMustNotBePrinted";
+    let (code, out, err) = run(server()
+        .lode()
+        .env("AWS_SECRET_ACCESS_KEY", wrong_secret)
+        .args([
+            "run",
+            &plan("plans/tpch/q06.json"),
+            "--data",
+            "s3://lode/tpch/",
+        ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("error: s3://lode/tpch/: the store refused the credentials: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), "{err}");
+    for secret in [wrong_secret, server().secret.as_str()] {
+        assert!(!err.contains(secret) && !out.contains(secret), "{err}");
+    }
+}
+
+#[test]
+fn a_missing_object_bucket_or_scheme_is_named() {
+    let cases = [
+        (
+            "lineitem=s3://lode/tpch/nope.parquet",
+            "error: s3://lode/tpch/nope.parquet: no object `tpch/nope.parquet` in the store",
+        ),
+        (
+            "lineitem=s3://no-such-bucket/tpch/",
+            "error: s3://no-such-bucket/tpch/: the bucket does not exist",
+        ),
+        (
+            "lineitem=s3://lode/empty/",
+            "error: table `lineitem` (s3://lode/empty/): directory holds no .parquet, .csv or .arrow files",
+        ),
+        (
+            "lineitem=hdfs://namenode/lineitem.parquet",
+            "error: hdfs://namenode/lineitem.parquet: unknown scheme `hdfs://`; Lode reads local paths and s3://, gs://, az://, abfs://, abfss://, http:// or https:// URLs",
+        ),
+    ];
+    for (table, expected) in cases {
+        let (code, _, err) =
+            run(server()
+                .lode()
+                .args(["run", &plan("plans/tpch/q06.json"), "--table", table]));
+        assert_eq!(code, 2, "{table}: {err}");
+        assert!(err.starts_with(expected), "{table}: {err}");
+    }
+}
+
+#[test]
+fn a_store_stopped_mid_query_fails_clearly_and_leaves_no_output() {
+    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("q18.csv");
+    let mut query = server
+        .lode()
+        .args([
+            "run",
+            &plan("plans/tpch/q18.json"),
+            "--data",
+            "s3://lode/tpch/",
+            "-v",
+            "-o",
+        ])
+        .arg(&output)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the store once the plan is converted (its tables bound), as the query starts.
+    let (converted, started) = std::sync::mpsc::channel();
+    let stderr = query.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("plan converted") {
+                let _ = converted.send(());
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    });
+    started
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the plan was never converted");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = query.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the query hung after the store stopped"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = reader.join().unwrap();
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot reach the store: check its endpoint (AWS_ENDPOINT_URL)"),
+        "{err}"
+    );
+    assert!(
+        !output.exists(),
+        "a partial result was left at {}",
+        output.display()
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "temporary files left"
+    );
+}
