@@ -12,9 +12,13 @@ FUNCTION_CORPUS := ../shared/substrait/function-tests
 PRODUCERS_ENV := out/producers-env
 PRODUCERS_OUT := out/producers
 TPCDS_ENV := out/tpcds-env
-# An S3-compatible server for the storage tests, on loopback: moto (PyPI moto[server]).
+# The storage tests' Python: an S3-compatible server on loopback (PyPI moto[server]) and
+# the writers of the Delta tables they read (PyPI deltalake, pyarrow).
 S3_ENV := out/s3-env
 MOTO_VERSION := 5.2.6
+DELTALAKE_VERSION := 1.6.6
+PYARROW_VERSION := 26.0.1
+S3_ENV_READY := $(S3_ENV)/ready-moto-$(MOTO_VERSION)-deltalake-$(DELTALAKE_VERSION)
 TPCDS_SF001 := data/tpcds-sf0.01/store_sales.parquet
 TPCDS_SF01 := data/tpcds-sf0.1/store_sales.parquet
 
@@ -67,7 +71,7 @@ demo-tpch: build
 	@echo "==> TPC-H Q18 (large volume customers) as CSV"
 	$(LODE_DEBUG) run plans/tpch/q18.json --data $(DEMO_DATA) --format csv
 
-test: guests $(S3_ENV)/bin/moto_server
+test: guests $(S3_ENV_READY)
 	@echo "==> Unit tests of the example guests (native target)"
 	cd guests && $(CARGO) test --quiet
 	@echo "==> Running the test suite (unit, TPC-H equality, foreign-producer plans, Wasm guests, CLI, object storage against moto, fuzz)"
@@ -205,10 +209,11 @@ conformance-producers: build
 	$(LODE_DEBUG) conformance producers $(PRODUCERS_OUT)/tpch --data $(DEMO_DATA)
 	$(LODE_DEBUG) conformance producers $(PRODUCERS_OUT)/tpcds --data data/tpcds-sf0.1
 
-$(S3_ENV)/bin/moto_server:
-	@echo "==> Installing an S3-compatible server for the storage tests into $(S3_ENV) (PyPI moto[server] $(MOTO_VERSION); the tests start it on loopback)"
+$(S3_ENV_READY):
+	@echo "==> Installing the storage tests' tools into $(S3_ENV): an S3-compatible server (PyPI moto[server] $(MOTO_VERSION), started by the tests on loopback) and Delta Lake's writer (deltalake $(DELTALAKE_VERSION), pyarrow $(PYARROW_VERSION))"
 	@python3 -m venv $(S3_ENV)
-	@$(S3_ENV)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary :all: "moto[server]==$(MOTO_VERSION)"
+	@$(S3_ENV)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary :all: "moto[server]==$(MOTO_VERSION)" "deltalake==$(DELTALAKE_VERSION)" "pyarrow==$(PYARROW_VERSION)"
+	@touch $@
 
 $(TPCDS_ENV)/bin/python:
 	@echo "==> Installing DuckDB's TPC-DS generator into $(TPCDS_ENV) (PyPI duckdb and duckdb-extension-tpcds 1.4.4)"

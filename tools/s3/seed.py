@@ -5,7 +5,7 @@
 Started with INITIAL_NO_AUTH_ACTION_COUNT=3, moto checks credentials after its first three
 requests: this script spends them creating an IAM user, its access key and a policy that
 lets it use S3, then, as that user, creates BUCKET and uploads every file of each DIR under
-PREFIX/ (and N copies of FILE as PREFIX/part-00000.parquet ...). It prints the user's access
+PREFIX/ (sub-directories included; and N copies of FILE as PREFIX/part-00000.parquet ...). It prints the user's access
 key id and secret on one line, for the caller to put in AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY.
 """
@@ -44,10 +44,11 @@ def main(argv):
             uploads += [(path, f"{prefix}/part-{i:05}.parquet") for i in range(int(count))]
             copies = False
         else:
-            for name in sorted(os.listdir(source)):
-                path = os.path.join(source, name)
-                if os.path.isfile(path):
-                    uploads.append((path, f"{prefix}/{name}"))
+            for root, _, files in sorted(os.walk(source)):
+                for name in sorted(files):
+                    path = os.path.join(root, name)
+                    relative = os.path.relpath(path, source).replace(os.sep, "/")
+                    uploads.append((path, f"{prefix}/{relative}"))
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda u: s3.upload_file(u[0], bucket, u[1]), uploads))
     print(key["AccessKeyId"], key["SecretAccessKey"])

@@ -60,12 +60,14 @@ fn report(failure: Failure) -> ExitCode {
 /// `quiet_plans` keeps the executor's per-plan warnings out of the default output; a service
 /// (`serving`) logs its executors and jobs by default.
 fn init_tracing(verbose: u8, quiet_plans: bool, serving: bool) {
+    // delta-rs (and its kernel, buoyant_kernel) logs as errors what Lode then reports itself
+    // (a version that does not exist): its logs show from -vv on.
     let default = match verbose {
-        0 if quiet_plans => "warn,lode_exec=error",
-        0 if serving => "warn,lode_dist=info",
-        0 => "warn",
+        0 if quiet_plans => "warn,lode_exec=error,deltalake_core=off,buoyant_kernel=off",
+        0 if serving => "warn,lode_dist=info,deltalake_core=off,buoyant_kernel=off",
+        0 => "warn,deltalake_core=off,buoyant_kernel=off",
         1 => {
-            "warn,lode=info,lode_exec=info,lode_plan=info,lode_datagen=info,lode_wasm=info,lode_dist=info"
+            "warn,lode=info,lode_exec=info,lode_plan=info,lode_datagen=info,lode_wasm=info,lode_dist=info,deltalake_core=off,buoyant_kernel=off"
         }
         _ => {
             "info,lode=debug,lode_exec=debug,lode_plan=debug,lode_datagen=debug,lode_wasm=debug,lode_dist=debug"

@@ -51,8 +51,31 @@ fn tpch() -> &'static Path {
     .path()
 }
 
-/// A moto server on a free loopback port, seeded with bucket `lode`: `tpch/` (TPC-H SF 0.1)
-/// and `many/nation/` (1,100 copies of `nation.parquet`, more than one listing page).
+/// A Delta table written by Delta Lake's own Python package (`tools/s3/delta.py`): TPC-H's
+/// nation, 10 rows at version 0 and all 25 at version 1, partitioned by `n_regionkey`.
+fn delta_nation() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(s3_env().join("bin/python"))
+            .arg(repo().join("tools/s3/delta.py"))
+            .arg(tpch().join("nation.parquet"))
+            .arg(dir.path().join("nation"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "delta.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .path()
+}
+
+/// A moto server on a free loopback port, seeded with bucket `lode`: `tpch/` (TPC-H SF 0.1),
+/// `many/nation/` (1,100 copies of `nation.parquet`, more than one listing page) and
+/// `delta/nation/` (the Delta table of [`delta_nation`]).
 struct Server {
     child: Child,
     endpoint: String,
@@ -92,6 +115,7 @@ impl Server {
             .arg(repo().join("tools/s3/seed.py"))
             .args([&endpoint, "lode"])
             .arg(format!("tpch={}", tpch().display()))
+            .arg(format!("delta={}", delta_nation().display()))
             .arg("--copies")
             .arg(format!("many/nation={}:1100", nation.display()))
             .output()
@@ -279,6 +303,101 @@ fn a_result_written_to_the_store_reads_back_equal() {
             format!("n,q\n{},{quantity:.2}\n", rows.len()),
             "{output}"
         );
+    }
+}
+
+/// `lode sql SQL` planned against `table`, then run against it: the CSV it prints.
+fn sql_csv(sql: &str, table: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let (code, _, err) = run(server()
+        .lode()
+        .args(["sql", sql, "--table", table, "-o"])
+        .arg(&plan_file));
+    assert_eq!(code, 0, "{table}: {err}");
+    let (code, out, err) = run(server()
+        .lode()
+        .arg("run")
+        .arg(&plan_file)
+        .args(["--format", "csv", "--table", table]));
+    assert_eq!(code, 0, "{table}: {err}");
+    out
+}
+
+#[test]
+fn delta_tables_read_at_their_latest_and_an_earlier_version_locally_and_from_the_store() {
+    let local = delta_nation().join("nation");
+    let sql = "SELECT count(*) AS n, sum(n_nationkey) AS k FROM nation";
+    let in_region = "SELECT count(*) AS n FROM nation WHERE n_regionkey = 1";
+    for location in [
+        local.to_string_lossy().into_owned(),
+        "s3://lode/delta/nation/".into(),
+    ] {
+        assert_eq!(
+            sql_csv(sql, &format!("nation={location}")),
+            "n,k\n25,300\n",
+            "{location}"
+        );
+        assert_eq!(
+            sql_csv(sql, &format!("nation={location}#version=0")),
+            "n,k\n10,45\n",
+            "{location} at version 0"
+        );
+        assert_eq!(
+            sql_csv(in_region, &format!("nation={location}")),
+            "n\n5\n",
+            "{location}"
+        );
+    }
+}
+
+#[test]
+fn a_delta_table_under_a_data_prefix_is_found_by_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let data = ["--data", "s3://lode/delta/"];
+    let (code, _, err) = run(server()
+        .lode()
+        .args(["sql", "SELECT count(*) AS n FROM nation"])
+        .args(data)
+        .arg("-o")
+        .arg(&plan_file));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(server()
+        .lode()
+        .arg("run")
+        .arg(&plan_file)
+        .args(["--format", "csv"])
+        .args(data));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n\n25\n");
+}
+
+#[test]
+fn a_delta_version_that_does_not_exist_or_a_version_of_plain_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let local = delta_nation().join("nation");
+    let cases = [
+        (
+            format!("nation={}#version=7", local.display()),
+            format!(
+                "error: table `nation` ({}): Delta table version 7 does not exist; the latest is 1\n",
+                local.display()
+            ),
+        ),
+        (
+            "nation=s3://lode/many/nation/#version=1".to_string(),
+            "error: table `nation` (s3://lode/many/nation/): #version= reads a version of a Delta table, and this is not one (no _delta_log)\n".to_string(),
+        ),
+    ];
+    for (table, expected) in cases {
+        let (code, _, err) = run(server()
+            .lode()
+            .args(["sql", "SELECT 1 FROM nation", "--table", &table, "-o"])
+            .arg(&plan_file));
+        assert_eq!(code, 2, "{table}: {err}");
+        assert_eq!(err, expected, "{table}");
     }
 }
 

@@ -30,7 +30,7 @@ use datafusion::object_store::{ObjectStore, ObjectStoreExt};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::prelude::SessionContext;
-use lode_exec::{FileFormat, TableBindings};
+use lode_exec::{FileFormat, TableBindings, TableKind};
 use prost::Message;
 
 use crate::codec::{decode_schema, encode_schema};
@@ -70,8 +70,14 @@ pub async fn announce_tables(
                 binding.location
             ))
         })?;
-        let mut files = data_files(dir, path, binding.format)?;
-        if binding.format == FileFormat::Parquet {
+        let TableKind::Files(format) = binding.kind else {
+            return Err(DistError::Config(format!(
+                "table {name} ({}): executors announce tables of plain files only, not Delta tables",
+                binding.location
+            )));
+        };
+        let mut files = data_files(dir, path, format)?;
+        if format == FileFormat::Parquet {
             for file in &mut files {
                 file.statistics =
                     parquet_statistics(ctx, &store, provider.schema(), &file.path).await?;
@@ -79,7 +85,7 @@ pub async fn announce_tables(
         }
         tables.push(proto::TableFiles {
             name,
-            format: format_name(binding.format).to_string(),
+            format: format_name(format).to_string(),
             schema: encode_schema(&provider.schema()).map_err(DistError::datafusion(format!(
                 "the schema of table {}",
                 binding.name

@@ -12,6 +12,7 @@
 
 mod binding;
 mod consumer;
+mod delta;
 mod engine;
 mod error;
 mod functions;
@@ -32,7 +33,7 @@ pub use memory::MemoryConfig;
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use producer::embed_supplied_modules;
 pub use progress::{Progress, QueryProgress};
-pub use tables::{FileFormat, TableBinding, TableBindings, is_plain_table_name};
+pub use tables::{FileFormat, TableBinding, TableBindings, TableKind, is_plain_table_name};
 pub use target::{Embedded, PlanTarget};
 pub use wasm::{
     LoadedModule, PlanModules, WasmFunctionRef, aggregate_function_ref, projected,

@@ -48,6 +48,18 @@ impl FileFormat {
     }
 }
 
+/// How a table's data is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// Plain files of one format.
+    Files(FileFormat),
+    /// A Delta Lake table: its `_delta_log` says which files make up each version.
+    Delta {
+        /// The version to read (`LOCATION#version=N`); the latest when `None`.
+        version: Option<u64>,
+    },
+}
+
 /// One table: a name and the file or directory of files that hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableBinding {
@@ -55,8 +67,8 @@ pub struct TableBinding {
     pub name: String,
     /// A file or object, or a directory or prefix of files of one format.
     pub location: Location,
-    /// The format of its files.
-    pub format: FileFormat,
+    /// Its files' format, or the table format that lists them.
+    pub kind: TableKind,
 }
 
 impl TableBinding {
@@ -106,13 +118,15 @@ impl TableBindings {
             });
         }
         for (stem, url) in found {
-            let format = match url.path().ends_with('/') {
-                true => ObjectListing::of(&url, stores).await?.format(),
-                false => FileFormat::from_path(Path::new(url.path())).ok_or_else(String::new),
+            let kind = match url.path().ends_with('/') {
+                true => ObjectListing::of(&url, stores).await?.kind(),
+                false => FileFormat::from_path(Path::new(url.path()))
+                    .map(TableKind::Files)
+                    .ok_or_else(String::new),
             };
             // A sub-prefix of other files (no data files in it) is not a table.
-            if let Ok(format) = format {
-                self.insert(&stem, Location::Url(url), format)?;
+            if let Ok(kind) = kind {
+                self.insert(&stem, Location::Url(url), kind)?;
             }
         }
         Ok(())
@@ -135,7 +149,7 @@ impl TableBindings {
                 continue;
             }
             if path.is_dir() {
-                if directory_format(&path).is_ok() {
+                if directory_kind(&path).is_ok() {
                     self.add(stem, &path)?;
                 }
             } else if FileFormat::from_path(&path).is_some() {
@@ -145,51 +159,53 @@ impl TableBindings {
         Ok(())
     }
 
-    /// Binds `name` to a file or object, or to a directory or prefix whose files all have one
-    /// format (a URL ending in `/` is a prefix).
+    /// Binds `name` to a file or object, to a directory or prefix whose files all have one
+    /// format (a URL ending in `/` is a prefix), or to a Delta table's directory or prefix
+    /// (`#version=N` after it reads that version).
     pub async fn add_location(
         &mut self,
         name: &str,
         location: &Location,
         stores: &Stores,
     ) -> Result<()> {
-        let url = match location {
-            Location::Local(path) => return self.add(name, path),
-            Location::Url(url) => url,
-        };
-        let table_error = |message: String| table_error(name, location, message);
-        let format = if url.path().ends_with('/') {
-            ObjectListing::of(url, stores)
+        let (location, version) = split_version(location)?;
+        let table_error = |message: String| table_error(name, &location, message);
+        let kind = match &location {
+            Location::Local(path) => local_kind(path).map_err(table_error)?,
+            Location::Url(url) if url.path().ends_with('/') => ObjectListing::of(url, stores)
                 .await?
-                .format()
-                .map_err(table_error)?
-        } else {
-            let format = FileFormat::from_path(Path::new(url.path())).ok_or_else(|| {
-                table_error("unknown file type; expected .parquet, .csv or .arrow".into())
-            })?;
-            ObjectListing::head(url, stores).await?;
-            format
+                .kind()
+                .map_err(table_error)?,
+            Location::Url(url) => {
+                let format = FileFormat::from_path(Path::new(url.path())).ok_or_else(|| {
+                    table_error("unknown file type; expected .parquet, .csv or .arrow".into())
+                })?;
+                ObjectListing::head(url, stores).await?;
+                TableKind::Files(format)
+            }
         };
-        self.insert(name, location.clone(), format)
+        let kind = match (kind, version) {
+            (TableKind::Delta { .. }, version) => TableKind::Delta { version },
+            (kind, None) => kind,
+            (TableKind::Files(_), Some(_)) => {
+                return Err(table_error(
+                    "#version= reads a version of a Delta table, and this is not one (no _delta_log)"
+                        .into(),
+                ));
+            }
+        };
+        self.insert(name, location.clone(), kind)
     }
 
-    /// Binds `name` to a local file, or to a directory whose files all have one format.
+    /// Binds `name` to a local file, to a directory whose files all have one format, or to a
+    /// Delta table's directory.
     pub fn add(&mut self, name: &str, path: &Path) -> Result<()> {
         let location = Location::Local(path.to_path_buf());
-        let table_error = |message: String| table_error(name, &location, message);
-        let format = if path.is_dir() {
-            directory_format(path).map_err(table_error)?
-        } else if path.is_file() {
-            FileFormat::from_path(path).ok_or_else(|| {
-                table_error("unknown file type; expected .parquet, .csv or .arrow".into())
-            })?
-        } else {
-            return Err(table_error("no such file or directory".into()));
-        };
-        self.insert(name, location, format)
+        let kind = local_kind(path).map_err(|message| table_error(name, &location, message))?;
+        self.insert(name, location, kind)
     }
 
-    fn insert(&mut self, name: &str, location: Location, format: FileFormat) -> Result<()> {
+    fn insert(&mut self, name: &str, location: Location, kind: TableKind) -> Result<()> {
         if name.is_empty() {
             return Err(table_error(
                 name,
@@ -215,7 +231,7 @@ impl TableBindings {
             TableBinding {
                 name: name.to_string(),
                 location,
-                format,
+                kind,
             },
         );
         Ok(())
@@ -253,24 +269,42 @@ fn table_error(name: &str, location: &Location, message: String) -> ExecError {
     }
 }
 
-/// Registers one file or directory as a table in `ctx`.
+/// Registers one table in `ctx`.
 pub(crate) async fn register_file(
     ctx: &SessionContext,
     table: TableReference,
     binding: &TableBinding,
 ) -> Result<()> {
+    debug!(table = %table, location = %binding.location, ?binding.kind, "registering table");
+    let result = match binding.kind {
+        TableKind::Files(format) => register_files(ctx, table, binding, format)
+            .await
+            .map_err(|e| crate::storage::describe(&e)),
+        TableKind::Delta { version } => {
+            crate::delta::register(ctx, table, &binding.location, version).await
+        }
+    };
+    result.map_err(|message| table_error(&binding.name, &binding.location, message))
+}
+
+/// Registers plain files of `format` as a listing table.
+async fn register_files(
+    ctx: &SessionContext,
+    table: TableReference,
+    binding: &TableBinding,
+    format: FileFormat,
+) -> datafusion::error::Result<()> {
     let location = binding.location.as_listing_str();
     let ext = if binding.is_directory() {
-        match binding.format {
+        match format {
             FileFormat::Parquet => ".parquet".to_string(),
             FileFormat::Csv => ".csv".to_string(),
             FileFormat::Arrow => ".arrow".to_string(),
         }
     } else {
-        binding.format.extension(Path::new(&location))
+        format.extension(Path::new(&location))
     };
-    debug!(table = %table, location = %location, ?binding.format, "registering table");
-    let result = match binding.format {
+    match format {
         FileFormat::Parquet => {
             ctx.register_parquet(
                 table,
@@ -294,14 +328,41 @@ pub(crate) async fn register_file(
             };
             ctx.register_arrow(table, location.as_str(), options).await
         }
+    }
+}
+
+/// `location` without a `#version=N` suffix, and N.
+fn split_version(location: &Location) -> Result<(Location, Option<u64>)> {
+    let text = location.to_string();
+    let Some((base, version)) = text.rsplit_once("#version=") else {
+        return Ok((location.clone(), None));
     };
-    result.map_err(|e| {
-        table_error(
-            &binding.name,
-            &binding.location,
-            crate::storage::describe(&e),
-        )
-    })
+    let version = version.parse::<u64>().map_err(|_| ExecError::Location {
+        location: text.clone(),
+        message: format!("#version={version}: expected a Delta table version, a whole number"),
+    })?;
+    Ok((Location::parse(base)?, Some(version)))
+}
+
+/// A local path's table kind: a file's format, or a directory's kind.
+fn local_kind(path: &Path) -> std::result::Result<TableKind, String> {
+    if path.is_dir() {
+        directory_kind(path)
+    } else if path.is_file() {
+        FileFormat::from_path(path)
+            .map(TableKind::Files)
+            .ok_or_else(|| "unknown file type; expected .parquet, .csv or .arrow".into())
+    } else {
+        Err("no such file or directory".into())
+    }
+}
+
+/// A directory's table kind: Delta when it holds a `_delta_log`, else its files' one format.
+fn directory_kind(dir: &Path) -> std::result::Result<TableKind, String> {
+    if dir.join("_delta_log").is_dir() {
+        return Ok(TableKind::Delta { version: None });
+    }
+    directory_format(dir).map(TableKind::Files)
 }
 
 /// The one format of all data files in a directory.
@@ -402,9 +463,13 @@ impl ObjectListing {
         tables
     }
 
-    /// The one format of the prefix's objects.
-    fn format(&self) -> std::result::Result<FileFormat, String> {
-        one_format(self.objects.iter().cloned())
+    /// The prefix's table kind: Delta when it holds a `_delta_log/`, else its objects' one
+    /// format.
+    fn kind(&self) -> std::result::Result<TableKind, String> {
+        if self.prefixes.iter().any(|p| p == "_delta_log") {
+            return Ok(TableKind::Delta { version: None });
+        }
+        one_format(self.objects.iter().cloned()).map(TableKind::Files)
     }
 }
 
