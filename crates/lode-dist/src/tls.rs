@@ -93,6 +93,7 @@ impl Tls {
 
     /// A server builder presenting the identity, if any.
     pub(crate) fn server(&self) -> std::result::Result<Server, String> {
+        lode_exec::tls::install_provider();
         let builder = Server::builder();
         match &self.identity {
             None => Ok(builder),
@@ -112,6 +113,7 @@ impl Tls {
         if !address.starts_with("https://") {
             return Ok(endpoint);
         }
+        lode_exec::tls::install_provider();
         let Some(authority) = &self.authority else {
             return Err(format!(
                 "`{address}` serves TLS: give the certificate authority that signed its \

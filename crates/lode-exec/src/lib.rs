@@ -23,6 +23,7 @@ mod progress;
 pub mod storage;
 mod tables;
 mod target;
+pub mod tls;
 mod wasm;
 
 pub use consumer::DataFusionSupport;

@@ -144,6 +144,7 @@ impl ObjectStoreRegistry for Stores {
 
 /// Opens the store of `url`'s bucket (or, for HTTP, its origin) from the environment.
 fn open(url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
+    crate::tls::install_provider();
     let bucket = || format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
     let failed = |e: object_store::Error| {
         DataFusionError::Configuration(format!(
