@@ -1,11 +1,11 @@
 """Seeds an S3-compatible server for Lode's tests and benchmarks.
 
-    seed.py ENDPOINT BUCKET [PREFIX=DIR ...] [--copies PREFIX=FILE:N]
+    seed.py ENDPOINT BUCKET [PREFIX=DIR | KEY=FILE ...] [--copies PREFIX=FILE:N]
 
 Started with INITIAL_NO_AUTH_ACTION_COUNT=3, moto checks credentials after its first three
 requests: this script spends them creating an IAM user, its access key and a policy that
 lets it use S3, then, as that user, creates BUCKET and uploads every file of each DIR under
-PREFIX/ (sub-directories included; and N copies of FILE as PREFIX/part-00000.parquet ...). It prints the user's access
+PREFIX/ (sub-directories included), each FILE as KEY (and N copies of FILE as PREFIX/part-00000.parquet ...). It prints the user's access
 key id and secret on one line, for the caller to put in AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY.
 """
@@ -39,6 +39,9 @@ def main(argv):
             copies = True
             continue
         prefix, source = arg.split("=", 1)
+        if os.path.isfile(source) and not copies:
+            uploads.append((source, prefix))
+            continue
         if copies:
             path, count = source.rsplit(":", 1)
             uploads += [(path, f"{prefix}/part-{i:05}.parquet") for i in range(int(count))]

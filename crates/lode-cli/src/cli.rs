@@ -236,9 +236,10 @@ pub struct SubmitArgs {
     pub coordinator: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// A Wasm module file the plan refers to by name: the plan sent carries it (repeatable)
-    #[arg(long = "module", value_name = "WASM")]
-    pub modules: Vec<PathBuf>,
+    /// A Wasm module file or object-store URL the plan refers to by name: the plan sent
+    /// carries it (repeatable)
+    #[arg(long = "module", value_name = "WASM", value_parser = lode_exec::storage::Location::parse)]
+    pub modules: Vec<lode_exec::storage::Location>,
     /// Partitions per scan/exchange (default: the executors' task slots together)
     #[arg(long, value_name = "N")]
     pub partitions: Option<u32>,
@@ -259,10 +260,11 @@ pub struct WasmArgs {
     /// Grant a capability a plan's module asks for: clocks, random (repeatable; none by default)
     #[arg(long = "allow-capability", value_name = "CAPABILITY")]
     pub allow_capabilities: Vec<lode_wasm::Capability>,
-    /// A Wasm module file to use: SQL may call its functions (and the plan embeds it); a plan
-    /// may refer to it by hash without embedding it, or by its name (repeatable)
-    #[arg(long = "module", value_name = "WASM")]
-    pub modules: Vec<PathBuf>,
+    /// A Wasm module file or object-store URL to use: SQL may call its functions (and the plan
+    /// embeds it); a plan may refer to it by hash without embedding it, or by its name
+    /// (repeatable)
+    #[arg(long = "module", value_name = "WASM", value_parser = lode_exec::storage::Location::parse)]
+    pub modules: Vec<lode_exec::storage::Location>,
 }
 
 #[derive(Debug, Args)]
@@ -546,9 +548,9 @@ pub enum Dataset {
         /// (to spread across executors' data directories)
         #[arg(long, value_name = "N", default_value_t = 1)]
         parts: usize,
-        /// Output directory
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        /// Output directory, or an object-store prefix (s3://bucket/data/) to upload the files to
+        #[arg(long, value_name = "DIR|URL", value_parser = lode_exec::storage::Location::parse)]
+        out: lode_exec::storage::Location,
     },
     /// Points around cluster centres, `points(x, y)`, as Parquet files in DIR/points (the
     /// k-means driver's table)
@@ -562,9 +564,9 @@ pub enum Dataset {
         /// Seed: the same seed gives the same points
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output directory
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        /// Output directory, or an object-store prefix (s3://bucket/data/) to upload the files to
+        #[arg(long, value_name = "DIR|URL", value_parser = lode_exec::storage::Location::parse)]
+        out: lode_exec::storage::Location,
     },
     /// A synthetic discussion `comments(id, score, text)` as Parquet files in DIR/comments
     Comments {
@@ -574,8 +576,8 @@ pub enum Dataset {
         /// Seed: the same seed gives the same comments
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output directory
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        /// Output directory, or an object-store prefix (s3://bucket/data/) to upload the files to
+        #[arg(long, value_name = "DIR|URL", value_parser = lode_exec::storage::Location::parse)]
+        out: lode_exec::storage::Location,
     },
 }

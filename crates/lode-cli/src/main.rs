@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             Command::Sql(args) => commands::sql::run(args).await,
             Command::Explain(args) => commands::explain::run(args).await,
             Command::Validate(args) => commands::validate::run(args).await,
-            Command::Gen(args) => commands::generate::run(args),
+            Command::Gen(args) => commands::generate::run(args).await,
             Command::Module(args) => commands::module::run(args),
             Command::Conformance(args) => commands::conformance::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,

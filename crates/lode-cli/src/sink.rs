@@ -1,12 +1,10 @@
 //! Output files and objects that appear complete or not at all.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use lode_exec::storage::{Location, Stores, explain_store_error};
+use lode_exec::storage::{Location, Stores};
 use lode_exec::{ResultFormat, write_results};
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStoreExt, WriteMultipart};
 use tempfile::NamedTempFile;
 use url::Url;
 
@@ -153,11 +151,6 @@ fn result_format(format: Option<OutputFormat>, output: Option<&Location>) -> Res
     }
 }
 
-/// Bytes read from the local copy per part uploaded.
-const UPLOAD_CHUNK: usize = 8 << 20;
-/// Parts in flight at once.
-const UPLOAD_PARTS_IN_FLIGHT: usize = 4;
-
 /// A result bound for an object store: written to a local temporary file, then uploaded in
 /// parts by [`Upload::commit`]. A query that fails uploads nothing, and an upload that fails
 /// is aborted, so a reader of the store never sees part of a result.
@@ -190,54 +183,13 @@ impl Upload {
         &mut self.temp
     }
 
-    /// Uploads the result in parts; completes the upload, or aborts it.
+    /// Uploads the result; the temporary file is removed either way.
     async fn commit(self) -> Result<(), Failure> {
-        let url = self.url;
-        let failed = |message: String| Failure::io(format!("cannot write {url}: {message}"));
         let temp = self
             .temp
             .into_inner()
-            .map_err(|e| failed(e.error().to_string()))?;
-        let stores = Stores::default();
-        let store = stores.store(&url)?;
-        let path = ObjectPath::from_url_path(url.path()).map_err(|e| failed(e.to_string()))?;
-        let upload = store
-            .put_multipart(&path)
-            .await
-            .map_err(|e| failed(explain_store_error(&e)))?;
-        let mut parts = WriteMultipart::new_with_chunk_size(upload, UPLOAD_CHUNK);
-        let mut file = temp.reopen().map_err(|e| failed(e.to_string()))?;
-        let sent = send_parts(&mut parts, &mut file).await;
-        let result = match sent {
-            Ok(()) => parts.finish().await.map(|_| ()),
-            Err(error) => {
-                if let Err(abort) = parts.abort().await {
-                    tracing::warn!(%url, error = %abort, "aborting the upload failed");
-                }
-                Err(error)
-            }
-        };
-        result.map_err(|e| failed(explain_store_error(&e)))
-    }
-}
-
-/// Reads `file` to its end into `parts`, a few parts in flight at once.
-async fn send_parts(
-    parts: &mut WriteMultipart,
-    file: &mut std::fs::File,
-) -> object_store::Result<()> {
-    let mut chunk = vec![0u8; UPLOAD_CHUNK];
-    loop {
-        let read = file
-            .read(&mut chunk)
-            .map_err(|e| object_store::Error::Generic {
-                store: "local copy",
-                source: Box::new(e),
-            })?;
-        if read == 0 {
-            return Ok(());
-        }
-        parts.wait_for_capacity(UPLOAD_PARTS_IN_FLIGHT).await?;
-        parts.write(&chunk[..read]);
+            .map_err(|e| Failure::io(format!("cannot write {}: {}", self.url, e.error())))?;
+        Stores::default().upload(temp.path(), &self.url).await?;
+        Ok(())
     }
 }

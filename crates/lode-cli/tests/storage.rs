@@ -18,6 +18,17 @@ fn plan(name: &str) -> String {
     repo().join(name).to_string_lossy().into_owned()
 }
 
+/// An example guest built by `make guests`.
+fn guest(name: &str) -> PathBuf {
+    let path = repo().join("guests/out").join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `make guests`",
+        path.display()
+    );
+    path
+}
+
 /// The Python environment holding moto and boto3.
 fn s3_env() -> PathBuf {
     let env = std::env::var_os("LODE_S3_ENV")
@@ -75,7 +86,7 @@ fn delta_nation() -> &'static Path {
 
 /// A moto server on a free loopback port, seeded with bucket `lode`: `tpch/` (TPC-H SF 0.1),
 /// `many/nation/` (1,100 copies of `nation.parquet`, more than one listing page) and
-/// `delta/nation/` (the Delta table of [`delta_nation`]).
+/// `delta/nation/` (the Delta table of [`delta_nation`]) and `modules/gcd.wasm`.
 struct Server {
     child: Child,
     endpoint: String,
@@ -116,6 +127,7 @@ impl Server {
             .args([&endpoint, "lode"])
             .arg(format!("tpch={}", tpch().display()))
             .arg(format!("delta={}", delta_nation().display()))
+            .arg(format!("modules/gcd.wasm={}", guest("gcd").display()))
             .arg("--copies")
             .arg(format!("many/nation={}:1100", nation.display()))
             .output()
@@ -244,21 +256,10 @@ fn a_large_file_is_read_in_ranges_by_several_tasks() {
 
 #[test]
 fn a_prefix_of_more_files_than_one_listing_page_is_one_table() {
-    let sql = "SELECT count(*) AS n FROM nation";
-    let dir = tempfile::tempdir().unwrap();
-    let plan_file = dir.path().join("count.json");
-    let table = "nation=s3://lode/many/nation/";
-    let (code, _, err) = run(server()
-        .lode()
-        .args(["sql", sql, "--table", table, "-o"])
-        .arg(&plan_file));
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = run(server()
-        .lode()
-        .arg("run")
-        .arg(&plan_file)
-        .args(["--format", "csv", "--table", table]));
-    assert_eq!(code, 0, "{err}");
+    let out = sql_csv(
+        "SELECT count(*) AS n FROM nation",
+        "nation=s3://lode/many/nation/",
+    );
     assert_eq!(out, "n\n27500\n", "1,100 files of 25 nations");
 }
 
@@ -277,21 +278,8 @@ fn a_result_written_to_the_store_reads_back_equal() {
                 .lode()
                 .args(["run", &query, "--data", "s3://lode/tpch/", "-o", output]));
         assert_eq!(code, 0, "{output}: {err}");
-        let dir = tempfile::tempdir().unwrap();
-        let plan_file = dir.path().join("back.json");
-        let table = format!("r={read_as}");
         let sql = "SELECT count(*) AS n, sum(total_qty) AS q FROM r";
-        let (code, _, err) = run(server()
-            .lode()
-            .args(["sql", sql, "--table", &table, "-o"])
-            .arg(&plan_file));
-        assert_eq!(code, 0, "{err}");
-        let (code, back, err) = run(server()
-            .lode()
-            .arg("run")
-            .arg(&plan_file)
-            .args(["--format", "csv", "--table", &table]));
-        assert_eq!(code, 0, "{err}");
+        let back = sql_csv(sql, &format!("r={read_as}"));
         let local = local_csv("plans/tpch/q18.json");
         let rows: Vec<&str> = local.lines().skip(1).collect();
         let quantity: f64 = rows
@@ -399,6 +387,71 @@ fn a_delta_version_that_does_not_exist_or_a_version_of_plain_files_is_refused() 
         assert_eq!(code, 2, "{table}: {err}");
         assert_eq!(err, expected, "{table}");
     }
+}
+
+#[test]
+fn generated_data_and_modules_come_from_the_store() {
+    let local = tempfile::tempdir().unwrap();
+    for out in [
+        local.path().to_string_lossy().into_owned(),
+        "s3://lode/gen/".into(),
+    ] {
+        let (code, _, err) = run(server()
+            .lode()
+            .args(["gen", "tpch", "--sf", "0.01", "--parts", "2", "--out", &out]));
+        assert_eq!(code, 0, "{out}: {err}");
+    }
+    let query = |data: &str| {
+        let (code, out, err) = run(server().lode().args([
+            "run",
+            &plan("plans/tpch/q03.json"),
+            "--format",
+            "csv",
+            "--data",
+            data,
+        ]));
+        assert_eq!(code, 0, "{data}: {err}");
+        out
+    };
+    assert_eq!(
+        query("s3://lode/gen/"),
+        query(&local.path().to_string_lossy())
+    );
+
+    let sql = "SELECT sum(gcd(n_nationkey, 6)) AS g FROM nation";
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("gcd.json");
+    let module = ["--module", "s3://lode/modules/gcd.wasm"];
+    let data = ["--data", "s3://lode/tpch/"];
+    let (code, _, err) = run(server()
+        .lode()
+        .args(["sql", sql])
+        .args(module)
+        .args(data)
+        .arg("-o")
+        .arg(&plan_file));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(server()
+        .lode()
+        .arg("run")
+        .arg(&plan_file)
+        .args(["--format", "csv"])
+        .args(data));
+    assert_eq!(code, 0, "{err}");
+    // gcd(k, 6) over nation keys 0..24: 6 for 0, 6, 12, 18, 24; 3 for 3, 9, 15, 21; 2 for the
+    // other evens; 1 for the rest.
+    assert_eq!(out, "g\n66\n");
+    let (code, _, err) = run(server()
+        .lode()
+        .arg("run")
+        .arg(&plan_file)
+        .args(data)
+        .args(["--module", "s3://lode/modules/nope.wasm"]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err,
+        "error: s3://lode/modules/nope.wasm: no object `modules/nope.wasm` in the store\n"
+    );
 }
 
 #[test]

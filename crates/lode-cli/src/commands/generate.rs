@@ -1,30 +1,28 @@
 //! `lode gen`
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use lode_datagen::Progress;
+use lode_exec::storage::{Location, Stores};
+use url::Url;
 
 use crate::cli::{Dataset, GenArgs};
 use crate::failure::Failure;
 
-pub fn run(args: GenArgs) -> Result<ExitCode, Failure> {
-    match args.dataset {
+pub async fn run(args: GenArgs) -> Result<ExitCode, Failure> {
+    let started = Instant::now();
+    let interactive = std::io::stderr().is_terminal();
+    let mut last_report = Instant::now();
+    let mut progress = |p: Progress| report(&p, interactive, &mut last_report);
+    let (files, staging, summary) = match args.dataset {
         Dataset::Tpch { sf, parts, out } => {
-            let started = Instant::now();
-            let interactive = std::io::stderr().is_terminal();
-            let mut last_report = Instant::now();
-            let files = lode_datagen::tpch::generate_parts(sf, parts, &out, |p| {
-                report(&p, interactive, &mut last_report)
-            })?;
-            eprintln!(
-                "TPC-H SF {sf}: {} files written to {} in {:.1} s",
-                files.len(),
-                out.display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
+            let staging = Staging::for_location(out)?;
+            let files =
+                lode_datagen::tpch::generate_parts(sf, parts, staging.dir(), &mut progress)?;
+            (files, staging, format!("TPC-H SF {sf}"))
         }
         Dataset::Points {
             rows,
@@ -32,35 +30,80 @@ pub fn run(args: GenArgs) -> Result<ExitCode, Failure> {
             seed,
             out,
         } => {
-            let started = Instant::now();
-            let interactive = std::io::stderr().is_terminal();
-            let mut last_report = Instant::now();
-            let files = lode_datagen::points::generate(rows, clusters, seed, &out, |p| {
-                report(&p, interactive, &mut last_report)
-            })?;
-            eprintln!(
-                "points: {rows} rows in {clusters} clusters, {} files under {} in {:.1} s",
-                files.len(),
-                out.join("points").display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
+            let staging = Staging::for_location(out)?;
+            let files =
+                lode_datagen::points::generate(rows, clusters, seed, staging.dir(), &mut progress)?;
+            (
+                files,
+                staging,
+                format!("points: {rows} rows in {clusters} clusters"),
+            )
         }
         Dataset::Comments { rows, seed, out } => {
-            let started = Instant::now();
-            let interactive = std::io::stderr().is_terminal();
-            let mut last_report = Instant::now();
-            let files = lode_datagen::comments::generate(rows, seed, &out, |p| {
-                report(&p, interactive, &mut last_report)
-            })?;
-            eprintln!(
-                "comments: {rows} rows in {} files under {} in {:.1} s",
-                files.len(),
-                out.join("comments").display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
+            let staging = Staging::for_location(out)?;
+            let files = lode_datagen::comments::generate(rows, seed, staging.dir(), &mut progress)?;
+            (files, staging, format!("comments: {rows} rows"))
         }
+    };
+    let destination = staging.deliver(&files).await?;
+    eprintln!(
+        "{summary}: {} files written to {destination} in {:.1} s",
+        files.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where generated files are written: the output directory itself, or, for an object-store
+/// prefix, a temporary directory whose files are uploaded under it.
+enum Staging {
+    Local(PathBuf),
+    Upload {
+        temp: tempfile::TempDir,
+        prefix: Url,
+    },
+}
+
+impl Staging {
+    fn for_location(out: Location) -> Result<Staging, Failure> {
+        match out {
+            Location::Local(dir) => Ok(Staging::Local(dir)),
+            Location::Url(mut prefix) => {
+                if !prefix.path().ends_with('/') {
+                    prefix.set_path(&format!("{}/", prefix.path()));
+                }
+                let temp = tempfile::tempdir().map_err(|e| {
+                    Failure::io(format!(
+                        "cannot create a temporary directory for {prefix}: {e}"
+                    ))
+                })?;
+                Ok(Staging::Upload { temp, prefix })
+            }
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match self {
+            Staging::Local(dir) => dir,
+            Staging::Upload { temp, .. } => temp.path(),
+        }
+    }
+
+    /// Uploads the staged `files` where they go; says where that is.
+    async fn deliver(self, files: &[PathBuf]) -> Result<String, Failure> {
+        let (temp, prefix) = match self {
+            Staging::Local(dir) => return Ok(dir.display().to_string()),
+            Staging::Upload { temp, prefix } => (temp, prefix),
+        };
+        let stores = Stores::default();
+        for file in files {
+            let relative = file.strip_prefix(temp.path()).unwrap_or(file);
+            let url = prefix
+                .join(&relative.to_string_lossy().replace('\\', "/"))
+                .map_err(|e| Failure::io(format!("{prefix}: {e}")))?;
+            stores.upload(file, &url).await?;
+        }
+        Ok(prefix.to_string())
     }
 }
 

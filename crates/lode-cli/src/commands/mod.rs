@@ -112,7 +112,7 @@ pub async fn engine(
 /// executors do not have the files.
 pub async fn embed_modules(
     plan: &mut lode_plan::DecodedPlan,
-    files: &[std::path::PathBuf],
+    files: &[Location],
 ) -> Result<(), Failure> {
     if files.is_empty() {
         return Ok(());
@@ -137,13 +137,21 @@ pub async fn engine_with_modules(
     tune(&mut config);
     let engine = Engine::new(&tables, config).await?;
     let mut modules = Vec::new();
-    for path in &wasm.modules {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Failure::io(format!("cannot read module {}: {e}", path.display())))?;
+    for location in &wasm.modules {
+        let bytes = read_location(location, "module").await?;
         let loaded = engine
             .register_module(bytes)
-            .map_err(|e| Failure::from(e).context(&path.display().to_string()))?;
+            .map_err(|e| Failure::from(e).context(&location.to_string()))?;
         modules.push(loaded);
     }
     Ok((engine, modules))
+}
+
+/// The bytes of a local file or of an object in a store; `what` names it in errors.
+pub async fn read_location(location: &Location, what: &str) -> Result<Vec<u8>, Failure> {
+    match location {
+        Location::Local(path) => std::fs::read(path)
+            .map_err(|e| Failure::io(format!("cannot read {what} {}: {e}", path.display()))),
+        Location::Url(url) => Ok(Stores::default().read(url).await?),
+    }
 }

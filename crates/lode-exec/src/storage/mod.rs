@@ -14,6 +14,7 @@
 //! to change.
 
 mod profile;
+mod transfer;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -225,7 +226,10 @@ pub fn explain_store_error(error: &object_store::Error) -> String {
     };
     match error {
         object_store::Error::NotFound { path, .. } if text.contains("NoSuchBucket") => {
-            format!("the bucket of `{path}` does not exist ({text})")
+            format!(
+                "the bucket of `{path}` does not exist ({})",
+                first_line(&text)
+            )
         }
         object_store::Error::NotFound { path, .. } => format!("no object `{path}` in the store"),
         object_store::Error::PermissionDenied { path, .. }
