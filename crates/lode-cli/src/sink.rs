@@ -94,8 +94,8 @@ impl Destination {
 }
 
 /// Writes a result to `output` (standard output when `None`, a file, or an object-store URL)
-/// in `format` (by default as `output`'s name asks), whole or not at all; errors say they
-/// concern `source`.
+/// in `format` (by default as `output`'s name asks), whole or not at all, or appends it to
+/// the Delta table `output` names as a new version; errors say they concern `source`.
 pub async fn write_stream(
     stream: datafusion::physical_plan::SendableRecordBatchStream,
     format: Option<OutputFormat>,
@@ -106,6 +106,11 @@ pub async fn write_stream(
         .filter(|o| *o != "-")
         .map(Location::parse)
         .transpose()?;
+    if let Some(table) = &location
+        && lode_exec::delta::is_table(table, &Stores::default()).await
+    {
+        return append_to_delta(stream, format, table, source).await;
+    }
     let format = result_format(format, location.as_ref());
     let written = |e: lode_exec::ExecError| Failure::from(e).context(source);
     match location {
@@ -130,6 +135,27 @@ pub async fn write_stream(
             Ok(summary)
         }
     }
+}
+
+/// Appends the result to the Delta table at `table` as one new version.
+async fn append_to_delta(
+    stream: datafusion::physical_plan::SendableRecordBatchStream,
+    format: Option<OutputFormat>,
+    table: &Location,
+    source: &str,
+) -> Result<lode_exec::WriteSummary, Failure> {
+    if format.is_some_and(|f| !matches!(f, OutputFormat::Parquet)) {
+        return Err(Failure::io(format!(
+            "-o {table} is a Delta table: a result is appended to it as Parquet; drop --format"
+        )));
+    }
+    let (version, rows) = lode_exec::delta::append(table, stream)
+        .await
+        .map_err(|message| {
+            Failure::failed(format!("appending to {table}: {message}")).context(source)
+        })?;
+    eprintln!("appended {rows} rows to {table} as Delta version {version}");
+    Ok(lode_exec::WriteSummary { rows, batches: 0 })
 }
 
 /// The format asked for, or the one `output`'s name asks for: its extension, Parquet for a

@@ -86,7 +86,8 @@ fn delta_nation() -> &'static Path {
 
 /// A moto server on a free loopback port, seeded with bucket `lode`: `tpch/` (TPC-H SF 0.1),
 /// `many/nation/` (1,100 copies of `nation.parquet`, more than one listing page) and
-/// `delta/nation/` (the Delta table of [`delta_nation`]) and `modules/gcd.wasm`.
+/// `delta/nation/` and `delta-append/nation/` (the Delta table of [`delta_nation`]; tests
+/// append only to the second) and `modules/gcd.wasm`.
 struct Server {
     child: Child,
     endpoint: String,
@@ -127,6 +128,7 @@ impl Server {
             .args([&endpoint, "lode"])
             .arg(format!("tpch={}", tpch().display()))
             .arg(format!("delta={}", delta_nation().display()))
+            .arg(format!("delta-append={}", delta_nation().display()))
             .arg(format!("modules/gcd.wasm={}", guest("gcd").display()))
             .arg("--copies")
             .arg(format!("many/nation={}:1100", nation.display()))
@@ -359,6 +361,62 @@ fn a_delta_table_under_a_data_prefix_is_found_by_its_log() {
         .args(data));
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "n\n25\n");
+}
+
+#[test]
+fn a_result_appended_to_a_delta_table_is_its_next_version() {
+    let local = tempfile::tempdir().unwrap();
+    let copy = local.path().join("nation");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(delta_nation().join("nation"))
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let region = "SELECT * FROM nation WHERE n_regionkey = 1";
+    let count = "SELECT count(*) AS n FROM nation";
+    for table in [
+        copy.to_string_lossy().into_owned(),
+        "s3://lode/delta-append/nation/".into(),
+    ] {
+        let binding = format!("nation={table}");
+        let dir = tempfile::tempdir().unwrap();
+        let plan_file = dir.path().join("region.json");
+        let (code, _, err) = run(server()
+            .lode()
+            .args(["sql", region, "--table", &binding, "-o"])
+            .arg(&plan_file));
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = run(server()
+            .lode()
+            .arg("run")
+            .arg(&plan_file)
+            .args(["--table", &binding, "-o", &table]));
+        assert_eq!(code, 0, "{table}: {err}");
+        assert_eq!(
+            err,
+            format!("appended 5 rows to {table} as Delta version 2\n")
+        );
+        assert_eq!(sql_csv(count, &binding), "n\n30\n", "{table}");
+        assert_eq!(
+            sql_csv(count, &format!("{binding}#version=1")),
+            "n\n25\n",
+            "{table}"
+        );
+        let (code, _, err) = run(server()
+            .lode()
+            .arg("run")
+            .arg(&plan_file)
+            .args(["--table", &binding, "--format", "csv", "-o", &table]));
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "error: -o {table} is a Delta table: a result is appended to it as Parquet; drop --format\n"
+            )
+        );
+    }
 }
 
 #[test]

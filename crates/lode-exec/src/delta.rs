@@ -5,20 +5,32 @@
 //! Its log, not a listing, says which files make up a version: the latest, or the one
 //! `LOCATION#version=N` names. delta-rs's table provider gives the table's schema as the
 //! plan's base schema and skips files by the partition values and statistics the log keeps.
-//! Files are read through the engine's [`Stores`](crate::storage::Stores), so a table in a
-//! bucket uses the same credentials as any other read.
+//! Files are read through the engine's [`Stores`], so a table in a bucket uses the same
+//! credentials as any other read. [`append`] adds a result to a table as a new version.
 
-use std::sync::{Arc, Once};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
 
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::TableReference;
-use datafusion::prelude::SessionContext;
+use datafusion::datasource::provider_as_source;
+use datafusion::error::DataFusionError;
+use datafusion::execution::TaskContext;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake_core::logstore::{
     LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories,
 };
+use deltalake_core::protocol::SaveMode;
 use deltalake_core::{DeltaResult, DeltaTableBuilder, DeltaTableError};
 use url::Url;
 
-use crate::storage::Location;
+use crate::storage::{Location, Stores};
 
 /// Registers the Delta table at `location` (at `version`, else its latest) as `table`; an
 /// error says what is wrong in a user's terms.
@@ -43,6 +55,115 @@ pub(crate) async fn register(
     ctx.register_table(table, provider)
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Whether `location` is a Delta table: a directory or prefix holding `_delta_log/`.
+pub async fn is_table(location: &Location, stores: &Stores) -> bool {
+    match location {
+        Location::Local(path) => path.join("_delta_log").is_dir(),
+        Location::Url(url) => {
+            let Ok(log) = table_url(location)
+                .and_then(|root| root.join("_delta_log/").map_err(|e| e.to_string()))
+            else {
+                return false;
+            };
+            let Ok(store) = stores.store(url) else {
+                return false;
+            };
+            let Ok(prefix) = object_store::path::Path::from_url_path(log.path()) else {
+                return false;
+            };
+            store
+                .list_with_delimiter(Some(&prefix))
+                .await
+                .is_ok_and(|listing| !listing.objects.is_empty())
+        }
+    }
+}
+
+/// Appends `rows` to the Delta table at `location` as a new version, as one commit: readers
+/// see all of the rows or none. Returns the new version and the rows written.
+pub async fn append(
+    location: &Location,
+    rows: SendableRecordBatchStream,
+) -> Result<(u64, u64), String> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(Stores::default()))
+        .build_arc()
+        .map_err(|e| e.to_string())?;
+    let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
+    let delta = builder(&ctx, location)?.load().await.map_err(describe)?;
+    let counted = Arc::new(AtomicU64::new(0));
+    let source = StreamingTable::try_new(
+        rows.schema(),
+        vec![Arc::new(OneShot::new(rows, Arc::clone(&counted)))],
+    )
+    .map_err(|e| e.to_string())?;
+    let plan = LogicalPlanBuilder::scan("result", provider_as_source(Arc::new(source)), None)
+        .and_then(LogicalPlanBuilder::build)
+        .map_err(|e| e.to_string())?;
+    // delta-rs plans the write in a session of its own (its planner has nodes ours lacks),
+    // with the table's store, which is ours.
+    let written = delta
+        .write(Vec::new())
+        .with_input_plan(plan)
+        .with_save_mode(SaveMode::Append)
+        .await
+        .map_err(describe)?;
+    let version = written.version().unwrap_or_default();
+    Ok((version as u64, counted.load(Ordering::Relaxed)))
+}
+
+/// A result stream as a table partition delta-rs's writer executes once.
+struct OneShot {
+    schema: SchemaRef,
+    stream: Mutex<Option<SendableRecordBatchStream>>,
+    rows: Arc<AtomicU64>,
+}
+
+impl OneShot {
+    fn new(stream: SendableRecordBatchStream, rows: Arc<AtomicU64>) -> Self {
+        OneShot {
+            schema: stream.schema(),
+            stream: Mutex::new(Some(stream)),
+            rows,
+        }
+    }
+}
+
+impl std::fmt::Debug for OneShot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneShot")
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+impl PartitionStream for OneShot {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let taken = crate::lock(&self.stream).take();
+        let schema = Arc::clone(&self.schema);
+        let Some(stream) = taken else {
+            let again = futures::stream::once(async {
+                Err(DataFusionError::Internal(
+                    "a result stream was read twice".into(),
+                ))
+            });
+            return Box::pin(RecordBatchStreamAdapter::new(schema, again));
+        };
+        let rows = Arc::clone(&self.rows);
+        let counted = futures::StreamExt::map(stream, move |batch| {
+            if let Ok(batch) = &batch {
+                rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            }
+            batch
+        });
+        Box::pin(RecordBatchStreamAdapter::new(schema, counted))
+    }
 }
 
 /// A builder of the table at `location`, on the engine's store for its bucket.

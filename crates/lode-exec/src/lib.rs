@@ -12,7 +12,7 @@
 
 mod binding;
 mod consumer;
-mod delta;
+pub mod delta;
 mod engine;
 mod error;
 mod functions;
