@@ -26,7 +26,7 @@ help:
 	@echo "make demo   - build Lode and the guests, score 1 M comments with the Wasm sentiment module in a plan"
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
-	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead; docs/benchmarks.md"
+	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead, an S3-compatible store vs local disk; docs/benchmarks.md"
 	@echo "make scale  - TPC-H SF 10 (3.5 GB of Parquet) under --memory-limit 4G and 2G vs the default bound, then on a 3-executor cluster at 2G each with an executor killed mid-query: time, peak RSS, spill, results checked; docs/benchmarks.md"
 	@echo "make fuzz   - cargo-fuzz on plan decoding + validation, guest batches, the cluster codec (FUZZ_SECONDS each, default 600)"
 	@echo "make conformance-producers - the producer matrix: DuckDB, ibis and DataFusion write TPC-H and TPC-DS plans, Lode runs them, DuckDB checks"
@@ -155,11 +155,21 @@ bench: guests
 		python3 -m pip install --quiet --disable-pip-version-check substrait-validator==0.1.4 2>&1 | grep -v "as the 'root' user" || true; \
 	fi
 	target/release/lode-bench validator --plans plans/tpch --report docs/benchmarks.md
+	@$(MAKE) --no-print-directory $(S3_ENV_READY) $(PEERS_READY)
+	@echo "==> TPC-H SF 1 from an S3-compatible server (moto on loopback) vs local disk, beside DataFusion over the same objects: time, requests, bytes fetched (docs/benchmarks.md)"
+	python3 tools/s3/bench.py --lode $(LODE_RELEASE) --data data/tpch-sf1 --s3-env $(S3_ENV) --peer-python $(SCALE_ENV)/bin/python --report docs/benchmarks.md
 
 SCALE_SF ?= 10
 SCALE_DATA := data/tpch-sf$(SCALE_SF)
 SCALE_PARTS := data/tpch-sf$(SCALE_SF)-parts
 SCALE_ENV := out/scale-env
+PEERS_READY := $(SCALE_ENV)/ready-duckdb-1.4.4-datafusion-55.0.0
+
+$(PEERS_READY):
+	@echo "==> Installing the peers measured beside Lode into $(SCALE_ENV): PyPI duckdb 1.4.4 and datafusion 55.0.0 (wheels only)"
+	@test -x $(SCALE_ENV)/bin/python || python3 -m venv $(SCALE_ENV)
+	@$(SCALE_ENV)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary :all: duckdb==1.4.4 datafusion==55.0.0
+	@touch $@
 
 scale: bootstrap
 	@echo "==> Building lode (release profile)"
@@ -168,9 +178,7 @@ scale: bootstrap
 	@test -f $(SCALE_DATA)/lineitem.parquet || $(LODE_RELEASE) gen tpch --sf $(SCALE_SF) --out $(SCALE_DATA)
 	@echo "==> The 22 TPC-H queries at SF $(SCALE_SF) with Lode's default bound, --memory-limit 4G and 2G, one process each; results checked against the default run (docs/benchmarks.md)"
 	python3 tools/scale/scale.py --lode $(LODE_RELEASE) --data $(SCALE_DATA) --sf $(SCALE_SF) --limits default,4G,2G --out out/scale --report docs/benchmarks.md
-	@echo "==> Installing the peers measured beside Lode into $(SCALE_ENV): PyPI duckdb 1.4.4 and datafusion 55.0.0 (wheels only)"
-	@test -x $(SCALE_ENV)/bin/python || python3 -m venv $(SCALE_ENV)
-	@$(SCALE_ENV)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary :all: duckdb==1.4.4 datafusion==55.0.0
+	@$(MAKE) --no-print-directory $(PEERS_READY)
 	@echo "==> TPC-H at scale factors 1 and 3 into data/tpch-sf1, data/tpch-sf3 (skipped if present)"
 	@test -f data/tpch-sf1/lineitem.parquet || $(LODE_RELEASE) gen tpch --sf 1 --out data/tpch-sf1
 	@test -f data/tpch-sf3/lineitem.parquet || $(LODE_RELEASE) gen tpch --sf 3 --out data/tpch-sf3
