@@ -51,7 +51,7 @@ pub(crate) async fn register(
     let provider = delta
         .table_provider()
         .await
-        .map_err(|e| crate::storage::describe(&e))?;
+        .map_err(|e| crate::storage::messages::describe(&e))?;
     ctx.register_table(table, provider)
         .map_err(|e| e.to_string())?;
     Ok(())
@@ -220,7 +220,9 @@ fn table_url(location: &Location) -> Result<Url, String> {
 /// A delta-rs error told as Lode tells store errors where it is one.
 fn describe(error: DeltaTableError) -> String {
     match error {
-        DeltaTableError::ObjectStore { source } => crate::storage::explain_store_error(&source),
+        DeltaTableError::ObjectStore { source } => {
+            crate::storage::messages::explain_store_error(&source)
+        }
         other => format!("Delta table: {other}"),
     }
 }

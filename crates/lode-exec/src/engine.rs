@@ -564,5 +564,5 @@ fn explain_resources(
     limit: u64,
     spill: &std::path::Path,
 ) -> datafusion::error::DataFusionError {
-    crate::storage::explain(crate::memory::explain(error, limit, spill))
+    crate::storage::messages::explain(crate::memory::explain(error, limit, spill))
 }

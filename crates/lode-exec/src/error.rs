@@ -98,10 +98,10 @@ impl ExecError {
     /// A plan DataFusion cannot convert, plan or bind (it was not run). A store that fails
     /// meanwhile (planning reads file metadata) is a failure while running, not the plan's.
     pub fn convert(context: &'static str) -> impl FnOnce(DataFusionError) -> ExecError {
-        move |source| match crate::storage::is_store_error(&source) {
+        move |source| match crate::storage::messages::is_store_error(&source) {
             true => ExecError::DataFusion {
                 context,
-                source: crate::storage::explain(source),
+                source: crate::storage::messages::explain(source),
             },
             false => ExecError::Convert { context, source },
         }

@@ -15,7 +15,8 @@ use tracing::debug;
 use url::Url;
 
 use crate::error::{ExecError, Result};
-use crate::storage::{Location, Stores, explain_store_error};
+use crate::storage::messages::explain_store_error;
+use crate::storage::{Location, Stores};
 
 /// The file formats Lode reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,7 +280,7 @@ pub(crate) async fn register_file(
     let result = match binding.kind {
         TableKind::Files(format) => register_files(ctx, table, binding, format)
             .await
-            .map_err(|e| crate::storage::describe(&e)),
+            .map_err(|e| crate::storage::messages::describe(&e)),
         TableKind::Delta { version } => {
             crate::delta::register(ctx, table, &binding.location, version).await
         }

@@ -8,7 +8,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, WriteMultipart};
 use url::Url;
 
-use super::{Stores, explain_store_error, location_error};
+use super::messages::explain_store_error;
+use super::{Stores, location_error};
 use crate::error::Result;
 
 /// Bytes read from the local file per part uploaded.
