@@ -298,20 +298,30 @@ fn a_result_written_to_the_store_reads_back_equal() {
 
 /// `lode sql SQL` planned against `table`, then run against it: the CSV it prints.
 fn sql_csv(sql: &str, table: &str) -> String {
+    let bind = ["--table", table];
+    sql_then_run(sql, &bind, &bind).0
+}
+
+/// `lode sql SQL SQL_ARGS -o plan.json`, then `lode run plan.json --format csv RUN_ARGS`: the
+/// CSV it prints, and the directory holding `plan.json` for further runs.
+fn sql_then_run(sql: &str, sql_args: &[&str], run_args: &[&str]) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let plan_file = dir.path().join("plan.json");
     let (code, _, err) = run(server()
         .lode()
-        .args(["sql", sql, "--table", table, "-o"])
+        .args(["sql", sql])
+        .args(sql_args)
+        .arg("-o")
         .arg(&plan_file));
-    assert_eq!(code, 0, "{table}: {err}");
+    assert_eq!(code, 0, "{sql_args:?}: {err}");
     let (code, out, err) = run(server()
         .lode()
         .arg("run")
         .arg(&plan_file)
-        .args(["--format", "csv", "--table", table]));
-    assert_eq!(code, 0, "{table}: {err}");
-    out
+        .args(["--format", "csv"])
+        .args(run_args));
+    assert_eq!(code, 0, "{run_args:?}: {err}");
+    (out, dir)
 }
 
 #[test]
@@ -343,23 +353,8 @@ fn delta_tables_read_at_their_latest_and_an_earlier_version_locally_and_from_the
 
 #[test]
 fn a_delta_table_under_a_data_prefix_is_found_by_its_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let plan_file = dir.path().join("plan.json");
     let data = ["--data", "s3://lode/delta/"];
-    let (code, _, err) = run(server()
-        .lode()
-        .args(["sql", "SELECT count(*) AS n FROM nation"])
-        .args(data)
-        .arg("-o")
-        .arg(&plan_file));
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = run(server()
-        .lode()
-        .arg("run")
-        .arg(&plan_file)
-        .args(["--format", "csv"])
-        .args(data));
-    assert_eq!(code, 0, "{err}");
+    let (out, _) = sql_then_run("SELECT count(*) AS n FROM nation", &data, &data);
     assert_eq!(out, "n\n25\n");
 }
 
@@ -477,25 +472,10 @@ fn generated_data_and_modules_come_from_the_store() {
     );
 
     let sql = "SELECT sum(gcd(n_nationkey, 6)) AS g FROM nation";
-    let dir = tempfile::tempdir().unwrap();
-    let plan_file = dir.path().join("gcd.json");
-    let module = ["--module", "s3://lode/modules/gcd.wasm"];
     let data = ["--data", "s3://lode/tpch/"];
-    let (code, _, err) = run(server()
-        .lode()
-        .args(["sql", sql])
-        .args(module)
-        .args(data)
-        .arg("-o")
-        .arg(&plan_file));
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = run(server()
-        .lode()
-        .arg("run")
-        .arg(&plan_file)
-        .args(["--format", "csv"])
-        .args(data));
-    assert_eq!(code, 0, "{err}");
+    let module = ["--module", "s3://lode/modules/gcd.wasm"];
+    let (out, dir) = sql_then_run(sql, &[&module[..], &data[..]].concat(), &data);
+    let plan_file = dir.path().join("plan.json");
     // gcd(k, 6) over nation keys 0..24: 6 for 0, 6, 12, 18, 24; 3 for 3, 9, 15, 21; 2 for the
     // other evens; 1 for the rest.
     assert_eq!(out, "g\n66\n");
