@@ -194,7 +194,7 @@ async fn missing_version(
         Err(_) => None,
     };
     match latest {
-        Some(latest) if version > latest as u64 => {
+        Some(latest) if version > latest => {
             format!("Delta table version {version} does not exist; the latest is {latest}")
         }
         _ => format!("Delta table version {version}: {}", describe(error)),

@@ -450,7 +450,7 @@ fn decode_array(
     // Arrow's validation panics, rather than failing, on a buffer of fixed-width values whose
     // length is not a whole number of them (found by fuzz/fuzz_targets/guest_batch.rs).
     let whole = |buffer: Vec<u8>, width: usize, what: &str| {
-        if buffer.len() % width == 0 {
+        if buffer.len().is_multiple_of(width) {
             Ok(Buffer::from_vec(buffer))
         } else {
             Err(malformed(format!(

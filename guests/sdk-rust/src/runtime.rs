@@ -1,14 +1,14 @@
 //! The exports of the `lode:guest/extension` world, implemented over the author's [`Module`].
 
 use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::bindings::exports::lode::guest::{aggregate, module, operators, scalar, table};
 use crate::bindings::lode::guest::{arrow as wit, types as wit_types};
-use crate::column::{Batch, Column, decode_batch, encode_batch};
+use crate::column::{Batch, decode_batch, encode_batch};
 
 use crate::module::{
-    Aggregate, CallError, Definition, Function, Generator, Groups, Module, Operator, Volatility,
+    CallError, Definition, Function, Generator, Groups, Module, Operator, Volatility,
 };
 use crate::types::{DataType, Field, decode_schema, encode_schema};
 
