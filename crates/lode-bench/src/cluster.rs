@@ -138,7 +138,8 @@ async fn in_process(data: &Path) -> Result<(Latency, Throughput, Vec<u8>)> {
         distributed: true,
         ..EngineConfig::default()
     };
-    let cluster = LocalCluster::start(2, data, 1, config)
+    let location = lode_exec::storage::Location::Local(data.to_path_buf());
+    let cluster = LocalCluster::start(2, &location, 1, config)
         .await
         .map_err(|e| e.to_string())?;
     let mut tables = TableBindings::new();

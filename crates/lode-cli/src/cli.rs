@@ -157,6 +157,8 @@ pub struct ServeArgs {
     pub service: Service,
 }
 
+// Parsed once per process: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Service {
     /// Accept plans (own API and Arrow Flight SQL), schedule their stages onto executors
@@ -177,6 +179,10 @@ pub enum Service {
         /// Seconds a finished job's result waits for its client before its pieces are deleted
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]
         result_ttl: u64,
+        /// The smallest byte range (MiB) a scan task reads of a Parquet file that several
+        /// tasks share; a file smaller than two ranges is read whole by one task
+        #[arg(long, value_name = "MIB", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        scan_range_mib: u64,
     },
     /// Run stage tasks over the tables of a data directory; serve stage outputs with Arrow Flight
     Executor {
@@ -190,9 +196,12 @@ pub enum Service {
         /// --tls-cert)
         #[arg(long, value_name = "URL")]
         advertise: Option<String>,
-        /// Directory whose files `<name>.parquet|csv|arrow` (or sub-directories of such files) this executor holds
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
+        /// Directory or object-store prefix (s3://bucket/tpch/) whose files
+        /// `<name>.parquet|csv|arrow` (or sub-directories of such files) this executor holds;
+        /// executors announcing one prefix share its files, and scans over them are cut into
+        /// byte ranges across all of them
+        #[arg(long, value_name = "DIR|URL", value_parser = lode_exec::storage::Location::parse)]
+        data: lode_exec::storage::Location,
         /// Directory for stage outputs (default: a temporary directory, removed on exit)
         #[arg(long, value_name = "DIR")]
         work: Option<PathBuf>,

@@ -3,12 +3,15 @@
 //! whole), with a shared token. Each executor starts with an empty Wasm module cache.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
+
+mod common;
+
+use common::{wait_for_line, wait_for_log};
 
 fn lode() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lode"))
@@ -108,25 +111,6 @@ fn executor_data(root: &Path, n: usize) -> PathBuf {
         }
     }
     dir
-}
-
-/// Reads `child`'s stderr until a line containing `marker`; returns that line and the lines
-/// after it, as they come (read in the background, so the child never blocks on a full pipe).
-fn wait_for_line(stderr: ChildStderr, marker: &str) -> (String, Receiver<String>) {
-    let mut lines = BufReader::new(stderr).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if line.contains(marker) {
-            let (send, receive) = channel();
-            std::thread::spawn(move || {
-                for line in lines.map_while(Result::ok) {
-                    let _ = send.send(line);
-                }
-            });
-            return (line, receive);
-        }
-    }
-    panic!("the process ended before printing `{marker}`");
 }
 
 struct Cluster {
@@ -310,19 +294,6 @@ impl Cluster {
     fn wait_for_executor(&self, n: usize, marker: &str) {
         wait_for_log(&self.executor_logs[n], &format!("executor {n}"), marker);
     }
-}
-
-/// Waits up to a minute for a line containing `marker` in `log`; returns it.
-fn wait_for_log(log: &Receiver<String>, who: &str, marker: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match log.recv_timeout(left) {
-            Ok(line) if line.contains(marker) => return line,
-            Ok(_) => {}
-            Err(e) => panic!("{who} did not log `{marker}`: {e}"),
-        }
-    }
-    panic!("{who} did not log `{marker}` within a minute");
 }
 
 impl Drop for Cluster {

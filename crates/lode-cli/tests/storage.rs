@@ -8,7 +8,12 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::wait_for_line;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -605,4 +610,150 @@ fn a_store_stopped_mid_query_fails_clearly_and_leaves_no_output() {
         0,
         "temporary files left"
     );
+}
+
+/// `lode serve` processes with the server's credentials: a coordinator (logging the tasks it
+/// sends) and executors each started with `--data s3://lode/tpch/`; killed when dropped.
+struct StoreCluster {
+    address: String,
+    coordinator_log: Receiver<String>,
+    children: Vec<Child>,
+}
+
+impl StoreCluster {
+    fn start(executors: usize) -> StoreCluster {
+        let mut coordinator = server()
+            .lode()
+            .env("RUST_LOG", "info,lode_dist=debug")
+            // SF 0.1's lineitem (19 MB) in two ranges.
+            .args([
+                "serve",
+                "coordinator",
+                "--listen",
+                "127.0.0.1:0",
+                "--scan-range-mib",
+                "4",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (line, coordinator_log) = wait_for_line(
+            coordinator.stderr.take().unwrap(),
+            "coordinator listening on",
+        );
+        let address = line.rsplit(' ').next().unwrap().to_string();
+        let mut cluster = StoreCluster {
+            address,
+            coordinator_log,
+            children: vec![coordinator],
+        };
+        for _ in 0..executors {
+            let mut executor = server()
+                .lode()
+                .args(["serve", "executor", "--slots", "2", "--coordinator"])
+                .arg(&cluster.address)
+                .args(["--data", "s3://lode/tpch/"])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stderr = executor.stderr.take().unwrap();
+            cluster.children.push(executor);
+            wait_for_line(stderr, "registered with the coordinator");
+        }
+        cluster
+    }
+
+    /// Submits `query`; its CSV, and the coordinator's log lines of the job.
+    fn submit(&self, query: &str) -> (String, Vec<String>) {
+        let (code, out, err) = run(server().lode().args([
+            "submit",
+            &plan(query),
+            "--format",
+            "csv",
+            "--coordinator",
+            &self.address,
+        ]));
+        assert_eq!(code, 0, "{query}: {err}");
+        let mut lines = Vec::new();
+        loop {
+            let line = self
+                .coordinator_log
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the coordinator did not log the job's end");
+            let finished = line.contains("job finished");
+            lines.push(line);
+            if finished {
+                return (out, lines);
+            }
+        }
+    }
+}
+
+impl Drop for StoreCluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The value of `name=` in a log line.
+fn field<'l>(line: &'l str, name: &str) -> &'l str {
+    let start = line
+        .find(&format!("{name}="))
+        .unwrap_or_else(|| panic!("no {name}= in {line}"))
+        + name.len()
+        + 1;
+    line[start..].split(' ').next().unwrap()
+}
+
+#[test]
+fn executors_on_a_store_prefix_share_its_files_and_count_what_they_read_from_it() {
+    let cluster = StoreCluster::start(2);
+    for query in ["plans/tpch/q05.json", "plans/tpch/q18.json"] {
+        let (out, _) = cluster.submit(query);
+        assert_eq!(out, local_csv(query), "{query}");
+    }
+    // q06 scans lineitem alone: its ranges run on both executors, and what they read from
+    // the store is the columns q06 needs, less than the file.
+    let (out, log) = cluster.submit("plans/tpch/q06.json");
+    assert_eq!(out, local_csv("plans/tpch/q06.json"));
+    let executors: std::collections::BTreeSet<&str> = log
+        .iter()
+        .filter(|line| {
+            line.contains("task sent") && line.contains("s3://lode/tpch/lineitem.parquet")
+        })
+        .map(|line| field(line, "executor"))
+        .collect();
+    assert_eq!(
+        executors.len(),
+        2,
+        "lineitem was read by {executors:?}: {log:#?}"
+    );
+    let finished = log.last().unwrap();
+    let read: u64 = field(finished, "bytes_read_from_stores").parse().unwrap();
+    let file = std::fs::metadata(tpch().join("lineitem.parquet"))
+        .unwrap()
+        .len();
+    assert!(
+        read > 0 && read < file / 2,
+        "read {read} of {file} bytes: {finished}"
+    );
+}
+
+#[test]
+fn run_with_executors_reads_a_store_prefix() {
+    let (code, out, err) = run(server().lode().args([
+        "run",
+        &plan("plans/tpch/q03.json"),
+        "--executors",
+        "2",
+        "--format",
+        "csv",
+        "--data",
+        "s3://lode/tpch/",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, local_csv("plans/tpch/q03.json"));
 }

@@ -2,40 +2,42 @@
 //! plans over [`ClusterTable`]s whose scan partitions each hold files one executor has, and
 //! the scheduler sends each scan task to an executor holding its files.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Statistics;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
 use datafusion::datasource::file_format::arrow::ArrowFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::listing::{ListingTableUrl, PartitionedFile};
 use datafusion::datasource::physical_plan::{
     ArrowSource, FileGroup, FileScanConfig, FileScanConfigBuilder, FileSource,
 };
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::Expr;
-use datafusion::object_store::local::LocalFileSystem;
 use datafusion::object_store::path::Path as ObjectPath;
-use datafusion::object_store::{ObjectStore, ObjectStoreExt};
+use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::prelude::SessionContext;
-use lode_exec::{FileFormat, TableBindings, TableKind};
+use futures::TryStreamExt;
+use lode_exec::storage::Location;
+use lode_exec::{FileFormat, TableBinding, TableBindings, TableKind};
 use prost::Message;
 
 use crate::codec::{decode_schema, encode_schema};
 use crate::error::{DistError, Result};
 use crate::proto;
+use url::Url;
 
 /// The object store every executor maps to its own data directory: scans name files by
 /// their path relative to it, so one plan reads the right files wherever it runs.
@@ -46,42 +48,62 @@ pub fn data_store_url() -> ObjectStoreUrl {
     ObjectStoreUrl::parse(DATA_STORE).unwrap_or_else(|_| ObjectStoreUrl::local_filesystem())
 }
 
-/// The tables of `dir` (as `lode run --data` reads them) with their schemas and files.
-/// `bindings` are those of `dir`, already registered in `ctx`, whose schemas are announced.
+/// The tables of `data` (a data directory or object-store prefix, as `lode run --data` reads
+/// it) with their schemas and files. `bindings` are those of `data`, already registered in
+/// `ctx`, whose schemas are announced; `ctx` reads the data directory as [`DATA_STORE`]. A
+/// table's files are listed as DataFusion lists them when the table is read.
 pub async fn announce_tables(
-    dir: &Path,
+    data: &Location,
     bindings: &TableBindings,
     ctx: &SessionContext,
 ) -> Result<Vec<proto::TableFiles>> {
-    let store: Arc<dyn ObjectStore> = Arc::new(
-        LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| DistError::Config(format!("data directory {}: {e}", dir.display())))?,
-    );
     let mut tables = Vec::new();
     for binding in bindings.iter() {
         let name = binding.name.to_lowercase();
-        let provider = ctx
-            .table_provider(name.as_str())
-            .await
-            .map_err(DistError::datafusion(format!("table {name}")))?;
-        let path = binding.local_path().ok_or_else(|| {
-            DistError::Config(format!(
-                "table {name} ({}): executors announce tables of local data directories only",
-                binding.location
-            ))
-        })?;
-        let TableKind::Files(format) = binding.kind else {
+        let (TableKind::Files(format), Some(extension)) = (binding.kind, binding.file_extension())
+        else {
             return Err(DistError::Config(format!(
                 "table {name} ({}): executors announce tables of plain files only, not Delta tables",
                 binding.location
             )));
         };
-        let mut files = data_files(dir, path, format)?;
-        if format == FileFormat::Parquet {
-            for file in &mut files {
-                file.statistics =
-                    parquet_statistics(ctx, &store, provider.schema(), &file.path).await?;
-            }
+        let failed = |e: &dyn std::fmt::Display| {
+            DistError::Config(format!(
+                "listing the files of table {name} ({}): {e}",
+                binding.location
+            ))
+        };
+        let provider = ctx
+            .table_provider(name.as_str())
+            .await
+            .map_err(DistError::datafusion(format!("table {name}")))?;
+        let url = announced_url(data, binding)?;
+        let store = ctx
+            .runtime_env()
+            .object_store(url.object_store())
+            .map_err(|e| failed(&e))?;
+        let state = ctx.state();
+        let mut objects: Vec<ObjectMeta> = url
+            .list_all_files(&state, store.as_ref(), &extension)
+            .await
+            .map_err(|e| failed(&e))?
+            .try_collect()
+            .await
+            .map_err(|e| failed(&e))?;
+        objects.sort_by(|a, b| a.location.cmp(&b.location));
+        let mut files = Vec::with_capacity(objects.len());
+        for object in objects {
+            let statistics = match format {
+                FileFormat::Parquet => {
+                    parquet_statistics(ctx, &store, provider.schema(), &object).await?
+                }
+                FileFormat::Csv | FileFormat::Arrow => Vec::new(),
+            };
+            files.push(proto::DataFile {
+                path: object.location.to_string(),
+                size: object.size,
+                statistics,
+            });
         }
         tables.push(proto::TableFiles {
             name,
@@ -91,61 +113,62 @@ pub async fn announce_tables(
                 binding.name
             )))?,
             files,
+            store: url.object_store().to_string(),
         });
     }
     Ok(tables)
 }
 
-fn data_files(root: &Path, path: &Path, format: FileFormat) -> Result<Vec<proto::DataFile>> {
-    let io = |source| DistError::Io {
-        path: path.to_path_buf(),
-        source,
+/// Where executors read `binding`'s files: in [`DATA_STORE`] by its path relative to the data
+/// directory, which each executor maps to its own; else at its object-store URL.
+fn announced_url(data: &Location, binding: &TableBinding) -> Result<ListingTableUrl> {
+    let outside = || {
+        DistError::Config(format!(
+            "table {} ({}) is not in the data directory {data}",
+            binding.name, binding.location
+        ))
     };
-    let mut paths = if path.is_dir() {
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(path).map_err(io)? {
-            let file = entry.map_err(io)?.path();
-            if FileFormat::from_path(&file) == Some(format) {
-                files.push(file);
+    let url = match (&binding.location, data) {
+        (Location::Url(url), _) => url.clone(),
+        (Location::Local(path), Location::Local(dir)) => {
+            let relative = path.strip_prefix(dir).map_err(|_| outside())?;
+            let mut url = Url::parse(DATA_STORE).map_err(|_| outside())?;
+            {
+                let mut segments = url.path_segments_mut().map_err(|()| outside())?;
+                segments.clear();
+                for part in relative.components() {
+                    segments.push(&part.as_os_str().to_string_lossy());
+                }
+                if path.is_dir() {
+                    segments.push("");
+                }
             }
+            url
         }
-        files
-    } else {
-        vec![path.to_path_buf()]
+        (Location::Local(_), Location::Url(_)) => return Err(outside()),
     };
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|file| {
-            let size = std::fs::metadata(&file).map_err(io)?.len();
-            let relative = file.strip_prefix(root).unwrap_or(&file);
-            Ok(proto::DataFile {
-                path: relative.to_string_lossy().replace('\\', "/"),
-                size,
-                statistics: Vec::new(),
-            })
-        })
-        .collect()
+    ListingTableUrl::try_new(url, None).map_err(DistError::datafusion(format!(
+        "the location of table {}",
+        binding.name
+    )))
 }
 
-/// DataFusion's statistics of the Parquet file at `path` (relative to `store`), encoded.
+/// DataFusion's statistics of the Parquet file `object` of `store`, encoded.
 async fn parquet_statistics(
     ctx: &SessionContext,
     store: &Arc<dyn ObjectStore>,
     schema: SchemaRef,
-    path: &str,
+    object: &ObjectMeta,
 ) -> Result<Vec<u8>> {
-    let failed = |e: &dyn std::fmt::Display| {
-        DistError::Config(format!("reading the statistics of data file {path}: {e}"))
-    };
-    let meta = store
-        .head(&ObjectPath::from(path))
-        .await
-        .map_err(|e| failed(&e))?;
     let statistics = ParquetFormat::default()
-        .infer_stats(&ctx.state(), store, schema, &meta)
+        .infer_stats(&ctx.state(), store, schema, object)
         .await
-        .map_err(|e| failed(&e))?;
+        .map_err(|e| {
+            DistError::Config(format!(
+                "reading the statistics of data file {}: {e}",
+                object.location
+            ))
+        })?;
     Ok(datafusion_proto_common::protobuf_common::Statistics::from(&statistics).encode_to_vec())
 }
 
@@ -162,6 +185,24 @@ fn format_name(format: FileFormat) -> &'static str {
         FileFormat::Parquet => "parquet",
         FileFormat::Csv => "csv",
         FileFormat::Arrow => "arrow",
+    }
+}
+
+/// The store an executor announced a table in; an empty name is its data directory.
+fn parse_store(name: &str) -> Result<ObjectStoreUrl> {
+    if name.is_empty() {
+        return Ok(data_store_url());
+    }
+    ObjectStoreUrl::parse(name)
+        .map_err(|e| DistError::Config(format!("announced object store `{name}`: {e}")))
+}
+
+/// A store as a user would name it: "its data directory" or the bucket's URL.
+fn describe_store(store: &ObjectStoreUrl) -> String {
+    if *store == data_store_url() {
+        "its data directory".to_string()
+    } else {
+        store.as_str().to_string()
     }
 }
 
@@ -186,6 +227,8 @@ pub struct Catalog {
 struct CatalogTable {
     schema: SchemaRef,
     format: FileFormat,
+    /// The store its files are in: [`DATA_STORE`], or a bucket every holder reads.
+    store: ObjectStoreUrl,
     /// By path: size and holders (executor ids).
     files: BTreeMap<String, (u64, BTreeSet<String>)>,
     /// By path: DataFusion's statistics of the file, as its first holder announced them.
@@ -214,12 +257,14 @@ impl Catalog {
                 format!("the schema of table {}", announced.name),
             ))?;
             let format = parse_format(&announced.format)?;
+            let store = parse_store(&announced.store)?;
             let table = next
                 .tables
                 .entry(announced.name.clone())
                 .or_insert_with(|| CatalogTable {
                     schema: Arc::clone(&schema),
                     format,
+                    store: store.clone(),
                     files: BTreeMap::new(),
                     statistics: BTreeMap::new(),
                 });
@@ -230,6 +275,15 @@ impl Catalog {
                     announced.name,
                     format_name(format),
                     format_name(table.format)
+                )));
+            }
+            if table.store != store {
+                return Err(DistError::Config(format!(
+                    "table {} on executor {executor} is in {} but in {} on the executors \
+                     already registered; every executor must read one table from one place",
+                    announced.name,
+                    describe_store(&store),
+                    describe_store(&table.store)
                 )));
             }
             for file in &announced.files {
@@ -296,6 +350,7 @@ impl Catalog {
                 let provider = ClusterTable {
                     schema: Arc::clone(&table.schema),
                     format: table.format,
+                    store: table.store.clone(),
                     groups,
                     statistics: table.statistics(),
                 };
@@ -316,13 +371,14 @@ impl Catalog {
         self.tables.contains_key(name)
     }
 
-    /// Whether `executor` holds every file in `paths`.
-    pub fn holds_all<'p>(&self, executor: &str, mut paths: impl Iterator<Item = &'p str>) -> bool {
-        paths.all(|path| {
+    /// Whether `executor` holds every one of `files`.
+    pub fn holds_all(&self, executor: &str, files: &[ScanFile]) -> bool {
+        files.iter().all(|scan| {
             self.tables.values().any(|t| {
-                t.files
-                    .get(path)
-                    .is_some_and(|(_, holders)| holders.contains(executor))
+                t.store == scan.store
+                    && t.files
+                        .get(scan.file.object_meta.location.as_ref())
+                        .is_some_and(|(_, holders)| holders.contains(executor))
             })
         })
     }
@@ -346,9 +402,10 @@ fn place_files(
     per_executor: usize,
     min_range_bytes: u64,
 ) -> std::result::Result<Vec<Vec<PartitionedFile>>, String> {
-    let mut groups: Vec<Group> = executors
-        .iter()
-        .flat_map(|e| std::iter::repeat_n(e.as_str(), per_executor))
+    // Executors take turns, so files that every executor holds (in an object store) and
+    // ranges of one file are spread over executors before a second group of one fills.
+    let mut groups: Vec<Group> = (0..per_executor)
+        .flat_map(|_| executors.iter().map(String::as_str))
         .map(Group::new)
         .collect();
     let total: u64 = table.files.values().map(|(size, _)| size).sum();
@@ -454,6 +511,30 @@ impl<'a> Group<'a> {
     }
 }
 
+/// A file a scan task reads: the store it is in and the part of it read.
+#[derive(Debug, Clone)]
+pub struct ScanFile {
+    /// [`DATA_STORE`] or a bucket.
+    pub store: ObjectStoreUrl,
+    /// The file, with the byte range read when not all of it.
+    pub file: PartitionedFile,
+}
+
+impl std::fmt::Display for ScanFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.store == data_store_url() {
+            write!(f, "{}", self.file.object_meta.location)
+        } else {
+            write!(
+                f,
+                "{}{}",
+                self.store.as_str(),
+                self.file.object_meta.location
+            )
+        }
+    }
+}
+
 /// The bytes a task reads of `file`: its range, else all of it.
 pub fn bytes_to_read(file: &PartitionedFile) -> u64 {
     file.range.as_ref().map_or(file.object_meta.size, |range| {
@@ -467,6 +548,7 @@ pub fn bytes_to_read(file: &PartitionedFile) -> u64 {
 pub struct ClusterTable {
     schema: SchemaRef,
     format: FileFormat,
+    store: ObjectStoreUrl,
     groups: Vec<Vec<PartitionedFile>>,
     /// The whole table's statistics, for the planner's join choices.
     statistics: Option<Statistics>,
@@ -503,7 +585,7 @@ impl TableProvider for ClusterTable {
         };
         let source = format.file_source(Arc::clone(&self.schema).into());
         let groups = self.groups.iter().cloned().map(FileGroup::new).collect();
-        let mut config = FileScanConfigBuilder::new(data_store_url(), source)
+        let mut config = FileScanConfigBuilder::new(self.store.clone(), source)
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit);
@@ -522,27 +604,36 @@ impl TableProvider for ClusterTable {
     }
 }
 
-/// Gives the Arrow scans of `plan` whose files (under `data`) are IPC streams a stream
-/// source: datafusion-proto decodes every Arrow scan as the IPC file format, and only the
-/// executor holding the files can tell. As DataFusion's own planning, the first file decides.
-pub fn restore_arrow_streams(
+/// Gives the Arrow scans of `plan` whose files are IPC streams a stream source:
+/// datafusion-proto decodes every Arrow scan as the IPC file format, and only an executor,
+/// which reads the files, can tell. As DataFusion's own planning, the first file decides.
+pub async fn restore_arrow_streams(
     plan: Arc<dyn ExecutionPlan>,
-    data: &Path,
+    runtime: &RuntimeEnv,
 ) -> DfResult<Arc<dyn ExecutionPlan>> {
+    // The stores are asked first: a plan rewrite cannot wait on them.
+    let mut first_files = Vec::new();
+    plan.apply(|node| {
+        if let Some((store, path)) = arrow_scan(node).and_then(first_file) {
+            first_files.push((store, path));
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    let mut streams = HashSet::new();
+    for (store, path) in first_files {
+        if is_arrow_stream(runtime.object_store(&store)?, &path).await {
+            streams.insert((store, path));
+        }
+    }
+    if streams.is_empty() {
+        return Ok(plan);
+    }
     let restored = plan.transform_up(|node| {
-        let Some(config) = node
-            .downcast_ref::<DataSourceExec>()
-            .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+        let Some(config) = arrow_scan(&node)
+            .filter(|config| first_file(config).is_some_and(|first| streams.contains(&first)))
         else {
             return Ok(Transformed::no(node));
         };
-        let first = config.file_groups.iter().flat_map(|g| g.iter()).next();
-        let is_arrow = config.file_source().is::<ArrowSource>();
-        if !is_arrow
-            || !first.is_some_and(|f| is_arrow_stream(&data.join(f.object_meta.location.as_ref())))
-        {
-            return Ok(Transformed::no(node));
-        }
         let mut source: Arc<dyn FileSource> = Arc::new(ArrowSource::new_stream_file_source(
             config.file_source().table_schema().clone(),
         ));
@@ -560,13 +651,28 @@ pub fn restore_arrow_streams(
     Ok(restored.data)
 }
 
+/// The file scan `node` is, if it reads Arrow IPC.
+fn arrow_scan(node: &Arc<dyn ExecutionPlan>) -> Option<&FileScanConfig> {
+    node.downcast_ref::<DataSourceExec>()
+        .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+        .filter(|config| config.file_source().is::<ArrowSource>())
+}
+
+/// The store and path of a scan's first file.
+fn first_file(config: &FileScanConfig) -> Option<(ObjectStoreUrl, ObjectPath)> {
+    let first = config.file_groups.iter().flat_map(|g| g.iter()).next()?;
+    Some((
+        config.object_store_url.clone(),
+        first.object_meta.location.clone(),
+    ))
+}
+
 /// Whether the Arrow file at `path` is an IPC stream: it lacks the file format's magic.
-fn is_arrow_stream(path: &Path) -> bool {
-    use std::io::Read;
-    let mut magic = [0u8; 6];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok_and(|()| &magic != b"ARROW1")
+async fn is_arrow_stream(store: Arc<dyn ObjectStore>, path: &ObjectPath) -> bool {
+    store
+        .get_range(path, 0..6)
+        .await
+        .is_ok_and(|magic| magic.as_ref() != b"ARROW1")
 }
 
 #[cfg(test)]
@@ -581,6 +687,7 @@ mod tests {
         CatalogTable {
             schema: Arc::new(Schema::empty()),
             format,
+            store: data_store_url(),
             statistics: BTreeMap::new(),
             files: files
                 .iter()

@@ -1,10 +1,10 @@
 //! A whole cluster in this process: a coordinator and executors on loopback ports, talking
 //! gRPC and Flight exactly as separate processes do (`lode run --executors N`).
 
-use std::path::Path;
 use std::time::Duration;
 
 use lode_exec::EngineConfig;
+use lode_exec::storage::Location;
 
 use crate::auth::Token;
 use crate::coordinator::{CoordinatorConfig, RunningCoordinator, start_coordinator};
@@ -22,11 +22,12 @@ pub struct LocalCluster {
 }
 
 impl LocalCluster {
-    /// Starts a coordinator and `executors` executors that each hold every table of `data`,
-    /// with `slots` task slots each; all calls carry a fresh random token.
+    /// Starts a coordinator and `executors` executors that each hold every table of `data`
+    /// (a directory or object-store prefix), with `slots` task slots each; all calls carry a
+    /// fresh random token.
     pub async fn start(
         executors: usize,
-        data: &Path,
+        data: &Location,
         slots: usize,
         engine: EngineConfig,
     ) -> Result<Self> {
@@ -47,7 +48,7 @@ impl LocalCluster {
                 path: std::env::temp_dir(),
                 source,
             })?;
-        // Each executor reads its data directory's file footers and builds an engine: the
+        // Each executor reads its data's file footers and builds an engine: the
         // executors start side by side, on the runtime's threads.
         let starting: Vec<_> = (0..executors.max(1))
             .map(|n| {
@@ -55,7 +56,7 @@ impl LocalCluster {
                     coordinator: coordinator.address().to_string(),
                     listen: loopback,
                     advertise: None,
-                    data: data.to_path_buf(),
+                    data: data.clone(),
                     work: work.path().join(format!("executor-{n}")),
                     slots,
                     token: token.clone(),

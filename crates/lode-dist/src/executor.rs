@@ -1,4 +1,5 @@
-//! An executor: registers with the coordinator with the files of its data directory, runs the
+//! An executor: registers with the coordinator with the files of its data directory or
+//! object-store prefix, runs the
 //! stage tasks it is given, writes their outputs as pieces under its work directory and serves
 //! them to other executors with Arrow Flight.
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use arrow_flight::flight_service_server::FlightServiceServer;
 use datafusion::object_store::local::LocalFileSystem;
+use lode_exec::storage::{Location, Stores};
 use lode_exec::{Engine, EngineConfig, PlanModules, TableBindings};
 use lode_plan::ext::{ModuleTable, WasmModule};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -32,8 +34,9 @@ pub struct ExecutorConfig {
     pub listen: SocketAddr,
     /// The address other executors reach this one at; defaults to `http://<listen>`.
     pub advertise: Option<String>,
-    /// The directory whose tables this executor holds.
-    pub data: PathBuf,
+    /// The directory, or object-store prefix (`s3://bucket/tpch/`), whose tables this
+    /// executor holds. Files in a store are held by every executor announcing them.
+    pub data: Location,
     /// Where stage outputs are written; each job's are removed when it ends.
     pub work: PathBuf,
     /// Tasks run at once.
@@ -110,15 +113,17 @@ pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
         source,
     })?;
     let mut bindings = TableBindings::new();
-    bindings.add_data_dir(&config.data)?;
+    bindings.add_data(&config.data, &Stores::default()).await?;
     let engine = Engine::new(&bindings, config.engine.clone()).await?;
+    if let Location::Local(dir) = &config.data {
+        let store = LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| DistError::Config(format!("data directory {}: {e}", dir.display())))?;
+        engine
+            .session()
+            .runtime_env()
+            .register_object_store(data_store_url().as_ref(), Arc::new(store));
+    }
     let tables = announce_tables(&config.data, &bindings, engine.session()).await?;
-    let store = LocalFileSystem::new_with_prefix(&config.data)
-        .map_err(|e| DistError::Config(format!("data directory {}: {e}", config.data.display())))?;
-    engine
-        .session()
-        .runtime_env()
-        .register_object_store(data_store_url().as_ref(), Arc::new(store));
 
     let layout = ShuffleLayout::new(&config.work);
     let (stop, stopped) = watch::channel(false);
@@ -150,7 +155,7 @@ pub async fn start_executor(config: ExecutorConfig) -> Result<RunningExecutor> {
         job_modules: Mutex::default(),
         fetching: tokio::sync::Mutex::new(()),
     });
-    info!(address = %address, data = %executor.config.data.display(), "executor serving pieces");
+    info!(address = %address, data = %executor.config.data, "executor serving pieces");
     let attach = Arc::clone(&executor).attach_forever(stopped);
     let handle = tokio::spawn(
         async move {

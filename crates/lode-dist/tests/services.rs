@@ -94,7 +94,7 @@ async fn cluster_with(
                 coordinator: coordinator.address().to_string(),
                 listen: loopback,
                 advertise: None,
-                data: data(n),
+                data: lode_exec::storage::Location::Local(data(n)),
                 work: work.path().join(format!("executor-{n}")),
                 slots: 2,
                 token: token.clone(),

@@ -81,6 +81,23 @@ impl TableBinding {
         }
     }
 
+    /// The ending DataFusion lists the table's files by: the format's extension for a
+    /// directory or prefix, the file's own for one file; `None` for a Delta table.
+    pub fn file_extension(&self) -> Option<String> {
+        let TableKind::Files(format) = self.kind else {
+            return None;
+        };
+        Some(if self.is_directory() {
+            match format {
+                FileFormat::Parquet => ".parquet".to_string(),
+                FileFormat::Csv => ".csv".to_string(),
+                FileFormat::Arrow => ".arrow".to_string(),
+            }
+        } else {
+            format.extension(Path::new(&self.location.as_listing_str()))
+        })
+    }
+
     /// Whether the location is a directory or prefix of files rather than one file.
     fn is_directory(&self) -> bool {
         match &self.location {
@@ -296,15 +313,7 @@ async fn register_files(
     format: FileFormat,
 ) -> datafusion::error::Result<()> {
     let location = binding.location.as_listing_str();
-    let ext = if binding.is_directory() {
-        match format {
-            FileFormat::Parquet => ".parquet".to_string(),
-            FileFormat::Csv => ".csv".to_string(),
-            FileFormat::Arrow => ".arrow".to_string(),
-        }
-    } else {
-        format.extension(Path::new(&location))
-    };
+    let ext = binding.file_extension().unwrap_or_default();
     match format {
         FileFormat::Parquet => {
             ctx.register_parquet(

@@ -45,7 +45,7 @@ pub async fn drive(args: DriveArgs) -> Result<ExitCode, Failure> {
             drive_on_cluster(&args, &connections, coordinator).await
         }
         (None, Some(executors)) => {
-            let data = super::executors_data_dir(&args.driver.tables)?;
+            let data = super::executors_data(&args.driver.tables)?;
             if !args.driver.tables.tables.is_empty() || executors == 0 {
                 return Err(Failure::io(
                     "--executors needs at least one executor and takes its tables from --data only",

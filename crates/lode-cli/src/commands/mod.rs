@@ -84,15 +84,13 @@ pub async fn bind_tables(args: &TableArgs) -> Result<TableBindings, Failure> {
     Ok(tables)
 }
 
-/// The one local `--data` directory every executor of `--executors N` holds.
-pub fn executors_data_dir(args: &TableArgs) -> Result<&Path, Failure> {
+/// The one `--data` directory or object-store prefix every executor of `--executors N`
+/// holds.
+pub fn executors_data(args: &TableArgs) -> Result<&Location, Failure> {
     match args.data.as_slice() {
-        [Location::Local(dir)] => Ok(dir),
-        [Location::Url(url)] => Err(Failure::io(format!(
-            "--executors: executors in this process read a local --data directory, not {url}; run without --executors to read it"
-        ))),
+        [data] => Ok(data),
         _ => Err(Failure::io(
-            "--executors needs exactly one --data directory (every executor holds its tables)",
+            "--executors needs exactly one --data directory or prefix (every executor holds its tables)",
         )),
     }
 }

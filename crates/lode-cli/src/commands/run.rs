@@ -77,7 +77,7 @@ async fn run_on_cluster(
     executors: usize,
     mut plan: lode_plan::DecodedPlan,
 ) -> Result<ExitCode, Failure> {
-    let data = super::executors_data_dir(&args.tables)?;
+    let data = super::executors_data(&args.tables)?;
     if !args.tables.tables.is_empty() || args.chart.is_some() {
         return Err(Failure::io(
             "--executors takes its tables from --data only; --table and --chart run locally",

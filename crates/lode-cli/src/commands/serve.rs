@@ -18,6 +18,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
             placement_timeout,
             executor_timeout,
             result_ttl,
+            scan_range_mib,
         } => {
             refuse_exposure(listen, &cluster, &tls)?;
             let config = CoordinatorConfig {
@@ -27,6 +28,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, Failure> {
                 placement_timeout: Duration::from_secs(placement_timeout),
                 executor_timeout: Duration::from_secs(executor_timeout.max(1)),
                 result_ttl: Duration::from_secs(result_ttl),
+                min_scan_range_bytes: scan_range_mib << 20,
                 tls: service_tls(&cluster, &tls)?,
                 ..CoordinatorConfig::default()
             };

@@ -129,6 +129,12 @@ pub fn describe(status: &JobStatus) -> String {
         status.bytes_scanned,
         status.bytes_moved,
     );
+    if status.bytes_read_from_stores > 0 {
+        line.push_str(&format!(
+            ", {} bytes read from object stores",
+            status.bytes_read_from_stores
+        ));
+    }
     if status.retries > 0 {
         line.push_str(&format!(", {} retries", status.retries));
     }

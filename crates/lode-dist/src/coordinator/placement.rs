@@ -1,9 +1,8 @@
 //! Which executor runs a task: the least busy of those holding every file it reads
 //! ([`crate::task::files_of_partition`]), its slot reserved until the task ends.
 
-use datafusion::datasource::listing::PartitionedFile;
-
 use super::state::{ExecutorSender, Shared};
+use crate::catalog::ScanFile;
 use crate::lock;
 use crate::stage::StageId;
 
@@ -11,7 +10,7 @@ use crate::stage::StageId;
 /// `free_slot_only`), whose slot is counted as taken from now on.
 pub(super) fn reserve_slot(
     shared: &Shared,
-    files: &[PartitionedFile],
+    files: &[ScanFile],
     free_slot_only: bool,
 ) -> Option<(String, ExecutorSender)> {
     let catalog = lock(&shared.catalog);
@@ -19,8 +18,7 @@ pub(super) fn reserve_slot(
     let (id, handle) = executors
         .iter_mut()
         .filter(|(id, e)| {
-            (!free_slot_only || e.summary.running < e.summary.slots)
-                && catalog.holds_all(id, files.iter().map(|f| f.object_meta.location.as_ref()))
+            (!free_slot_only || e.summary.running < e.summary.slots) && catalog.holds_all(id, files)
         })
         .min_by_key(|(_, e)| (e.summary.running * 1000) / e.summary.slots.max(1))?;
     handle.summary.running += 1;
@@ -31,7 +29,7 @@ pub(super) fn reserve_slot(
 /// for one to attach up to the placement timeout, and says why none did.
 pub(super) async fn wait_for_placement(
     shared: &Shared,
-    files: &[PartitionedFile],
+    files: &[ScanFile],
     stage: StageId,
     task: usize,
 ) -> Result<(String, ExecutorSender), String> {
@@ -43,10 +41,7 @@ pub(super) async fn wait_for_placement(
         }
         if tokio::time::timeout_at(deadline, changed).await.is_err() {
             let attached = shared.executor_summaries().len();
-            let needs = files
-                .iter()
-                .map(|f| f.object_meta.location.to_string())
-                .collect::<Vec<_>>();
+            let needs = files.iter().map(ScanFile::to_string).collect::<Vec<_>>();
             return Err(if attached == 0 {
                 format!(
                     "no executor is attached (waited {:?}); the job cannot go on",

@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::datasource::listing::PartitionedFile;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::stream::FuturesUnordered;
@@ -18,6 +17,7 @@ use tracing::{debug, info, warn};
 
 use super::placement::{reserve_slot, wait_for_placement};
 use super::state::{AttemptKey, ExecutorSender, JobResult, Shared, TaskResult};
+use crate::catalog::ScanFile;
 use crate::codec::{encode_partitioning, encode_plan};
 use crate::flight::FlightPieces;
 use crate::lock;
@@ -255,6 +255,7 @@ impl<'a> JobRun<'a> {
                     output,
                     bytes_fetched_remote,
                     spilled_bytes,
+                    bytes_read_from_stores,
                 } => {
                     self.count_spill(&output.executor, spilled_bytes);
                     self.status.tasks_done += 1;
@@ -262,6 +263,7 @@ impl<'a> JobRun<'a> {
                     self.status.rows_written += output.rows();
                     self.status.bytes_written += output.bytes();
                     self.status.bytes_moved += bytes_fetched_remote;
+                    self.status.bytes_read_from_stores += bytes_read_from_stores;
                     let tasks = self.graph.stage(stage_id).map_or(0, Stage::tasks);
                     let slots = self
                         .outputs
@@ -474,7 +476,10 @@ impl<'a> JobRun<'a> {
             files,
             slot,
         } = sent;
-        let scanned: u64 = files.iter().map(crate::catalog::bytes_to_read).sum();
+        let scanned: u64 = files
+            .iter()
+            .map(|f| crate::catalog::bytes_to_read(&f.file))
+            .sum();
         let job = self.job.clone();
         let modules = self.modules.clone();
         let mut cancel = self.cancel.clone();
@@ -502,7 +507,7 @@ impl<'a> JobRun<'a> {
                         modules,
                     })),
                 };
-                let reads = files.iter().map(|f| f.object_meta.location.as_ref()).collect::<Vec<_>>();
+                let reads = files.iter().map(ScanFile::to_string).collect::<Vec<_>>();
                 debug!(job = %job, stage = stage_id.0, task, attempt, %executor, ?reads, "task sent");
                 if sender.send(Ok(run)).await.is_err() {
                     shared.lose_executor(&executor, "its connection closed");
@@ -567,7 +572,7 @@ struct TaskToSend {
     plan: Encoded,
     partitioning: Encoded,
     /// The data files its scans read.
-    files: Vec<PartitionedFile>,
+    files: Vec<ScanFile>,
     /// The executor whose slot it has, if it has one.
     slot: Option<(String, ExecutorSender)>,
 }

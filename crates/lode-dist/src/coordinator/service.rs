@@ -294,7 +294,14 @@ async fn run_job(
     forwarder.abort();
     match outcome {
         Ok(result) => {
-            info!(job = %job, rows = result.status.rows_written, bytes_moved = result.status.bytes_moved, "job finished");
+            info!(
+                job = %job,
+                rows = result.status.rows_written,
+                bytes_scanned = result.status.bytes_scanned,
+                bytes_read_from_stores = result.status.bytes_read_from_stores,
+                bytes_moved = result.status.bytes_moved,
+                "job finished"
+            );
             let result_rows = result.outputs.iter().map(TaskOutput::rows).sum();
             let mut finished = proto::JobFinished {
                 status: Some(result.status.clone()),

@@ -48,6 +48,7 @@ pub(super) enum TaskResult {
         output: TaskOutput,
         bytes_fetched_remote: u64,
         spilled_bytes: u64,
+        bytes_read_from_stores: u64,
     },
     Failed {
         message: String,
@@ -236,6 +237,7 @@ impl Shared {
                 },
                 bytes_fetched_remote: done.bytes_fetched_remote,
                 spilled_bytes: done.spilled_bytes,
+                bytes_read_from_stores: done.bytes_read_from_stores,
             },
             Some(proto::task_report::Outcome::Failed(failed)) => TaskResult::Failed {
                 message: failed.message,

@@ -19,6 +19,7 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 
 pub use local::LocalPieces;
 pub use reader::{ShuffleReaderExec, resolve_readers};
+pub(crate) use writer::context_like;
 pub use writer::write_task_output;
 
 use crate::stage::StageId;

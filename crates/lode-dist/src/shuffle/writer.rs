@@ -9,9 +9,11 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::execution::TaskContext;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::metrics::Time;
 use datafusion::physical_plan::repartition::BatchPartitioner;
+use datafusion::prelude::SessionConfig;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tracing::debug;
@@ -108,16 +110,33 @@ fn task_context(context: &TaskContext, job: &str, stage: &Stage, task: usize) ->
         .options_mut()
         .execution
         .enable_file_stream_work_stealing = false;
-    Arc::new(TaskContext::new(
-        Some(format!("{job}/{}/{task}", stage.id.0)),
+    let task_id = Some(format!("{job}/{}/{task}", stage.id.0));
+    Arc::new(context_like(
+        context,
+        task_id,
+        config,
+        context.runtime_env(),
+    ))
+}
+
+/// A context with `context`'s functions and session, and the given task id, configuration
+/// and runtime (DataFusion's `TaskContext` cannot be cloned and changed).
+pub(crate) fn context_like(
+    context: &TaskContext,
+    task_id: Option<String>,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+) -> TaskContext {
+    TaskContext::new(
+        task_id,
         context.session_id(),
         config,
         context.scalar_functions().clone(),
         context.higher_order_functions().clone(),
         context.aggregate_functions().clone(),
         context.window_functions().clone(),
-        context.runtime_env(),
-    ))
+        runtime,
+    )
 }
 
 /// Writes each received batch to its piece's file, creating files on first use.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use lode_exec::storage::count_store_reads;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{Instrument, info_span, warn};
 
@@ -12,7 +13,7 @@ use crate::error::DistError;
 use crate::executor::Executor;
 use crate::flight::{FlightPieces, PieceFetchError, is_job_id};
 use crate::proto;
-use crate::shuffle::{PieceSource, write_task_output};
+use crate::shuffle::{PieceSource, context_like, write_task_output};
 use crate::stage::{Stage, StageId, StageOutput};
 
 impl Executor {
@@ -36,10 +37,21 @@ impl Executor {
             let modules = self.modules_of(&key.job, run.modules).await?;
             let codec =
                 LodeCodec::for_executor(Arc::clone(&pieces) as Arc<dyn PieceSource>, modules);
-            let context = self.engine.session().task_ctx();
+            // The plan's scans bind their stores as it is decoded: decoded in a context whose
+            // stores count what they return, what the task reads from object stores is known.
+            let session = self.engine.session().task_ctx();
+            let (runtime, store_reads) = count_store_reads(&session.runtime_env());
+            let context = Arc::new(context_like(
+                &session,
+                session.task_id(),
+                session.session_config().clone(),
+                runtime,
+            ));
             let what = format!("decoding stage {} for task {}", key.stage, key.task);
             let plan = decode_plan(&run.plan, &context, &codec)
-                .and_then(|plan| restore_arrow_streams(plan, &self.config.data))
+                .map_err(DistError::datafusion(what.clone()))?;
+            let plan = restore_arrow_streams(plan, &context.runtime_env())
+                .await
                 .map_err(DistError::datafusion(what.clone()))?;
             let output = if run.output_partitioning.is_empty() {
                 StageOutput::Whole
@@ -70,16 +82,20 @@ impl Executor {
                 },
                 other => other,
             })?;
-            Ok((output, pieces.bytes_fetched_remote(), figures.spilled_bytes))
+            let figures = (figures.spilled_bytes, store_reads.bytes());
+            Ok((output, pieces.bytes_fetched_remote(), figures))
         }
         .instrument(span)
         .await;
         let outcome = match outcome {
-            Ok((output, fetched, spilled)) => proto::task_report::Outcome::Done(proto::TaskDone {
-                pieces: output.pieces.iter().map(proto::PieceStats::from).collect(),
-                bytes_fetched_remote: fetched,
-                spilled_bytes: spilled,
-            }),
+            Ok((output, fetched, (spilled, read))) => {
+                proto::task_report::Outcome::Done(proto::TaskDone {
+                    pieces: output.pieces.iter().map(proto::PieceStats::from).collect(),
+                    bytes_fetched_remote: fetched,
+                    spilled_bytes: spilled,
+                    bytes_read_from_stores: read,
+                })
+            }
             Err(error) => {
                 let unreachable = unreachable_executor(&error);
                 let retryable = unreachable.is_some() || matches!(error, DistError::Io { .. });

@@ -13,6 +13,7 @@
 //! credentials, and no message Lode writes contains them: errors name the URL and the setting
 //! to change.
 
+mod counted;
 pub(crate) mod messages;
 mod profile;
 mod transfer;
@@ -31,6 +32,8 @@ use object_store::http::HttpBuilder;
 use url::Url;
 
 use crate::error::{ExecError, Result};
+
+pub use counted::{StoreReads, count_store_reads};
 
 /// The URL schemes Lode reads, as the error for any other scheme lists them.
 pub const SCHEMES: &str = "s3://, gs://, az://, abfs://, abfss://, http:// or https://";
@@ -57,7 +60,7 @@ impl Location {
                 .to_file_path()
                 .map(Location::Local)
                 .map_err(|()| location_error(text, "not a local file URL".into())),
-            "s3" | "s3a" | "gs" | "az" | "azure" | "abfs" | "abfss" | "http" | "https" => {
+            scheme if is_store_scheme(scheme) => {
                 if url.host_str().is_none_or(str::is_empty) {
                     return Err(location_error(
                         text,
@@ -97,6 +100,15 @@ impl fmt::Display for Location {
             Location::Url(url) => write!(f, "{url}"),
         }
     }
+}
+
+/// Whether `scheme` names an object store Lode reads (one of [`SCHEMES`], `s3a` and `azure`
+/// included).
+pub(crate) fn is_store_scheme(scheme: &str) -> bool {
+    matches!(
+        scheme,
+        "s3" | "s3a" | "gs" | "az" | "azure" | "abfs" | "abfss" | "http" | "https"
+    )
 }
 
 fn location_error(text: &str, message: String) -> ExecError {

@@ -1,0 +1,41 @@
+//! Helpers shared by the test binaries that start `lode serve` processes.
+
+// Each test binary includes this module and uses some of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::ChildStderr;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+/// Reads `child`'s stderr until a line containing `marker`; returns that line and the lines
+/// after it, as they come (read in the background, so the child never blocks on a full pipe).
+pub fn wait_for_line(stderr: ChildStderr, marker: &str) -> (String, Receiver<String>) {
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains(marker) {
+            let (send, receive) = channel();
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    let _ = send.send(line);
+                }
+            });
+            return (line, receive);
+        }
+    }
+    panic!("the process ended before printing `{marker}`");
+}
+
+/// Waits up to a minute for a line containing `marker` in `log`; returns it.
+pub fn wait_for_log(log: &Receiver<String>, who: &str, marker: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match log.recv_timeout(left) {
+            Ok(line) if line.contains(marker) => return line,
+            Ok(_) => {}
+            Err(e) => panic!("{who} did not log `{marker}`: {e}"),
+        }
+    }
+    panic!("{who} did not log `{marker}` within a minute");
+}
