@@ -13,12 +13,13 @@ PRODUCERS_ENV := out/producers-env
 PRODUCERS_OUT := out/producers
 TPCDS_ENV := out/tpcds-env
 # The storage tests' Python: an S3-compatible server on loopback (PyPI moto[server]) and
-# the writers of the Delta tables they read (PyPI deltalake, pyarrow).
+# the writers of the Delta and Iceberg tables they read (PyPI deltalake, pyiceberg, pyarrow).
 S3_ENV := out/s3-env
 MOTO_VERSION := 5.2.6
 DELTALAKE_VERSION := 1.6.6
 PYARROW_VERSION := 26.0.1
-S3_ENV_READY := $(S3_ENV)/ready-moto-$(MOTO_VERSION)-deltalake-$(DELTALAKE_VERSION)
+PYICEBERG_VERSION := 0.12.0
+S3_ENV_READY := $(S3_ENV)/ready-moto-$(MOTO_VERSION)-deltalake-$(DELTALAKE_VERSION)-pyiceberg-$(PYICEBERG_VERSION)
 TPCDS_SF001 := data/tpcds-sf0.01/store_sales.parquet
 TPCDS_SF01 := data/tpcds-sf0.1/store_sales.parquet
 
@@ -218,9 +219,9 @@ conformance-producers: build
 	$(LODE_DEBUG) conformance producers $(PRODUCERS_OUT)/tpcds --data data/tpcds-sf0.1
 
 $(S3_ENV_READY):
-	@echo "==> Installing the storage tests' tools into $(S3_ENV): an S3-compatible server (PyPI moto[server] $(MOTO_VERSION), started by the tests on loopback) and Delta Lake's writer (deltalake $(DELTALAKE_VERSION), pyarrow $(PYARROW_VERSION))"
+	@echo "==> Installing the storage tests' tools into $(S3_ENV): an S3-compatible server (PyPI moto[server] $(MOTO_VERSION), started by the tests on loopback) and the Delta Lake and Iceberg writers (deltalake $(DELTALAKE_VERSION), pyiceberg $(PYICEBERG_VERSION), pyarrow $(PYARROW_VERSION))"
 	@python3 -m venv $(S3_ENV)
-	@$(S3_ENV)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary :all: "moto[server]==$(MOTO_VERSION)" "deltalake==$(DELTALAKE_VERSION)" "pyarrow==$(PYARROW_VERSION)"
+	@$(S3_ENV)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary :all: "moto[server]==$(MOTO_VERSION)" "deltalake==$(DELTALAKE_VERSION)" "pyiceberg[sql-sqlite]==$(PYICEBERG_VERSION)" "pyarrow==$(PYARROW_VERSION)"
 	@touch $@
 
 $(TPCDS_ENV)/bin/python:

@@ -307,8 +307,10 @@ pub struct TableArgs {
     /// `<name>.parquet|csv|arrow` (or sub-directories of such files) become tables `<name>`
     #[arg(long = "data", value_name = "DIR|URL", value_parser = lode_exec::storage::Location::parse)]
     pub data: Vec<lode_exec::storage::Location>,
-    /// Bind a table name to a file or a directory of files, local or in an object store
-    /// (a URL ending in / is a prefix of files) (repeatable)
+    /// Bind a table name to a file, a directory of files, or a Delta or Iceberg table's
+    /// directory, local or in an object store (a URL ending in / is a prefix); `#version=N`
+    /// after a Delta table reads that version, `#snapshot=ID` after an Iceberg table that
+    /// snapshot (repeatable)
     #[arg(long = "table", value_name = "NAME=PATH|URL")]
     pub tables: Vec<String>,
 }

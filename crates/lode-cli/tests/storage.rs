@@ -1,7 +1,10 @@
 //! `lode` against a real S3-compatible server on loopback: moto (PyPI `moto[server]`), which
 //! `make test` installs into `out/s3-env` (`LODE_S3_ENV` names another). moto is started with
 //! credentials checked (after `tools/s3/seed.py` creates a user, its key, a bucket, and
-//! uploads the data), so wrong keys are refused as a cloud would refuse them.
+//! uploads the data), so wrong keys are refused as a cloud would refuse them. Delta and
+//! Iceberg tables are written by those projects' own Python packages (`deltalake`,
+//! `pyiceberg`, installed beside moto), locally and into the store; clusters of `lode serve`
+//! processes read the store as executors.
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -89,15 +92,57 @@ fn delta_nation() -> &'static Path {
     .path()
 }
 
+/// An Iceberg table written by PyIceberg (`tools/s3/iceberg.py`) at `location` (a `file://`
+/// or, with the server's endpoint and keys, an `s3://` URI): TPC-H's nation, 10 rows in its
+/// first snapshot and all 25 in its second, partitioned by `n_regionkey`. Returns the two
+/// snapshot ids.
+fn write_iceberg_nation(location: &str, server: Option<(&str, &str, &str)>) -> Vec<String> {
+    let mut command = Command::new(s3_env().join("bin/python"));
+    command
+        .arg(repo().join("tools/s3/iceberg.py"))
+        .arg(tpch().join("nation.parquet"))
+        .arg(location);
+    if let Some((endpoint, key, secret)) = server {
+        command.args([endpoint, key, secret]);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "iceberg.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    ids
+}
+
+/// [`write_iceberg_nation`] into a local directory, once per test binary: the directory and
+/// the snapshot ids.
+fn iceberg_nation() -> &'static (tempfile::TempDir, Vec<String>) {
+    static TABLE: OnceLock<(tempfile::TempDir, Vec<String>)> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let location = format!("file://{}", dir.path().join("nation").display());
+        let ids = write_iceberg_nation(&location, None);
+        (dir, ids)
+    })
+}
+
 /// A moto server on a free loopback port, seeded with bucket `lode`: `tpch/` (TPC-H SF 0.1),
 /// `many/nation/` (1,100 copies of `nation.parquet`, more than one listing page) and
 /// `delta/nation/` and `delta-append/nation/` (the Delta table of [`delta_nation`]; tests
-/// append only to the second) and `modules/gcd.wasm`.
+/// append only to the second), `modules/gcd.wasm`, and `iceberg/nation/` (the Iceberg table
+/// of [`write_iceberg_nation`], written there by PyIceberg; its snapshot ids in `iceberg`).
 struct Server {
     child: Child,
     endpoint: String,
     key: String,
     secret: String,
+    iceberg: Vec<String>,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -146,11 +191,14 @@ impl Server {
         );
         let keys = String::from_utf8(out.stdout).unwrap();
         let (key, secret) = keys.trim().split_once(' ').unwrap();
+        let iceberg =
+            write_iceberg_nation("s3://lode/iceberg/nation", Some((&endpoint, key, secret)));
         Server {
             child,
             endpoint,
             key: key.into(),
             secret: secret.into(),
+            iceberg,
             log,
             _dir: dir,
         }
@@ -357,6 +405,121 @@ fn delta_tables_read_at_their_latest_and_an_earlier_version_locally_and_from_the
 }
 
 #[test]
+fn iceberg_tables_read_at_their_current_and_an_earlier_snapshot_locally_and_from_the_store() {
+    let (dir, local_ids) = iceberg_nation();
+    let local = dir.path().join("nation");
+    let sql = "SELECT count(*) AS n, sum(n_nationkey) AS k FROM nation";
+    let in_region =
+        "SELECT count(*) AS n, min(n_nationkey) AS first FROM nation WHERE n_regionkey = 1";
+    for (location, ids) in [
+        (local.to_string_lossy().into_owned(), local_ids),
+        ("s3://lode/iceberg/nation/".to_string(), &server().iceberg),
+    ] {
+        assert_eq!(
+            sql_csv(sql, &format!("nation={location}")),
+            "n,k\n25,300\n",
+            "{location}"
+        );
+        assert_eq!(
+            sql_csv(sql, &format!("nation={location}#snapshot={}", ids[0])),
+            "n,k\n10,45\n",
+            "{location} at its first snapshot"
+        );
+        assert_eq!(
+            sql_csv(in_region, &format!("nation={location}")),
+            "n,first\n5,1\n",
+            "{location}"
+        );
+    }
+}
+
+#[test]
+fn an_iceberg_filter_skips_the_files_its_manifests_rule_out() {
+    // A table of its own, so that no other test reads its files meanwhile.
+    let server = server();
+    write_iceberg_nation(
+        "s3://lode/iceberg-pruned/nation",
+        Some((&server.endpoint, &server.key, &server.secret)),
+    );
+    let bind = ["--table", "nation=s3://lode/iceberg-pruned/nation/"];
+    let (out, _) = sql_then_run(
+        "SELECT count(*) AS n FROM nation WHERE n_regionkey = 1",
+        &bind,
+        &bind,
+    );
+    assert_eq!(out, "n\n5\n");
+    // Region 1's rows are in 2 of the table's 10 files (one per region and snapshot): no
+    // other data file is even opened.
+    let reads: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|line| line.contains("GET /lode/iceberg-pruned/nation/data/"))
+        .collect();
+    assert!(!reads.is_empty(), "no data file was read");
+    let outside: Vec<&String> = reads
+        .iter()
+        .filter(|line| !line.contains("n_regionkey=1/") && !line.contains("n_regionkey%3D1/"))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "files of other regions read: {outside:#?}"
+    );
+}
+
+#[test]
+fn iceberg_tables_run_on_executors() {
+    let data = ["--data", "s3://lode/iceberg/"];
+    let sql = "SELECT n_regionkey, count(*) AS n FROM nation GROUP BY n_regionkey ORDER BY 1";
+    let (local, plan_dir) = sql_then_run(sql, &data, &data);
+    assert_eq!(local, "n_regionkey,n\n0,5\n1,5\n2,5\n3,5\n4,5\n");
+    let (code, out, err) = run(server()
+        .lode()
+        .arg("run")
+        .arg(plan_dir.path().join("plan.json"))
+        .args(["--executors", "2", "--format", "csv"])
+        .args(data));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, local);
+}
+
+#[test]
+fn a_missing_iceberg_snapshot_or_a_mismatched_time_travel_is_refused() {
+    let (dir, ids) = iceberg_nation();
+    let local = dir.path().join("nation");
+    let plan_dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            format!("nation={}#snapshot=42", local.display()),
+            format!(
+                "error: table `nation` ({}): #snapshot=42: the table has no such snapshot; its snapshots are {}, {}\n",
+                local.display(),
+                ids[0],
+                ids[1]
+            ),
+        ),
+        (
+            format!("nation={}#version=1", local.display()),
+            format!(
+                "error: table `nation` ({}): #version= reads a version of a Delta table; this is an Iceberg table: use #snapshot=ID\n",
+                local.display()
+            ),
+        ),
+        (
+            "nation=s3://lode/delta/nation/#snapshot=1".to_string(),
+            "error: table `nation` (s3://lode/delta/nation/): #snapshot= reads a snapshot of an Iceberg table; this is a Delta table: use #version=N\n".to_string(),
+        ),
+    ];
+    for (table, expected) in cases {
+        let (code, _, err) = run(server()
+            .lode()
+            .args(["sql", "SELECT 1 FROM nation", "--table", &table, "-o"])
+            .arg(plan_dir.path().join("plan.json")));
+        assert_eq!(code, 2, "{table}: {err}");
+        assert_eq!(err, expected, "{table}");
+    }
+}
+
+#[test]
 fn a_delta_table_under_a_data_prefix_is_found_by_its_log() {
     let data = ["--data", "s3://lode/delta/"];
     let (out, _) = sql_then_run("SELECT count(*) AS n FROM nation", &data, &data);
@@ -529,7 +692,7 @@ fn a_missing_object_bucket_or_scheme_is_named() {
         ),
         (
             "lineitem=s3://lode/empty/",
-            "error: table `lineitem` (s3://lode/empty/): directory holds no .parquet, .csv or .arrow files",
+            "error: table `lineitem` (s3://lode/empty/): directory holds no .parquet, .csv or .arrow files, no Delta log (_delta_log/) and no Iceberg metadata (metadata/*.metadata.json)",
         ),
         (
             "lineitem=hdfs://namenode/lineitem.parquet",

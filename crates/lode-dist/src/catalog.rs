@@ -12,26 +12,23 @@ use datafusion::common::Statistics;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
-use datafusion::datasource::file_format::arrow::ArrowFormat;
-use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingTableUrl, PartitionedFile};
 use datafusion::datasource::physical_plan::{
-    ArrowSource, FileGroup, FileScanConfig, FileScanConfigBuilder, FileSource,
+    ArrowSource, FileScanConfig, FileScanConfigBuilder, FileSource,
 };
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::object_store::path::Path as ObjectPath;
 use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use lode_exec::storage::Location;
-use lode_exec::{FileFormat, TableBinding, TableBindings, TableKind};
+use lode_exec::{FileFormat, FileScan, TableBinding, TableBindings, TableKind};
 use prost::Message;
 
 use crate::codec::{decode_schema, encode_schema};
@@ -51,7 +48,8 @@ pub fn data_store_url() -> ObjectStoreUrl {
 /// The tables of `data` (a data directory or object-store prefix, as `lode run --data` reads
 /// it) with their schemas and files. `bindings` are those of `data`, already registered in
 /// `ctx`, whose schemas are announced; `ctx` reads the data directory as [`DATA_STORE`]. A
-/// table's files are listed as DataFusion lists them when the table is read.
+/// table of plain files is listed as DataFusion lists it when the table is read; an Iceberg
+/// table's files are those of its snapshot, with its manifests' statistics.
 pub async fn announce_tables(
     data: &Location,
     bindings: &TableBindings,
@@ -60,51 +58,27 @@ pub async fn announce_tables(
     let mut tables = Vec::new();
     for binding in bindings.iter() {
         let name = binding.name.to_lowercase();
-        let (TableKind::Files(format), Some(extension)) = (binding.kind, binding.file_extension())
-        else {
-            return Err(DistError::Config(format!(
-                "table {name} ({}): executors announce tables of plain files only, not Delta tables",
-                binding.location
-            )));
-        };
-        let failed = |e: &dyn std::fmt::Display| {
-            DistError::Config(format!(
-                "listing the files of table {name} ({}): {e}",
-                binding.location
-            ))
-        };
         let provider = ctx
             .table_provider(name.as_str())
             .await
             .map_err(DistError::datafusion(format!("table {name}")))?;
-        let url = announced_url(data, binding)?;
-        let store = ctx
-            .runtime_env()
-            .object_store(url.object_store())
-            .map_err(|e| failed(&e))?;
-        let state = ctx.state();
-        let mut objects: Vec<ObjectMeta> = url
-            .list_all_files(&state, store.as_ref(), &extension)
-            .await
-            .map_err(|e| failed(&e))?
-            .try_collect()
-            .await
-            .map_err(|e| failed(&e))?;
-        objects.sort_by(|a, b| a.location.cmp(&b.location));
-        let mut files = Vec::with_capacity(objects.len());
-        for object in objects {
-            let statistics = match format {
-                FileFormat::Parquet => {
-                    parquet_statistics(ctx, &store, provider.schema(), &object).await?
-                }
-                FileFormat::Csv | FileFormat::Arrow => Vec::new(),
-            };
-            files.push(proto::DataFile {
-                path: object.location.to_string(),
-                size: object.size,
-                statistics,
-            });
-        }
+        let (format, store, files) = match binding.kind {
+            TableKind::Files(format) => {
+                let (store, files) = listed_files(data, binding, ctx, format, &provider).await?;
+                (format, store, files)
+            }
+            TableKind::Iceberg { snapshot } => {
+                let (store, files) = iceberg_files(binding, ctx, snapshot).await?;
+                (FileFormat::Parquet, store, files)
+            }
+            TableKind::Delta { .. } => {
+                return Err(DistError::Config(format!(
+                    "table {name} ({}): executors do not read Delta tables yet (plain files and \
+                     Iceberg tables only); read it with lode run without --executors",
+                    binding.location
+                )));
+            }
+        };
         tables.push(proto::TableFiles {
             name,
             format: format_name(format).to_string(),
@@ -113,10 +87,89 @@ pub async fn announce_tables(
                 binding.name
             )))?,
             files,
-            store: url.object_store().to_string(),
+            store: store.to_string(),
         });
     }
     Ok(tables)
+}
+
+/// The files of a table of plain files, as DataFusion lists them, with Parquet files'
+/// statistics.
+async fn listed_files(
+    data: &Location,
+    binding: &TableBinding,
+    ctx: &SessionContext,
+    format: FileFormat,
+    provider: &Arc<dyn TableProvider>,
+) -> Result<(ObjectStoreUrl, Vec<proto::DataFile>)> {
+    let failed = |e: &dyn std::fmt::Display| {
+        DistError::Config(format!(
+            "listing the files of table {} ({}): {e}",
+            binding.name, binding.location
+        ))
+    };
+    let url = announced_url(data, binding)?;
+    let extension = binding.file_extension().unwrap_or_default();
+    let store = ctx
+        .runtime_env()
+        .object_store(url.object_store())
+        .map_err(|e| failed(&e))?;
+    let state = ctx.state();
+    let mut objects: Vec<ObjectMeta> = url
+        .list_all_files(&state, store.as_ref(), &extension)
+        .await
+        .map_err(|e| failed(&e))?
+        .try_collect()
+        .await
+        .map_err(|e| failed(&e))?;
+    objects.sort_by(|a, b| a.location.cmp(&b.location));
+    let mut files = Vec::with_capacity(objects.len());
+    for object in objects {
+        let statistics = match format {
+            FileFormat::Parquet => {
+                parquet_statistics(ctx, &store, provider.schema(), &object).await?
+            }
+            FileFormat::Csv | FileFormat::Arrow => Vec::new(),
+        };
+        files.push(proto::DataFile {
+            path: object.location.to_string(),
+            size: object.size,
+            statistics,
+        });
+    }
+    Ok((url.object_store(), files))
+}
+
+/// The data files of an Iceberg table's snapshot, with the statistics its manifests keep.
+async fn iceberg_files(
+    binding: &TableBinding,
+    ctx: &SessionContext,
+    snapshot: Option<i64>,
+) -> Result<(ObjectStoreUrl, Vec<proto::DataFile>)> {
+    let table = lode_exec::iceberg::load(ctx, &binding.location, snapshot)
+        .await
+        .map_err(|e| {
+            DistError::Config(format!(
+                "table {} ({}): {e}",
+                binding.name, binding.location
+            ))
+        })?;
+    let files = table
+        .files
+        .iter()
+        .map(|file| proto::DataFile {
+            path: file.object_meta.location.to_string(),
+            size: file.object_meta.size,
+            statistics: file
+                .statistics
+                .as_deref()
+                .map_or_else(Vec::new, |statistics| {
+                    datafusion_proto_common::protobuf_common::Statistics::from(statistics)
+                        .encode_to_vec()
+                }),
+        })
+        .collect();
+    Ok((table.store, files))
 }
 
 /// Where executors read `binding`'s files: in [`DATA_STORE`] by its path relative to the data
@@ -348,11 +401,13 @@ impl Catalog {
                     ))
                 })?;
                 let provider = ClusterTable {
-                    schema: Arc::clone(&table.schema),
-                    format: table.format,
-                    store: table.store.clone(),
-                    groups,
-                    statistics: table.statistics(),
+                    scan: FileScan {
+                        store: table.store.clone(),
+                        schema: Arc::clone(&table.schema),
+                        format: table.format,
+                        groups,
+                        statistics: table.statistics(),
+                    },
                 };
                 Ok((name.clone(), Arc::new(provider)))
             })
@@ -440,7 +495,9 @@ fn place_files(
             1
         };
         for (i, &g) in eligible.iter().take(ranges as usize).enumerate() {
-            let file = PartitionedFile::new(path.clone(), *size);
+            // A file's own statistics let its scan skip it when a filter rules it out.
+            let mut file = PartitionedFile::new(path.clone(), *size);
+            file.statistics = table.statistics.get(path).cloned();
             let (file, bytes) = if ranges == 1 {
                 (file, *size)
             } else {
@@ -546,61 +603,45 @@ pub fn bytes_to_read(file: &PartitionedFile) -> u64 {
 /// scan task reads files that one executor holds.
 #[derive(Debug)]
 pub struct ClusterTable {
-    schema: SchemaRef,
-    format: FileFormat,
-    store: ObjectStoreUrl,
-    groups: Vec<Vec<PartitionedFile>>,
-    /// The whole table's statistics, for the planner's join choices.
-    statistics: Option<Statistics>,
+    scan: FileScan,
 }
 
 #[async_trait]
 impl TableProvider for ClusterTable {
     fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+        Arc::clone(&self.scan.schema)
     }
 
     fn table_type(&self) -> TableType {
         TableType::Base
     }
 
+    /// Filters prune files here (a file whose statistics rule them out is no task's);
+    /// DataFusion still applies them to the rows.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        if self.groups.is_empty() {
-            let schema = match projection {
-                Some(columns) => Arc::new(self.schema.project(columns)?),
-                None => Arc::clone(&self.schema),
-            };
-            return Ok(Arc::new(EmptyExec::new(schema)));
-        }
-        let format: Arc<dyn DfFileFormat> = match self.format {
-            FileFormat::Parquet => Arc::new(ParquetFormat::default()),
-            FileFormat::Csv => Arc::new(CsvFormat::default().with_has_header(true)),
-            FileFormat::Arrow => Arc::new(ArrowFormat),
-        };
-        let source = format.file_source(Arc::clone(&self.schema).into());
-        let groups = self.groups.iter().cloned().map(FileGroup::new).collect();
-        let mut config = FileScanConfigBuilder::new(self.store.clone(), source)
-            .with_file_groups(groups)
-            .with_projection_indices(projection.cloned())?
-            .with_limit(limit);
-        if let Some(statistics) = &self.statistics {
-            config = config.with_statistics(statistics.clone());
-        }
-        let config = config.build();
-        if self.format == FileFormat::Arrow {
+        let scan = self.scan.pruned(state, filters)?;
+        if scan.format == FileFormat::Arrow && !scan.groups.is_empty() {
             // DataFusion's Arrow planning opens the first file to tell the IPC file format
             // from the stream format, and the coordinator plans without the files. The
             // executor, which has them, tells (`restore_arrow_streams`): the
             // format does not survive datafusion-proto anyway.
+            let (_, config) = scan.config(projection, limit)?;
             return Ok(DataSourceExec::from_data_source(config));
         }
-        format.create_physical_plan(state, config).await
+        scan.plan(state, projection, limit).await
     }
 }
 

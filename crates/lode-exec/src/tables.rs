@@ -59,6 +59,11 @@ pub enum TableKind {
         /// The version to read (`LOCATION#version=N`); the latest when `None`.
         version: Option<u64>,
     },
+    /// An Apache Iceberg table: its `metadata/` says which files make up each snapshot.
+    Iceberg {
+        /// The snapshot to read (`LOCATION#snapshot=ID`); the current one when `None`.
+        snapshot: Option<i64>,
+    },
 }
 
 /// One table: a name and the file or directory of files that hold it.
@@ -82,7 +87,7 @@ impl TableBinding {
     }
 
     /// The ending DataFusion lists the table's files by: the format's extension for a
-    /// directory or prefix, the file's own for one file; `None` for a Delta table.
+    /// directory or prefix, the file's own for one file; `None` for a Delta or Iceberg table.
     pub fn file_extension(&self) -> Option<String> {
         let TableKind::Files(format) = self.kind else {
             return None;
@@ -137,7 +142,7 @@ impl TableBindings {
         }
         for (stem, url) in found {
             let kind = match url.path().ends_with('/') {
-                true => ObjectListing::of(&url, stores).await?.kind(),
+                true => ObjectListing::of(&url, stores).await?.kind(stores).await?,
                 false => FileFormat::from_path(Path::new(url.path()))
                     .map(TableKind::Files)
                     .ok_or_else(String::new),
@@ -178,21 +183,23 @@ impl TableBindings {
     }
 
     /// Binds `name` to a file or object, to a directory or prefix whose files all have one
-    /// format (a URL ending in `/` is a prefix), or to a Delta table's directory or prefix
-    /// (`#version=N` after it reads that version).
+    /// format (a URL ending in `/` is a prefix), or to a Delta or Iceberg table's directory
+    /// or prefix (`#version=N` after a Delta table reads that version, `#snapshot=ID` after
+    /// an Iceberg table that snapshot).
     pub async fn add_location(
         &mut self,
         name: &str,
         location: &Location,
         stores: &Stores,
     ) -> Result<()> {
-        let (location, version) = split_version(location)?;
+        let (location, travel) = split_time_travel(location)?;
         let table_error = |message: String| table_error(name, &location, message);
         let kind = match &location {
             Location::Local(path) => local_kind(path).map_err(table_error)?,
             Location::Url(url) if url.path().ends_with('/') => ObjectListing::of(url, stores)
                 .await?
-                .kind()
+                .kind(stores)
+                .await?
                 .map_err(table_error)?,
             Location::Url(url) => {
                 let format = FileFormat::from_path(Path::new(url.path())).ok_or_else(|| {
@@ -202,12 +209,37 @@ impl TableBindings {
                 TableKind::Files(format)
             }
         };
-        let kind = match (kind, version) {
-            (TableKind::Delta { .. }, version) => TableKind::Delta { version },
+        let kind = match (kind, travel) {
             (kind, None) => kind,
-            (TableKind::Files(_), Some(_)) => {
+            (TableKind::Delta { .. }, Some(TimeTravel::Version(version))) => TableKind::Delta {
+                version: Some(version),
+            },
+            (TableKind::Iceberg { .. }, Some(TimeTravel::Snapshot(snapshot))) => {
+                TableKind::Iceberg {
+                    snapshot: Some(snapshot),
+                }
+            }
+            (TableKind::Delta { .. }, Some(TimeTravel::Snapshot(_))) => {
+                return Err(table_error(
+                    "#snapshot= reads a snapshot of an Iceberg table; this is a Delta table: use #version=N"
+                        .into(),
+                ));
+            }
+            (TableKind::Iceberg { .. }, Some(TimeTravel::Version(_))) => {
+                return Err(table_error(
+                    "#version= reads a version of a Delta table; this is an Iceberg table: use #snapshot=ID"
+                        .into(),
+                ));
+            }
+            (TableKind::Files(_), Some(TimeTravel::Version(_))) => {
                 return Err(table_error(
                     "#version= reads a version of a Delta table, and this is not one (no _delta_log)"
+                        .into(),
+                ));
+            }
+            (TableKind::Files(_), Some(TimeTravel::Snapshot(_))) => {
+                return Err(table_error(
+                    "#snapshot= reads a snapshot of an Iceberg table, and this is not one (no metadata/*.metadata.json)"
                         .into(),
                 ));
             }
@@ -301,6 +333,9 @@ pub(crate) async fn register_file(
         TableKind::Delta { version } => {
             crate::delta::register(ctx, table, &binding.location, version).await
         }
+        TableKind::Iceberg { snapshot } => {
+            crate::iceberg::register(ctx, table, &binding.location, snapshot).await
+        }
     };
     result.map_err(|message| table_error(&binding.name, &binding.location, message))
 }
@@ -341,17 +376,38 @@ async fn register_files(
     }
 }
 
-/// `location` without a `#version=N` suffix, and N.
-fn split_version(location: &Location) -> Result<(Location, Option<u64>)> {
+/// Which state of a table to read: a Delta version or an Iceberg snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeTravel {
+    Version(u64),
+    Snapshot(i64),
+}
+
+/// `location` without a `#version=N` or `#snapshot=ID` suffix, and what it asks for.
+fn split_time_travel(location: &Location) -> Result<(Location, Option<TimeTravel>)> {
     let text = location.to_string();
-    let Some((base, version)) = text.rsplit_once("#version=") else {
+    let invalid = |message: String| ExecError::Location {
+        location: text.clone(),
+        message,
+    };
+    let (base, travel) = if let Some((base, version)) = text.rsplit_once("#version=") {
+        let version = version.parse::<u64>().map_err(|_| {
+            invalid(format!(
+                "#version={version}: expected a Delta table version, a whole number"
+            ))
+        })?;
+        (base, TimeTravel::Version(version))
+    } else if let Some((base, snapshot)) = text.rsplit_once("#snapshot=") {
+        let snapshot = snapshot.parse::<i64>().map_err(|_| {
+            invalid(format!(
+                "#snapshot={snapshot}: expected an Iceberg snapshot id, a whole number"
+            ))
+        })?;
+        (base, TimeTravel::Snapshot(snapshot))
+    } else {
         return Ok((location.clone(), None));
     };
-    let version = version.parse::<u64>().map_err(|_| ExecError::Location {
-        location: text.clone(),
-        message: format!("#version={version}: expected a Delta table version, a whole number"),
-    })?;
-    Ok((Location::parse(base)?, Some(version)))
+    Ok((Location::parse(base)?, Some(travel)))
 }
 
 /// A local path's table kind: a file's format, or a directory's kind.
@@ -367,10 +423,23 @@ fn local_kind(path: &Path) -> std::result::Result<TableKind, String> {
     }
 }
 
-/// A directory's table kind: Delta when it holds a `_delta_log`, else its files' one format.
+/// A directory's table kind: Delta when it holds a `_delta_log`, Iceberg when its
+/// `metadata/` holds a `*.metadata.json`, else its files' one format.
 fn directory_kind(dir: &Path) -> std::result::Result<TableKind, String> {
     if dir.join("_delta_log").is_dir() {
         return Ok(TableKind::Delta { version: None });
+    }
+    let metadata = std::fs::read_dir(dir.join("metadata"))
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok());
+    if metadata.into_iter().any(|entry| {
+        entry
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".metadata.json")
+    }) {
+        return Ok(TableKind::Iceberg { snapshot: None });
     }
     directory_format(dir).map(TableKind::Files)
 }
@@ -383,6 +452,9 @@ fn directory_format(dir: &Path) -> std::result::Result<FileFormat, String> {
         .map(|entry| entry.path().to_string_lossy().into_owned());
     one_format(files)
 }
+
+/// What a directory or prefix that is no table holds.
+const NEITHER: &str = "directory holds no .parquet, .csv or .arrow files, no Delta log (_delta_log/) and no Iceberg metadata (metadata/*.metadata.json)";
 
 /// The one format of data files named `files`; an error when they mix formats or none is a
 /// data file.
@@ -400,9 +472,7 @@ fn one_format(files: impl Iterator<Item = String>) -> std::result::Result<FileFo
             Some(_) => {}
         }
     }
-    found
-        .map(|(f, _)| f)
-        .ok_or_else(|| "directory holds no .parquet, .csv or .arrow files".to_string())
+    found.map(|(f, _)| f).ok_or_else(|| NEITHER.to_string())
 }
 
 /// One level of an object-store prefix: its objects and its sub-prefixes.
@@ -473,13 +543,24 @@ impl ObjectListing {
         tables
     }
 
-    /// The prefix's table kind: Delta when it holds a `_delta_log/`, else its objects' one
-    /// format.
-    fn kind(&self) -> std::result::Result<TableKind, String> {
+    /// The prefix's table kind: Delta when it holds a `_delta_log/`, Iceberg when its
+    /// `metadata/` holds a `*.metadata.json`, else its objects' one format.
+    async fn kind(&self, stores: &Stores) -> Result<std::result::Result<TableKind, String>> {
         if self.prefixes.iter().any(|p| p == "_delta_log") {
-            return Ok(TableKind::Delta { version: None });
+            return Ok(Ok(TableKind::Delta { version: None }));
         }
-        one_format(self.objects.iter().cloned()).map(TableKind::Files)
+        if self.objects.is_empty()
+            && self.prefixes.iter().any(|p| p == "metadata")
+            && let Ok(metadata) = self.url.join("metadata/")
+            && ObjectListing::of(&metadata, stores)
+                .await?
+                .objects
+                .iter()
+                .any(|o| o.ends_with(".metadata.json"))
+        {
+            return Ok(Ok(TableKind::Iceberg { snapshot: None }));
+        }
+        Ok(one_format(self.objects.iter().cloned()).map(TableKind::Files))
     }
 }
 
