@@ -467,19 +467,26 @@ fn an_iceberg_filter_skips_the_files_its_manifests_rule_out() {
 }
 
 #[test]
-fn iceberg_tables_run_on_executors() {
-    let data = ["--data", "s3://lode/iceberg/"];
-    let sql = "SELECT n_regionkey, count(*) AS n FROM nation GROUP BY n_regionkey ORDER BY 1";
-    let (local, plan_dir) = sql_then_run(sql, &data, &data);
-    assert_eq!(local, "n_regionkey,n\n0,5\n1,5\n2,5\n3,5\n4,5\n");
-    let (code, out, err) = run(server()
-        .lode()
-        .arg("run")
-        .arg(plan_dir.path().join("plan.json"))
-        .args(["--executors", "2", "--format", "csv"])
-        .args(data));
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out, local);
+fn delta_and_iceberg_tables_run_on_executors() {
+    for prefix in ["s3://lode/delta/", "s3://lode/iceberg/"] {
+        let data = ["--data", prefix];
+        for sql in [
+            "SELECT n_regionkey, count(*) AS n FROM nation GROUP BY n_regionkey ORDER BY 1",
+            // Every column, in the table's order, of one partition.
+            "SELECT * FROM nation WHERE n_regionkey = 1 ORDER BY n_nationkey",
+        ] {
+            let (local, plan_dir) = sql_then_run(sql, &data, &data);
+            assert!(local.lines().count() == 6, "{prefix}: {sql}: {local}");
+            let (code, out, err) = run(server()
+                .lode()
+                .arg("run")
+                .arg(plan_dir.path().join("plan.json"))
+                .args(["--executors", "2", "--format", "csv"])
+                .args(data));
+            assert_eq!(code, 0, "{prefix}: {sql}: {err}");
+            assert_eq!(out, local, "{prefix}: {sql}");
+        }
+    }
 }
 
 #[test]

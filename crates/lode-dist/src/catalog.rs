@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::Statistics;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{ScalarValue, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -62,6 +62,7 @@ pub async fn announce_tables(
             .table_provider(name.as_str())
             .await
             .map_err(DistError::datafusion(format!("table {name}")))?;
+        let mut partition_columns = Vec::new();
         let (format, store, files) = match binding.kind {
             TableKind::Files(format) => {
                 let (store, files) = listed_files(data, binding, ctx, format, &provider).await?;
@@ -71,12 +72,11 @@ pub async fn announce_tables(
                 let (store, files) = iceberg_files(binding, ctx, snapshot).await?;
                 (FileFormat::Parquet, store, files)
             }
-            TableKind::Delta { .. } => {
-                return Err(DistError::Config(format!(
-                    "table {name} ({}): executors do not read Delta tables yet (plain files and \
-                     Iceberg tables only); read it with lode run without --executors",
-                    binding.location
-                )));
+            TableKind::Delta { version } => {
+                let (store, columns, files) =
+                    delta_files(data, binding, ctx, version, &provider.schema()).await?;
+                partition_columns = columns;
+                (FileFormat::Parquet, store, files)
             }
         };
         tables.push(proto::TableFiles {
@@ -88,6 +88,7 @@ pub async fn announce_tables(
             )))?,
             files,
             store: store.to_string(),
+            partition_columns,
         });
     }
     Ok(tables)
@@ -135,6 +136,7 @@ async fn listed_files(
             path: object.location.to_string(),
             size: object.size,
             statistics,
+            partition_values: Vec::new(),
         });
     }
     Ok((url.object_store(), files))
@@ -167,9 +169,67 @@ async fn iceberg_files(
                     datafusion_proto_common::protobuf_common::Statistics::from(statistics)
                         .encode_to_vec()
                 }),
+            partition_values: Vec::new(),
         })
         .collect();
     Ok((table.store, files))
+}
+
+/// The data files of a Delta table's version, under the table's place in its store, with
+/// their partition values typed as `schema` (the table's) types the partition columns.
+async fn delta_files(
+    data: &Location,
+    binding: &TableBinding,
+    ctx: &SessionContext,
+    version: Option<u64>,
+    schema: &SchemaRef,
+) -> Result<(ObjectStoreUrl, Vec<String>, Vec<proto::DataFile>)> {
+    let failed = |e: &dyn std::fmt::Display| {
+        DistError::Config(format!(
+            "table {} ({}): {e}",
+            binding.name, binding.location
+        ))
+    };
+    let table = lode_exec::delta::files(ctx, &binding.location, version)
+        .await
+        .map_err(|e| failed(&e))?;
+    let root = announced_url(data, binding)?;
+    let types = table
+        .partition_columns
+        .iter()
+        .map(|column| Ok(schema.field_with_name(column)?.data_type().clone()))
+        .collect::<DfResult<Vec<_>>>()
+        .map_err(|e| failed(&e))?;
+    let mut files = Vec::with_capacity(table.files.len());
+    for file in table.files {
+        let path = match root.prefix().as_ref() {
+            "" => file.path,
+            prefix => format!("{prefix}/{}", file.path),
+        };
+        let partition_values = file
+            .partition_values
+            .iter()
+            .zip(&types)
+            .map(|(value, kind)| {
+                let typed = match value {
+                    Some(text) => ScalarValue::try_from_string(text.clone(), kind),
+                    None => ScalarValue::try_from(kind),
+                }
+                .map_err(|e| failed(&format!("partition value {value:?} of {path}: {e}")))?;
+                let encoded =
+                    datafusion_proto_common::protobuf_common::ScalarValue::try_from(&typed)
+                        .map_err(|e| failed(&e))?;
+                Ok(encoded.encode_to_vec())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        files.push(proto::DataFile {
+            path,
+            size: file.size,
+            statistics: Vec::new(),
+            partition_values,
+        });
+    }
+    Ok((root.object_store(), table.partition_columns, files))
 }
 
 /// Where executors read `binding`'s files: in [`DATA_STORE`] by its path relative to the data
@@ -223,6 +283,18 @@ async fn parquet_statistics(
             ))
         })?;
     Ok(datafusion_proto_common::protobuf_common::Statistics::from(&statistics).encode_to_vec())
+}
+
+fn decode_partition_values(values: &[Vec<u8>]) -> std::result::Result<Vec<ScalarValue>, String> {
+    values
+        .iter()
+        .map(|bytes| {
+            let proto =
+                datafusion_proto_common::protobuf_common::ScalarValue::decode(bytes.as_slice())
+                    .map_err(|e| e.to_string())?;
+            ScalarValue::try_from(&proto).map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 fn decode_statistics(bytes: &[u8]) -> Option<Arc<Statistics>> {
@@ -286,6 +358,10 @@ struct CatalogTable {
     files: BTreeMap<String, (u64, BTreeSet<String>)>,
     /// By path: DataFusion's statistics of the file, as its first holder announced them.
     statistics: BTreeMap<String, Arc<Statistics>>,
+    /// Columns whose values come from each file's partition values (a Delta table's).
+    partition_columns: Vec<String>,
+    /// By path: the file's partition values, one per partition column.
+    partition_values: BTreeMap<String, Vec<ScalarValue>>,
 }
 
 impl CatalogTable {
@@ -320,6 +396,8 @@ impl Catalog {
                     store: store.clone(),
                     files: BTreeMap::new(),
                     statistics: BTreeMap::new(),
+                    partition_columns: announced.partition_columns.clone(),
+                    partition_values: BTreeMap::new(),
                 });
             if table.schema.fields() != schema.fields() || table.format != format {
                 return Err(DistError::Config(format!(
@@ -328,6 +406,15 @@ impl Catalog {
                     announced.name,
                     format_name(format),
                     format_name(table.format)
+                )));
+            }
+            if table.partition_columns != announced.partition_columns {
+                return Err(DistError::Config(format!(
+                    "table {} on executor {executor} is partitioned by [{}] but by [{}] on the \
+                     executors already registered",
+                    announced.name,
+                    announced.partition_columns.join(", "),
+                    table.partition_columns.join(", ")
                 )));
             }
             if table.store != store {
@@ -352,6 +439,22 @@ impl Catalog {
                     )));
                 }
                 entry.1.insert(executor.to_string());
+                let values = decode_partition_values(&file.partition_values).map_err(|e| {
+                    DistError::Config(format!(
+                        "the partition values of file {} of table {}: {e}",
+                        file.path, announced.name
+                    ))
+                })?;
+                if values.len() != table.partition_columns.len() {
+                    return Err(DistError::Config(format!(
+                        "file {} of table {} has {} partition values for {} partition columns",
+                        file.path,
+                        announced.name,
+                        values.len(),
+                        table.partition_columns.len()
+                    )));
+                }
+                table.partition_values.insert(file.path.clone(), values);
                 if let Some(statistics) = decode_statistics(&file.statistics) {
                     table
                         .statistics
@@ -373,6 +476,9 @@ impl Catalog {
             });
             let files = &table.files;
             table.statistics.retain(|path, _| files.contains_key(path));
+            table
+                .partition_values
+                .retain(|path, _| files.contains_key(path));
         }
         self.tables.retain(|_, t| !t.files.is_empty());
     }
@@ -407,6 +513,7 @@ impl Catalog {
                         format: table.format,
                         groups,
                         statistics: table.statistics(),
+                        partition_columns: table.partition_columns.clone(),
                     },
                 };
                 Ok((name.clone(), Arc::new(provider)))
@@ -498,6 +605,11 @@ fn place_files(
             // A file's own statistics let its scan skip it when a filter rules it out.
             let mut file = PartitionedFile::new(path.clone(), *size);
             file.statistics = table.statistics.get(path).cloned();
+            file.partition_values = table
+                .partition_values
+                .get(path)
+                .cloned()
+                .unwrap_or_default();
             let (file, bytes) = if ranges == 1 {
                 (file, *size)
             } else {
@@ -730,6 +842,8 @@ mod tests {
             format,
             store: data_store_url(),
             statistics: BTreeMap::new(),
+            partition_columns: Vec::new(),
+            partition_values: BTreeMap::new(),
             files: files
                 .iter()
                 .map(|(path, size, holders)| {

@@ -27,7 +27,7 @@ use deltalake_core::logstore::{
     LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories,
 };
 use deltalake_core::protocol::SaveMode;
-use deltalake_core::{DeltaResult, DeltaTableBuilder, DeltaTableError};
+use deltalake_core::{DeltaResult, DeltaTable, DeltaTableBuilder, DeltaTableError};
 use url::Url;
 
 use crate::storage::{Location, Stores};
@@ -40,14 +40,7 @@ pub(crate) async fn register(
     location: &Location,
     version: Option<u64>,
 ) -> Result<(), String> {
-    let builder = builder(ctx, location)?;
-    let delta = match version {
-        None => builder.load().await.map_err(describe)?,
-        Some(version) => match builder.with_version(version).load().await {
-            Ok(delta) => delta,
-            Err(error) => return Err(missing_version(ctx, location, version, error).await),
-        },
-    };
+    let delta = load(ctx, location, version).await?;
     let provider = delta
         .table_provider()
         .await
@@ -57,12 +50,94 @@ pub(crate) async fn register(
     Ok(())
 }
 
+/// The table at `location`, at `version` or its latest.
+async fn load(
+    ctx: &SessionContext,
+    location: &Location,
+    version: Option<u64>,
+) -> Result<DeltaTable, String> {
+    let builder = builder(ctx, location)?;
+    match version {
+        None => builder.load().await.map_err(describe),
+        Some(version) => match builder.with_version(version).load().await {
+            Ok(delta) => Ok(delta),
+            Err(error) => Err(missing_version(ctx, location, version, error).await),
+        },
+    }
+}
+
+/// The data files of one version of a Delta table, as a cluster's executors announce them.
+#[derive(Debug, Clone)]
+pub struct DeltaFiles {
+    /// The table's partition columns, in the log's order.
+    pub partition_columns: Vec<String>,
+    /// Its live files.
+    pub files: Vec<DeltaFile>,
+}
+
+/// One data file of a Delta table.
+#[derive(Debug, Clone)]
+pub struct DeltaFile {
+    /// Its path under the table's root, as an object-store path.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its value of each partition column (`None`: null), as the log writes it.
+    pub partition_values: Vec<Option<String>>,
+}
+
+/// The live files of the table at `location`, at `version` or its latest. Tables whose
+/// files need more than their paths and partition values to read (column mapping,
+/// deletion vectors) are refused, naming what they use.
+pub async fn files(
+    ctx: &SessionContext,
+    location: &Location,
+    version: Option<u64>,
+) -> Result<DeltaFiles, String> {
+    let delta = load(ctx, location, version).await?;
+    let snapshot = delta.snapshot().map_err(describe)?;
+    let metadata = snapshot.metadata();
+    if let Some(mode) = metadata.configuration().get("delta.columnMapping.mode")
+        && mode != "none"
+    {
+        return Err(format!(
+            "uses column mapping (mode {mode}), which executors do not read yet; read it \
+             with lode run without --executors"
+        ));
+    }
+    let partition_columns = metadata.partition_columns().to_vec();
+    let mut files = Vec::new();
+    for file in snapshot.log_data().iter() {
+        if file.deletion_vector_descriptor().is_some() {
+            return Err(format!(
+                "{} has a deletion vector, which executors do not apply yet; read the table \
+                 with lode run without --executors",
+                file.path()
+            ));
+        }
+        let values = file.partition_values_map();
+        files.push(DeltaFile {
+            path: file.object_store_path().to_string(),
+            size: file.size().max(0) as u64,
+            partition_values: partition_columns
+                .iter()
+                .map(|column| values.get(column).cloned().flatten())
+                .collect(),
+        });
+    }
+    Ok(DeltaFiles {
+        partition_columns,
+        files,
+    })
+}
+
 /// Whether `location` is a Delta table: a directory or prefix holding `_delta_log/`.
 pub async fn is_table(location: &Location, stores: &Stores) -> bool {
     match location {
         Location::Local(path) => path.join("_delta_log").is_dir(),
         Location::Url(url) => {
-            let Ok(log) = table_url(location)
+            let Ok(log) = location
+                .directory_url()
                 .and_then(|root| root.join("_delta_log/").map_err(|e| e.to_string()))
             else {
                 return false;
@@ -168,7 +243,7 @@ impl PartitionStream for OneShot {
 
 /// A builder of the table at `location`, on the engine's store for its bucket.
 fn builder(ctx: &SessionContext, location: &Location) -> Result<DeltaTableBuilder, String> {
-    let url = table_url(location)?;
+    let url = location.directory_url()?;
     let mut builder = DeltaTableBuilder::from_url(url.clone()).map_err(describe)?;
     if let Location::Url(_) = location {
         register_log_stores();
@@ -199,22 +274,6 @@ async fn missing_version(
         }
         _ => format!("Delta table version {version}: {}", describe(error)),
     }
-}
-
-/// The table's root as a URL ending in `/`.
-fn table_url(location: &Location) -> Result<Url, String> {
-    let mut url = match location {
-        Location::Url(url) => url.clone(),
-        Location::Local(path) => {
-            let absolute = std::path::absolute(path).map_err(|e| e.to_string())?;
-            Url::from_directory_path(&absolute)
-                .map_err(|()| format!("{} is not a directory path", absolute.display()))?
-        }
-    };
-    if !url.path().ends_with('/') {
-        url.set_path(&format!("{}/", url.path()));
-    }
-    Ok(url)
 }
 
 /// A delta-rs error told as Lode tells store errors where it is one.

@@ -80,7 +80,7 @@ pub async fn load(
     location: &Location,
     snapshot: Option<i64>,
 ) -> Result<IcebergFiles, String> {
-    let root = table_url(location)?;
+    let root = location.directory_url()?;
     let metadata = newest_metadata(ctx, &root).await?;
     let bytes = read(ctx, &metadata).await?;
     let table: TableMetadata = serde_json::from_slice(&bytes)
@@ -121,26 +121,10 @@ pub async fn load(
 
 /// Whether `location` is an Iceberg table: its `metadata/` holds a `*.metadata.json`.
 pub async fn is_table(ctx: &SessionContext, location: &Location) -> bool {
-    match table_url(location) {
+    match location.directory_url() {
         Ok(root) => newest_metadata(ctx, &root).await.is_ok(),
         Err(_) => false,
     }
-}
-
-/// The table's root as a URL ending in `/`.
-fn table_url(location: &Location) -> Result<Url, String> {
-    let mut url = match location {
-        Location::Local(path) => {
-            let path = std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            Url::from_directory_path(&path)
-                .map_err(|()| format!("{}: not a directory path", path.display()))?
-        }
-        Location::Url(url) => url.clone(),
-    };
-    if !url.path().ends_with('/') {
-        url.set_path(&format!("{}/", url.path()));
-    }
-    Ok(url)
 }
 
 /// The URL of the table's newest metadata file.
@@ -714,6 +698,7 @@ impl TableProvider for IcebergTable {
             format: FileFormat::Parquet,
             groups: vec![self.files.files.clone()],
             statistics: None,
+            partition_columns: Vec::new(),
         };
         scan.pruned(state, filters)?
             .plan(state, projection, limit)

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::common::pruning::PrunableStatistics;
+use datafusion::common::stats::Precision;
 use datafusion::common::{DFSchema, Statistics};
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
 use datafusion::datasource::file_format::arrow::ArrowFormat;
@@ -14,6 +15,7 @@ use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::Expr;
@@ -37,6 +39,9 @@ pub struct FileScan {
     pub format: FileFormat,
     /// The files, by scan partition.
     pub groups: Vec<Vec<PartitionedFile>>,
+    /// Columns of `schema` whose values are each file's `partition_values` (in this order)
+    /// rather than in the file: a Delta table's partition columns.
+    pub partition_columns: Vec<String>,
     /// The whole table's statistics, for the planner's join choices.
     pub statistics: Option<Statistics>,
 }
@@ -53,11 +58,19 @@ impl FileScan {
             FileFormat::Csv => Arc::new(CsvFormat::default().with_has_header(true)),
             FileFormat::Arrow => Arc::new(ArrowFormat),
         };
-        let source = format.file_source(Arc::clone(&self.schema).into());
+        let (table_schema, scan_index) = self.layout()?;
+        let source = format.file_source(table_schema);
         let groups = self.groups.iter().cloned().map(FileGroup::new).collect();
+        // DataFusion puts partition columns after the files' columns: a projection names
+        // columns by their place there, in the order the table's schema wants them.
+        let projection = match projection {
+            _ if self.partition_columns.is_empty() => projection.cloned(),
+            Some(columns) => Some(columns.iter().map(|&c| scan_index[c]).collect()),
+            None => Some(scan_index),
+        };
         let mut config = FileScanConfigBuilder::new(self.store.clone(), source)
             .with_file_groups(groups)
-            .with_projection_indices(projection.cloned())?
+            .with_projection_indices(projection)?
             .with_limit(limit);
         if let Some(statistics) = &self.statistics {
             config = config.with_statistics(statistics.clone());
@@ -65,8 +78,59 @@ impl FileScan {
         Ok((format, config.build()))
     }
 
-    /// The scan without the files whose statistics show that no row passes `filters`, and
-    /// without the groups left empty. Files without statistics stay.
+    /// DataFusion's table schema (the files' columns, then the partition columns) and, for
+    /// each column of `schema`, its place there.
+    fn layout(&self) -> DfResult<(TableSchema, Vec<usize>)> {
+        let fields = self.schema.fields();
+        if self.partition_columns.is_empty() {
+            return Ok((Arc::clone(&self.schema).into(), (0..fields.len()).collect()));
+        }
+        let is_partition = |name: &String| self.partition_columns.contains(name);
+        let file_fields: Vec<FieldRef> = fields
+            .iter()
+            .filter(|f| !is_partition(f.name()))
+            .cloned()
+            .collect();
+        let partition_fields = self
+            .partition_columns
+            .iter()
+            .map(|name| Ok(Arc::new(self.schema.field_with_name(name)?.clone())))
+            .collect::<DfResult<Vec<FieldRef>>>()?;
+        let order: Vec<&String> = file_fields
+            .iter()
+            .chain(&partition_fields)
+            .map(|f| f.name())
+            .collect();
+        let scan_index = fields
+            .iter()
+            .map(|f| order.iter().position(|name| *name == f.name()).unwrap_or(0))
+            .collect();
+        let file_schema = Arc::new(Schema::new(file_fields));
+        let table_schema = TableSchema::builder(file_schema)
+            .with_table_partition_cols(partition_fields)
+            .build();
+        Ok((table_schema, scan_index))
+    }
+
+    /// A file's statistics over `schema`: its own, else its partition values as each
+    /// partition column's only value.
+    fn file_statistics(&self, file: &PartitionedFile) -> Arc<Statistics> {
+        if let Some(statistics) = &file.statistics {
+            return Arc::clone(statistics);
+        }
+        let mut statistics = Statistics::new_unknown(&self.schema);
+        for (name, value) in self.partition_columns.iter().zip(&file.partition_values) {
+            if let Ok(column) = self.schema.index_of(name) {
+                let exact = Precision::Exact(value.clone());
+                statistics.column_statistics[column].min_value = exact.clone();
+                statistics.column_statistics[column].max_value = exact;
+            }
+        }
+        Arc::new(statistics)
+    }
+
+    /// The scan without the files whose statistics (or partition values) show that no row
+    /// passes `filters`, and without the groups left empty. Files without either stay.
     ///
     /// DataFusion's Parquet opener would skip such files too, but in DataFusion 55 it first
     /// folds a column whose minimum equals its maximum (an identity-partitioned column) into
@@ -85,16 +149,11 @@ impl FileScan {
         else {
             return Ok(self.clone());
         };
-        let unknown = Arc::new(Statistics::new_unknown(&self.schema));
         let mut groups = Vec::with_capacity(self.groups.len());
         for group in &self.groups {
             let statistics = group
                 .iter()
-                .map(|file| {
-                    file.statistics
-                        .clone()
-                        .unwrap_or_else(|| Arc::clone(&unknown))
-                })
+                .map(|file| self.file_statistics(file))
                 .collect();
             let keep = pruning.prune(&PrunableStatistics::new(
                 statistics,
@@ -173,6 +232,7 @@ mod tests {
                 vec![file("unknown", None)],
             ],
             statistics: None,
+            partition_columns: Vec::new(),
         };
         let state = SessionContext::new().state();
         let pruned = scan
@@ -190,5 +250,50 @@ mod tests {
         assert_eq!(names, vec![vec!["three"], vec!["unknown"]]);
         let unfiltered = scan.pruned(&state, &[]).expect("pruned");
         assert_eq!(unfiltered.groups.len(), 3);
+    }
+
+    /// A Delta-like table: partition column `p` between the files' columns.
+    fn partitioned() -> FileScan {
+        let partition = |name: &str, p: i64| {
+            let mut file = PartitionedFile::new(name, 100);
+            file.partition_values = vec![ScalarValue::Int64(Some(p))];
+            file
+        };
+        FileScan {
+            store: ObjectStoreUrl::local_filesystem(),
+            schema: Arc::new(Schema::new(vec![
+                Field::new("a", DataType::Int64, false),
+                Field::new("p", DataType::Int64, false),
+                Field::new("b", DataType::Utf8, true),
+            ])),
+            format: FileFormat::Parquet,
+            groups: vec![vec![partition("p1", 1), partition("p2", 2)]],
+            statistics: None,
+            partition_columns: vec!["p".into()],
+        }
+    }
+
+    #[test]
+    fn partition_values_prune_files_and_columns_keep_the_table_order() {
+        let scan = partitioned();
+        let state = SessionContext::new().state();
+        let pruned = scan
+            .pruned(&state, &[col("p").eq(lit(2i64))])
+            .expect("pruned");
+        assert_eq!(pruned.groups.len(), 1);
+        assert_eq!(pruned.groups[0].len(), 1);
+        assert_eq!(pruned.groups[0][0].object_meta.location.as_ref(), "p2");
+        let names = |projection: Option<&Vec<usize>>| -> Vec<String> {
+            let (_, config) = scan.config(projection, None).expect("config");
+            config
+                .projected_schema()
+                .expect("schema")
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect()
+        };
+        assert_eq!(names(None), vec!["a", "p", "b"]);
+        assert_eq!(names(Some(&vec![2, 1])), vec!["b", "p"]);
     }
 }

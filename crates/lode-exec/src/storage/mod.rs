@@ -84,6 +84,23 @@ impl Location {
         }
     }
 
+    /// The location as the URL of a directory or prefix (ending in `/`): a local path made
+    /// absolute as a `file://` URL. Table formats name their files under it.
+    pub fn directory_url(&self) -> std::result::Result<Url, String> {
+        let mut url = match self {
+            Location::Url(url) => url.clone(),
+            Location::Local(path) => {
+                let absolute = std::path::absolute(path).map_err(|e| e.to_string())?;
+                Url::from_directory_path(&absolute)
+                    .map_err(|()| format!("{} is not a directory path", absolute.display()))?
+            }
+        };
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        Ok(url)
+    }
+
     /// The location as DataFusion's listing tables take it: a path, or the URL.
     pub fn as_listing_str(&self) -> String {
         match self {
