@@ -290,7 +290,8 @@ pub enum ModuleCommand {
         wasm: PathBuf,
     },
     /// Add modules to the module store, so that plans may name them by sha256 alone
-    /// ($LODE_MODULE_STORE, else ~/.local/share/lode/modules)
+    /// ($LODE_MODULE_STORE, else ~/.local/share/lode/modules; a URL such as
+    /// s3://bucket/modules/ is a store shared by every machine and cluster configured with it)
     Add {
         /// The components (.wasm)
         #[arg(required = true)]

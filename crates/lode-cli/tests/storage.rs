@@ -788,11 +788,18 @@ struct StoreCluster {
     address: String,
     coordinator_log: Receiver<String>,
     children: Vec<Child>,
+    /// Where the processes keep their files, removed when they are gone.
+    machine: Machine,
 }
 
 impl StoreCluster {
     fn start(executors: usize) -> StoreCluster {
-        let mut coordinator = server()
+        StoreCluster::start_on(executors, Machine::new())
+    }
+
+    /// A cluster whose processes all run on `machine`.
+    fn start_on(executors: usize, machine: Machine) -> StoreCluster {
+        let mut coordinator = machine
             .lode()
             .env("RUST_LOG", "info,lode_dist=debug")
             // SF 0.1's lineitem (19 MB) in two ranges.
@@ -816,9 +823,11 @@ impl StoreCluster {
             address,
             coordinator_log,
             children: vec![coordinator],
+            machine,
         };
         for _ in 0..executors {
-            let mut executor = server()
+            let mut executor = cluster
+                .machine
                 .lode()
                 .args(["serve", "executor", "--slots", "2", "--coordinator"])
                 .arg(&cluster.address)
@@ -866,6 +875,117 @@ impl Drop for StoreCluster {
             let _ = child.wait();
         }
     }
+}
+
+/// A machine of its own: `lode` with empty module stores and caches (its home, data and
+/// cache directories are fresh), and the server's credentials.
+struct Machine {
+    home: tempfile::TempDir,
+    shared_modules: Option<String>,
+}
+
+impl Machine {
+    fn new() -> Machine {
+        Machine {
+            home: tempfile::tempdir().unwrap(),
+            shared_modules: None,
+        }
+    }
+
+    /// A machine configured with the shared module store `url`.
+    fn sharing_modules(url: &str) -> Machine {
+        Machine {
+            shared_modules: Some(url.to_string()),
+            ..Machine::new()
+        }
+    }
+
+    fn lode(&self) -> Command {
+        let mut command = server().lode();
+        let home = self.home.path();
+        command
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env_remove("LODE_CACHE_DIR");
+        match &self.shared_modules {
+            Some(url) => command.env("LODE_MODULE_STORE", url),
+            None => command.env_remove("LODE_MODULE_STORE"),
+        };
+        command
+    }
+}
+
+#[test]
+fn a_module_added_to_a_shared_store_runs_on_machines_and_clusters_that_never_saw_it() {
+    let store = "s3://lode/shared-modules/";
+    let adder = Machine::sharing_modules(store);
+    let (code, added, err) = run(adder.lode().args(["module", "add"]).arg(guest("gcd")));
+    assert_eq!(code, 0, "{err}");
+    let sha256 = added.split_whitespace().next().unwrap().to_string();
+    assert!(
+        err.contains(&format!("added to the shared module store {store}")),
+        "{err}"
+    );
+    let (code, listed, err) = run(Machine::sharing_modules(store)
+        .lode()
+        .args(["module", "list"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(listed.starts_with(&format!("{sha256}  gcd (")), "{listed}");
+
+    // A plan naming the module by its hash alone.
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let (code, _, err) = run(adder
+        .lode()
+        .args([
+            "sql",
+            "SELECT sum(gcd(n_nationkey, 6)) AS g FROM nation",
+            "--by-hash",
+        ])
+        .args(["--data", "s3://lode/tpch/", "--module"])
+        .arg(guest("gcd"))
+        .arg("-o")
+        .arg(&plan_file));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::metadata(&plan_file).unwrap().len() < 64 << 10,
+        "the plan embeds the module"
+    );
+
+    let elsewhere = Machine::sharing_modules(store);
+    let (code, out, err) = run(elsewhere.lode().arg("run").arg(&plan_file).args([
+        "--format",
+        "csv",
+        "--data",
+        "s3://lode/tpch/",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "g\n66\n");
+
+    let cluster = StoreCluster::start_on(2, Machine::sharing_modules(store));
+    let (code, out, err) = run(server().lode().arg("submit").arg(&plan_file).args([
+        "--format",
+        "csv",
+        "--coordinator",
+        &cluster.address,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "g\n66\n");
+
+    // Without the shared store, a machine that never added it cannot run the plan.
+    let (code, _, err) = run(Machine::new()
+        .lode()
+        .arg("run")
+        .arg(&plan_file)
+        .args(["--data", "s3://lode/tpch/"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!(
+            "module {sha256} carries no bytes and is not in this host's module store"
+        )),
+        "{err}"
+    );
 }
 
 /// The value of `name=` in a log line.

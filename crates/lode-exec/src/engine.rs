@@ -199,6 +199,30 @@ impl Engine {
         PlanModules::load(self.wasm()?, table, supplied, &memory)
     }
 
+    /// Loads the modules `plan` names by hash alone that this host lacks from the shared
+    /// module store (`LODE_MODULE_STORE=s3://…`), when one is configured; a module neither
+    /// has is reported when the plan's modules load.
+    async fn fetch_shared_modules(&self, plan: &Plan) -> Result<()> {
+        let Ok(mut table) = lode_plan::ext::module_table(plan) else {
+            return Ok(()); // reported when the modules load
+        };
+        if table.modules.iter().all(|m| !m.component.is_empty()) {
+            return Ok(());
+        }
+        let Some(shared) = crate::storage::SharedModules::configured()? else {
+            return Ok(());
+        };
+        let runtime = self.wasm()?;
+        let have = |sha256: &str| matches!(runtime.load_by_hash(sha256), Ok(Some(_)));
+        let stores = crate::storage::Stores::default();
+        let filled = shared.fill(&stores, &mut table, have).await?;
+        for entry in table.modules.iter().filter(|m| filled.contains(&m.sha256)) {
+            // Loaded under its hash, the plan's reference finds it.
+            runtime.load(&entry.component, Some(&entry.sha256))?;
+        }
+        Ok(())
+    }
+
     /// Whether the plan may call Wasm functions: it carries or declares modules, or the user
     /// supplied some. An unreadable module table counts, so that loading reports it.
     fn uses_modules(&self, plan: &Plan) -> bool {
@@ -272,6 +296,7 @@ impl Engine {
         let runnable = &normalized(plan);
         let mut extensions = Extensions::try_from(&runnable.plan.extensions)
             .map_err(ExecError::convert("reading the plan's extensions failed"))?;
+        self.fetch_shared_modules(&runnable.plan).await?;
         let (state, modules) = self.query_state(&runnable.plan, &mut extensions)?;
         // The user's plan, not the renamed one: diagnostics point into what they wrote.
         let diagnostics = self.analyze_with(plan, &state, &modules).diagnostics;

@@ -34,9 +34,13 @@ impl ModuleStore {
     }
 
     /// `$LODE_MODULE_STORE`, else `$XDG_DATA_HOME/lode/modules`, else
-    /// `~/.local/share/lode/modules`.
+    /// `~/.local/share/lode/modules`. A `$LODE_MODULE_STORE` that is a URL names a store in
+    /// a bucket (read by `lode-exec`); this host's own store is then the default directory,
+    /// where modules added locally still go.
     pub fn default_dir() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("LODE_MODULE_STORE") {
+        if let Some(dir) = std::env::var_os("LODE_MODULE_STORE")
+            && !dir.to_string_lossy().contains("://")
+        {
             return Some(PathBuf::from(dir));
         }
         let base = std::env::var_os("XDG_DATA_HOME")

@@ -1,21 +1,25 @@
 //! `lode module inspect`: what a module offers, as a Substrait simple extension YAML.
-//! `lode module add` / `list`: the module store, for plans that name modules by hash alone.
+//! `lode module add` / `list`: the module store, for plans that name modules by hash alone:
+//! this host's directory, or a bucket prefix shared by machines (`LODE_MODULE_STORE=s3://…`).
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use lode_exec::storage::{SharedModules, Stores};
 use lode_wasm::{HostPolicy, Kind, ModuleStore, WasmRuntime, World};
 
 use crate::cli::{ModuleArgs, ModuleCommand};
 use crate::failure::Failure;
 
-pub fn run(args: ModuleArgs) -> Result<ExitCode, Failure> {
-    match args.command {
-        ModuleCommand::Inspect { wasm } => inspect(&wasm),
-        ModuleCommand::Add { wasm } => add(&wasm),
-        ModuleCommand::List => list(),
+pub async fn run(args: ModuleArgs) -> Result<ExitCode, Failure> {
+    let shared = SharedModules::configured()?;
+    match (args.command, shared) {
+        (ModuleCommand::Inspect { wasm }, _) => inspect(&wasm),
+        (ModuleCommand::Add { wasm }, shared) => add(&wasm, shared.as_ref()).await,
+        (ModuleCommand::List, None) => list(),
+        (ModuleCommand::List, Some(shared)) => list_shared(&shared).await,
     }
 }
 
@@ -39,10 +43,13 @@ fn store(runtime: &WasmRuntime) -> Result<&ModuleStore, Failure> {
 }
 
 /// Adds extension modules (compiled and checked first, so the store holds only modules a plan
-/// can use) and says where each went.
-fn add(files: &[std::path::PathBuf]) -> Result<ExitCode, Failure> {
+/// can use) to this host's store, or to the `shared` one, and says where each went.
+async fn add(
+    files: &[std::path::PathBuf],
+    shared: Option<&SharedModules>,
+) -> Result<ExitCode, Failure> {
     let runtime = runtime()?;
-    let store = store(&runtime)?;
+    let stores = Stores::default();
     for wasm in files {
         let bytes = read(wasm)?;
         let source = wasm.display().to_string();
@@ -59,17 +66,43 @@ fn add(files: &[std::path::PathBuf]) -> Result<ExitCode, Failure> {
         let module = runtime
             .load(&bytes, None)
             .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
-        let sha256 = store.put(&bytes).map_err(|e| Failure::io(e.to_string()))?;
+        let sha256 = match shared {
+            Some(shared) => shared.put(&stores, &bytes).await?,
+            None => store(&runtime)?
+                .put(&bytes)
+                .map_err(|e| Failure::io(e.to_string()))?,
+        };
         println!(
             "{sha256}  {} ({} bytes): {source}",
             module.name().name,
             bytes.len()
         );
     }
-    eprintln!(
-        "added to the module store {}; `lode sql --by-hash` writes plans that name them by sha256",
-        store.dir().display()
-    );
+    let place = match shared {
+        Some(shared) => format!("the shared module store {}", shared.url()),
+        None => format!("the module store {}", store(&runtime)?.dir().display()),
+    };
+    eprintln!("added to {place}; `lode sql --by-hash` writes plans that name them by sha256");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The modules of the shared store, with their names where this host can load them.
+async fn list_shared(shared: &SharedModules) -> Result<ExitCode, Failure> {
+    let runtime = runtime()?;
+    let stores = Stores::default();
+    let modules = shared.list(&stores).await?;
+    for stored in &modules {
+        let name = match shared.get(&stores, &stored.sha256).await {
+            Ok(Some(bytes)) => match runtime.load(&bytes, Some(&stored.sha256)) {
+                Ok(module) => module.name().name.clone(),
+                Err(e) => format!("(unusable: {e})"),
+            },
+            Ok(None) => "(removed)".into(),
+            Err(e) => format!("(unreadable: {e})"),
+        };
+        println!("{}  {name} ({} bytes)", stored.sha256, stored.size);
+    }
+    eprintln!("{} module(s) in {}", modules.len(), shared.url());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -221,6 +221,35 @@ fn check_store_name(shared: &Shared, name: &str) -> std::result::Result<(), Stri
 }
 
 /// Plans and runs one job, forwarding progress to `events`; returns the final event.
+/// Fills in, from the shared module store (`LODE_MODULE_STORE=s3://…`), the bytes of the
+/// modules `table` names by hash alone that this coordinator's own store lacks, so that it
+/// can serve them to executors; whether it filled any.
+async fn shared_modules(
+    shared: &Shared,
+    table: &mut lode_plan::ext::ModuleTable,
+) -> lode_exec::Result<bool> {
+    if table.modules.iter().all(|m| !m.component.is_empty()) {
+        return Ok(false);
+    }
+    let Some(store) = lode_exec::storage::SharedModules::configured()? else {
+        return Ok(false);
+    };
+    let local = shared
+        .config
+        .engine
+        .module_store
+        .clone()
+        .map(lode_wasm::ModuleStore::new);
+    let have = |sha256: &str| {
+        local
+            .as_ref()
+            .is_some_and(|l| matches!(l.get(sha256), Ok(Some(_))))
+    };
+    let stores = lode_exec::storage::Stores::default();
+    let filled = store.fill(&stores, table, have).await?;
+    Ok(!filled.is_empty())
+}
+
 async fn run_job(
     shared: &Shared,
     job: String,
@@ -246,14 +275,20 @@ async fn run_job(
     {
         return rejected(reason);
     }
-    let decoded = match lode_plan::decode_plan(plan) {
+    let mut decoded = match lode_plan::decode_plan(plan) {
         Ok(decoded) => decoded,
         Err(e) => return rejected(format!("the plan cannot be read: {e}")),
     };
-    let table = match lode_plan::ext::module_table(&decoded.plan) {
+    let mut table = match lode_plan::ext::module_table(&decoded.plan) {
         Ok(table) => table,
         Err(e) => return rejected(format!("the plan's module table: {e}")),
     };
+    match shared_modules(shared, &mut table).await {
+        // The plan carries them from here: planning and the executors see their bytes.
+        Ok(true) => lode_plan::ext::set_module_table(&mut decoded.plan, &table),
+        Ok(false) => {}
+        Err(e) => return failed(e.to_string()),
+    }
     let (_held, modules) = shared.hold_modules(&job, table);
     let graph = match plan_job(shared, &decoded, partitions as usize).await {
         Ok(graph) => graph,

@@ -15,6 +15,7 @@
 
 mod counted;
 pub(crate) mod messages;
+mod modules;
 mod profile;
 mod transfer;
 
@@ -34,6 +35,7 @@ use url::Url;
 use crate::error::{ExecError, Result};
 
 pub use counted::{StoreReads, count_store_reads};
+pub use modules::{MODULE_STORE_VARIABLE, SharedModules};
 
 /// The URL schemes Lode reads, as the error for any other scheme lists them.
 pub const SCHEMES: &str = "s3://, gs://, az://, abfs://, abfss://, http:// or https://";
@@ -117,6 +119,12 @@ impl fmt::Display for Location {
             Location::Url(url) => write!(f, "{url}"),
         }
     }
+}
+
+/// The object path `url` names in its store.
+pub(crate) fn object_path(url: &Url) -> Result<object_store::path::Path> {
+    object_store::path::Path::from_url_path(url.path())
+        .map_err(|e| location_error(url.as_str(), e.to_string()))
 }
 
 /// Whether `scheme` names an object store Lode reads (one of [`SCHEMES`], `s3a` and `azure`

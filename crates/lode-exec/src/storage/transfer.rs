@@ -4,12 +4,11 @@
 use std::io::Read;
 use std::path::Path;
 
-use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, WriteMultipart};
 use url::Url;
 
 use super::messages::explain_store_error;
-use super::{Stores, location_error};
+use super::{Stores, location_error, object_path};
 use crate::error::Result;
 
 /// Bytes read from the local file per part uploaded.
@@ -56,10 +55,6 @@ impl Stores {
             }
         }
     }
-}
-
-fn object_path(url: &Url) -> Result<ObjectPath> {
-    ObjectPath::from_url_path(url.path()).map_err(|e| location_error(url.as_str(), e.to_string()))
 }
 
 /// Reads `file` to its end into `parts`; the bytes sent, or what went wrong.

@@ -143,8 +143,12 @@ impl PlanModules {
             }
             let module = if entry.component.is_empty() {
                 runtime.load_by_hash(&entry.sha256)?.ok_or_else(|| {
+                    let shared = match crate::storage::SharedModules::configured() {
+                        Ok(Some(shared)) => format!(" nor in the shared module store {}", shared.url()),
+                        _ => String::new(),
+                    };
                     ExecError::Module(format!(
-                        "{where_}: module {} carries no bytes and is not in this host's module store{}; \
+                        "{where_}: module {} carries no bytes and is not in this host's module store{}{shared}; \
                          add it with `lode module add FILE.wasm`, or embed it in the plan",
                         entry.sha256,
                         runtime
