@@ -95,7 +95,8 @@ impl Destination {
 
 /// Writes a result to `output` (standard output when `None`, a file, or an object-store URL)
 /// in `format` (by default as `output`'s name asks), whole or not at all, or appends it to
-/// the Delta table `output` names as a new version; errors say they concern `source`.
+/// the Delta or Iceberg table `output` names as a new version or snapshot; errors say they
+/// concern `source`.
 pub async fn write_stream(
     stream: datafusion::physical_plan::SendableRecordBatchStream,
     format: Option<OutputFormat>,
@@ -106,10 +107,13 @@ pub async fn write_stream(
         .filter(|o| *o != "-")
         .map(Location::parse)
         .transpose()?;
-    if let Some(table) = &location
-        && lode_exec::delta::is_table(table, &Stores::default()).await
-    {
-        return append_to_delta(stream, format, table, source).await;
+    if let Some(table) = &location {
+        if lode_exec::delta::is_table(table, &Stores::default()).await {
+            return append_to_table(stream, format, table, TableFormat::Delta, source).await;
+        }
+        if lode_exec::iceberg::is_table(table).await {
+            return append_to_table(stream, format, table, TableFormat::Iceberg, source).await;
+        }
     }
     let format = result_format(format, location.as_ref());
     let written = |e: lode_exec::ExecError| Failure::from(e).context(source);
@@ -137,24 +141,45 @@ pub async fn write_stream(
     }
 }
 
-/// Appends the result to the Delta table at `table` as one new version.
-async fn append_to_delta(
+/// The table formats a result can be appended to.
+#[derive(Debug, Clone, Copy)]
+enum TableFormat {
+    Delta,
+    Iceberg,
+}
+
+/// Appends the result to the Delta or Iceberg table at `table`, as one new version or
+/// snapshot.
+async fn append_to_table(
     stream: datafusion::physical_plan::SendableRecordBatchStream,
     format: Option<OutputFormat>,
     table: &Location,
+    kind: TableFormat,
     source: &str,
 ) -> Result<lode_exec::WriteSummary, Failure> {
     if format.is_some_and(|f| !matches!(f, OutputFormat::Parquet)) {
         return Err(Failure::io(format!(
-            "-o {table} is a Delta table: a result is appended to it as Parquet; drop --format"
+            "-o {table} is a {kind:?} table: a result is appended to it as Parquet; drop --format"
         )));
     }
-    let (version, rows) = lode_exec::delta::append(table, stream)
-        .await
-        .map_err(|message| {
-            Failure::failed(format!("appending to {table}: {message}")).context(source)
-        })?;
-    eprintln!("appended {rows} rows to {table} as Delta version {version}");
+    let failed = |message: String| {
+        Failure::failed(format!("appending to {table}: {message}")).context(source)
+    };
+    let (what, rows) = match kind {
+        TableFormat::Delta => {
+            let (version, rows) = lode_exec::delta::append(table, stream)
+                .await
+                .map_err(failed)?;
+            (format!("Delta version {version}"), rows)
+        }
+        TableFormat::Iceberg => {
+            let (snapshot, rows) = lode_exec::iceberg::append(table, stream)
+                .await
+                .map_err(failed)?;
+            (format!("Iceberg snapshot {snapshot}"), rows)
+        }
+    };
+    eprintln!("appended {rows} rows to {table} as {what}");
     Ok(lode_exec::WriteSummary { rows, batches: 0 })
 }
 

@@ -489,6 +489,104 @@ fn delta_and_iceberg_tables_run_on_executors() {
     }
 }
 
+/// PyIceberg's reading of the table at `location` (newest metadata): rows and key sum.
+fn pyiceberg_reads(location: &str) -> String {
+    let server = server();
+    let mut command = Command::new(s3_env().join("bin/python"));
+    command
+        .arg(repo().join("tools/s3/iceberg.py"))
+        .args(["--read", location]);
+    if location.starts_with("s3://") {
+        command.args([&server.endpoint, &server.key, &server.secret]);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "iceberg.py --read: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn a_result_appended_to_an_iceberg_table_is_its_next_snapshot_for_lode_and_pyiceberg() {
+    let local = tempfile::tempdir().unwrap();
+    let server = server();
+    let tables = [
+        format!("file://{}", local.path().join("nation").display()),
+        "s3://lode/iceberg-append/nation".to_string(),
+    ];
+    let plan_dir = tempfile::tempdir().unwrap();
+    let region_1 = plan_dir.path().join("region-1.json");
+    let (code, _, err) = run(server
+        .lode()
+        .args([
+            "sql",
+            "SELECT * FROM nation WHERE n_regionkey = 1",
+            "--data",
+        ])
+        .arg(tpch())
+        .arg("-o")
+        .arg(&region_1));
+    assert_eq!(code, 0, "{err}");
+    for table in &tables {
+        let credentials = (
+            server.endpoint.as_str(),
+            server.key.as_str(),
+            server.secret.as_str(),
+        );
+        let store = table.starts_with("s3://").then_some(credentials);
+        let ids = write_iceberg_nation(table, store);
+        let (code, _, err) = run(server
+            .lode()
+            .arg("run")
+            .arg(&region_1)
+            .arg("--data")
+            .arg(tpch())
+            .args(["-o", table]));
+        assert_eq!(code, 0, "{table}: {err}");
+        assert!(
+            err.contains("appended 5 rows to ") && err.contains(" as Iceberg snapshot "),
+            "{err}"
+        );
+        let sql = "SELECT count(*) AS n, sum(n_nationkey) AS k FROM nation";
+        assert_eq!(
+            sql_csv(sql, &format!("nation={table}")),
+            "n,k\n30,347\n",
+            "{table}"
+        );
+        assert_eq!(
+            sql_csv(sql, &format!("nation={table}#snapshot={}", ids[1])),
+            "n,k\n25,300\n",
+            "{table} before the append"
+        );
+        assert_eq!(pyiceberg_reads(table), "30 347", "{table}");
+
+        // A result that is not the table's columns is refused, and nothing is committed.
+        let wrong = plan_dir.path().join("wrong.json");
+        let (code, _, err) = run(server
+            .lode()
+            .args(["sql", "SELECT n_name, n_nationkey FROM nation", "--data"])
+            .arg(tpch())
+            .arg("-o")
+            .arg(&wrong));
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = run(server
+            .lode()
+            .arg("run")
+            .arg(&wrong)
+            .arg("--data")
+            .arg(tpch())
+            .args(["-o", table]));
+        assert_eq!(code, 3, "{err}");
+        assert!(
+            err.contains("the result has 2 columns (n_name, n_nationkey), the table 4 (n_nationkey, n_name, n_regionkey, n_comment)"),
+            "{err}"
+        );
+        assert_eq!(pyiceberg_reads(table), "30 347", "{table}");
+    }
+}
+
 #[test]
 fn a_missing_iceberg_snapshot_or_a_mismatched_time_travel_is_refused() {
     let (dir, ids) = iceberg_nation();

@@ -192,7 +192,15 @@ impl TableBindings {
         location: &Location,
         stores: &Stores,
     ) -> Result<()> {
-        let (location, travel) = split_time_travel(location)?;
+        let (mut location, travel) = split_time_travel(location)?;
+        // A URL without a data file's extension is a prefix, as if it ended in `/` (a Delta
+        // or Iceberg table is named by its directory).
+        if let Location::Url(url) = &mut location
+            && !url.path().ends_with('/')
+            && FileFormat::from_path(Path::new(url.path())).is_none()
+        {
+            url.set_path(&format!("{}/", url.path()));
+        }
         let table_error = |message: String| table_error(name, &location, message);
         let kind = match &location {
             Location::Local(path) => local_kind(path).map_err(table_error)?,

@@ -58,10 +58,16 @@ impl Location {
         };
         let url = Url::parse(text).map_err(|e| location_error(text, format!("not a URL: {e}")))?;
         match scheme.to_ascii_lowercase().as_str() {
-            "file" => url
-                .to_file_path()
-                .map(Location::Local)
-                .map_err(|()| location_error(text, "not a local file URL".into())),
+            "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|()| location_error(text, "not a local file URL".into()))?;
+                // A fragment (`#version=N`, `#snapshot=ID`) stays, as it does after a path.
+                Ok(Location::Local(match url.fragment() {
+                    Some(fragment) => PathBuf::from(format!("{}#{fragment}", path.display())),
+                    None => path,
+                }))
+            }
             scheme if is_store_scheme(scheme) => {
                 if url.host_str().is_none_or(str::is_empty) {
                     return Err(location_error(
@@ -240,6 +246,10 @@ mod tests {
         assert_eq!(
             Location::parse("file:///data/tpch").unwrap(),
             Location::Local("/data/tpch".into())
+        );
+        assert_eq!(
+            Location::parse("file:///data/nation#snapshot=7").unwrap(),
+            Location::Local("/data/nation#snapshot=7".into())
         );
         let s3 = Location::parse("s3://bucket/tpch/").unwrap();
         assert_eq!(s3.url().map(Url::as_str), Some("s3://bucket/tpch/"));

@@ -45,9 +45,30 @@ use object_store::path::Path as ObjectPath;
 use serde::Deserialize;
 use url::Url;
 
+mod append;
+mod avro;
+
+pub use append::append;
+
 use crate::FileFormat;
 use crate::storage::Location;
 use crate::storage::messages::explain_store_error;
+
+/// A number no other call in any process is likely to return: file names, snapshot ids and
+/// Avro sync markers need uniqueness, not secrecy.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::BuildHasher;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::collections::hash_map::RandomState::new().hash_one((
+        now,
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed),
+    ))
+}
 
 /// The files of one snapshot of an Iceberg table, ready to scan.
 #[derive(Debug, Clone)]
@@ -120,11 +141,23 @@ pub async fn load(
 }
 
 /// Whether `location` is an Iceberg table: its `metadata/` holds a `*.metadata.json`.
-pub async fn is_table(ctx: &SessionContext, location: &Location) -> bool {
-    match location.directory_url() {
-        Ok(root) => newest_metadata(ctx, &root).await.is_ok(),
-        Err(_) => false,
+pub async fn is_table(location: &Location) -> bool {
+    match (location.directory_url(), session()) {
+        (Ok(root), Ok(ctx)) => newest_metadata(&ctx, &root).await.is_ok(),
+        _ => false,
     }
+}
+
+/// A session reading through this process's object stores, for work outside a query.
+fn session() -> Result<SessionContext, String> {
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(crate::storage::Stores::default()))
+        .build_arc()
+        .map_err(|e| e.to_string())?;
+    Ok(SessionContext::new_with_config_rt(
+        datafusion::prelude::SessionConfig::new(),
+        runtime,
+    ))
 }
 
 /// The URL of the table's newest metadata file.
@@ -225,6 +258,30 @@ struct TableMetadata {
     current_snapshot_id: Option<i64>,
     #[serde(default)]
     snapshots: Vec<Snapshot>,
+    #[serde(default)]
+    last_sequence_number: i64,
+    #[serde(default)]
+    last_updated_ms: i64,
+    #[serde(default)]
+    default_spec_id: i32,
+    #[serde(default)]
+    partition_specs: Vec<PartitionSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PartitionSpec {
+    spec_id: i32,
+    fields: Vec<PartitionField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct PartitionField {
+    source_id: i32,
+    field_id: i32,
+    name: String,
+    transform: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,6 +327,8 @@ enum IcebergType {
 struct Snapshot {
     snapshot_id: i64,
     manifest_list: String,
+    #[serde(default)]
+    summary: HashMap<String, String>,
 }
 
 impl TableMetadata {
