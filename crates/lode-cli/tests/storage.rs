@@ -1128,6 +1128,23 @@ fn executors_on_a_store_prefix_share_its_files_and_count_what_they_read_from_it(
         read > 0 && read < file / 2,
         "read {read} of {file} bytes: {finished}"
     );
+
+    // A cluster's result written back to the store reads back equal.
+    let (code, _, err) = run(server().lode().args([
+        "submit",
+        &plan("plans/tpch/q18.json"),
+        "--coordinator",
+        &cluster.address,
+        "-o",
+        "s3://lode/results/from-cluster/",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let back = sql_csv(
+        "SELECT count(*) AS n FROM r",
+        "r=s3://lode/results/from-cluster/",
+    );
+    let rows = local_csv("plans/tpch/q18.json").lines().count() - 1;
+    assert_eq!(back, format!("n\n{rows}\n"));
 }
 
 #[test]
