@@ -1,30 +1,19 @@
-//! Data placement: executors announce the files of their data directories; the coordinator
-//! plans over [`ClusterTable`]s whose scan partitions each hold files one executor has, and
-//! the scheduler sends each scan task to an executor holding its files.
+//! Data placement: executors announce the files of their data directories and prefixes;
+//! the coordinator plans over [`FileScan`]s whose scan partitions each hold files one
+//! executor has, and the scheduler sends each scan task to an executor holding its files.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::catalog::TableProvider;
 use datafusion::common::{ScalarValue, Statistics};
-use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingTableUrl, PartitionedFile};
-use datafusion::datasource::physical_plan::{
-    ArrowSource, FileScanConfig, FileScanConfigBuilder, FileSource,
-};
-use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::execution::runtime_env::RuntimeEnv;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::object_store::path::Path as ObjectPath;
-use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::object_store::{ObjectMeta, ObjectStore};
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use lode_exec::storage::Location;
@@ -491,7 +480,7 @@ impl Catalog {
         executors: &[String],
         partitions_per_executor: usize,
         min_range_bytes: u64,
-    ) -> Result<Vec<(String, Arc<ClusterTable>)>> {
+    ) -> Result<Vec<(String, Arc<FileScan>)>> {
         self.tables
             .iter()
             .map(|(name, table)| {
@@ -506,15 +495,14 @@ impl Catalog {
                         "file {file} of table {name} is held by no attached executor"
                     ))
                 })?;
-                let provider = ClusterTable {
-                    scan: FileScan {
-                        store: table.store.clone(),
-                        schema: Arc::clone(&table.schema),
-                        format: table.format,
-                        groups,
-                        statistics: table.statistics(),
-                        partition_columns: table.partition_columns.clone(),
-                    },
+                // One scan partition per group, so a scan task reads files one executor holds.
+                let provider = FileScan {
+                    store: table.store.clone(),
+                    schema: Arc::clone(&table.schema),
+                    format: table.format,
+                    groups,
+                    statistics: table.statistics(),
+                    partition_columns: table.partition_columns.clone(),
                 };
                 Ok((name.clone(), Arc::new(provider)))
             })
@@ -709,123 +697,6 @@ pub fn bytes_to_read(file: &PartitionedFile) -> u64 {
     file.range.as_ref().map_or(file.object_meta.size, |range| {
         (range.end - range.start).max(0) as u64
     })
-}
-
-/// A table whose files live on executors. Its scan has one partition per file group, so a
-/// scan task reads files that one executor holds.
-#[derive(Debug)]
-pub struct ClusterTable {
-    scan: FileScan,
-}
-
-#[async_trait]
-impl TableProvider for ClusterTable {
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.scan.schema)
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    /// Filters prune files here (a file whose statistics rule them out is no task's);
-    /// DataFusion still applies them to the rows.
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let scan = self.scan.pruned(state, filters)?;
-        if scan.format == FileFormat::Arrow && !scan.groups.is_empty() {
-            // DataFusion's Arrow planning opens the first file to tell the IPC file format
-            // from the stream format, and the coordinator plans without the files. The
-            // executor, which has them, tells (`restore_arrow_streams`): the
-            // format does not survive datafusion-proto anyway.
-            let (_, config) = scan.config(projection, limit)?;
-            return Ok(DataSourceExec::from_data_source(config));
-        }
-        scan.plan(state, projection, limit).await
-    }
-}
-
-/// Gives the Arrow scans of `plan` whose files are IPC streams a stream source:
-/// datafusion-proto decodes every Arrow scan as the IPC file format, and only an executor,
-/// which reads the files, can tell. As DataFusion's own planning, the first file decides.
-pub async fn restore_arrow_streams(
-    plan: Arc<dyn ExecutionPlan>,
-    runtime: &RuntimeEnv,
-) -> DfResult<Arc<dyn ExecutionPlan>> {
-    // The stores are asked first: a plan rewrite cannot wait on them.
-    let mut first_files = Vec::new();
-    plan.apply(|node| {
-        if let Some((store, path)) = arrow_scan(node).and_then(first_file) {
-            first_files.push((store, path));
-        }
-        Ok(TreeNodeRecursion::Continue)
-    })?;
-    let mut streams = HashSet::new();
-    for (store, path) in first_files {
-        if is_arrow_stream(runtime.object_store(&store)?, &path).await {
-            streams.insert((store, path));
-        }
-    }
-    if streams.is_empty() {
-        return Ok(plan);
-    }
-    let restored = plan.transform_up(|node| {
-        let Some(config) = arrow_scan(&node)
-            .filter(|config| first_file(config).is_some_and(|first| streams.contains(&first)))
-        else {
-            return Ok(Transformed::no(node));
-        };
-        let mut source: Arc<dyn FileSource> = Arc::new(ArrowSource::new_stream_file_source(
-            config.file_source().table_schema().clone(),
-        ));
-        if let Some(projection) = config.file_source().projection()
-            && let Some(projected) = source.try_pushdown_projection(projection)?
-        {
-            source = projected;
-        }
-        let config = FileScanConfigBuilder::from(config.clone())
-            .with_source(source)
-            .build();
-        let scan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
-        Ok(Transformed::yes(scan))
-    })?;
-    Ok(restored.data)
-}
-
-/// The file scan `node` is, if it reads Arrow IPC.
-fn arrow_scan(node: &Arc<dyn ExecutionPlan>) -> Option<&FileScanConfig> {
-    node.downcast_ref::<DataSourceExec>()
-        .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
-        .filter(|config| config.file_source().is::<ArrowSource>())
-}
-
-/// The store and path of a scan's first file.
-fn first_file(config: &FileScanConfig) -> Option<(ObjectStoreUrl, ObjectPath)> {
-    let first = config.file_groups.iter().flat_map(|g| g.iter()).next()?;
-    Some((
-        config.object_store_url.clone(),
-        first.object_meta.location.clone(),
-    ))
-}
-
-/// Whether the Arrow file at `path` is an IPC stream: it lacks the file format's magic.
-async fn is_arrow_stream(store: Arc<dyn ObjectStore>, path: &ObjectPath) -> bool {
-    store
-        .get_range(path, 0..6)
-        .await
-        .is_ok_and(|magic| magic.as_ref() != b"ARROW1")
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ pub use memory::MemoryConfig;
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};
 pub use producer::embed_supplied_modules;
 pub use progress::{Progress, QueryProgress};
-pub use scan::FileScan;
+pub use scan::{FileScan, restore_arrow_streams};
 pub use tables::{FileFormat, TableBinding, TableBindings, TableKind, is_plain_table_name};
 pub use target::{Embedded, PlanTarget};
 pub use wasm::{

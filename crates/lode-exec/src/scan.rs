@@ -4,25 +4,35 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use datafusion::arrow::datatypes::{FieldRef, Schema, SchemaRef};
-use datafusion::catalog::Session;
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::pruning::PrunableStatistics;
 use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DFSchema, Statistics};
+use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
 use datafusion::datasource::file_format::arrow::ArrowFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::physical_plan::{
+    ArrowSource, FileGroup, FileScanConfig, FileScanConfigBuilder, FileSource,
+};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::logical_expr::Expr;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use std::collections::HashSet;
 
 use crate::FileFormat;
 
@@ -175,7 +185,11 @@ impl FileScan {
         })
     }
 
-    /// The scan as DataFusion plans it; with no files, an empty scan.
+    /// The scan as DataFusion plans it; with no files, an empty scan. An Arrow IPC scan is
+    /// planned as the IPC file format without opening a file (DataFusion's own planning opens
+    /// the first to tell the file format from the stream format, and a cluster's coordinator
+    /// plans without the files): where the files are read, [`restore_arrow_streams`] gives
+    /// stream files their source.
     pub async fn plan(
         &self,
         state: &dyn Session,
@@ -190,8 +204,114 @@ impl FileScan {
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
         let (format, config) = self.config(projection, limit)?;
+        if self.format == FileFormat::Arrow {
+            return Ok(DataSourceExec::from_data_source(config));
+        }
         format.create_physical_plan(state, config).await
     }
+}
+
+#[async_trait]
+impl TableProvider for FileScan {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Filters prune files here (a file whose statistics rule them out is not read, nor on
+    /// a cluster any task's); DataFusion still applies them to the rows.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        self.pruned(state, filters)?
+            .plan(state, projection, limit)
+            .await
+    }
+}
+
+/// Gives the Arrow scans of `plan` whose files are IPC streams a stream source:
+/// datafusion-proto decodes every Arrow scan as the IPC file format, and only an executor,
+/// which reads the files, can tell. As DataFusion's own planning, the first file decides.
+pub async fn restore_arrow_streams(
+    plan: Arc<dyn ExecutionPlan>,
+    runtime: &RuntimeEnv,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    // The stores are asked first: a plan rewrite cannot wait on them.
+    let mut first_files = Vec::new();
+    plan.apply(|node| {
+        if let Some((store, path)) = arrow_scan(node).and_then(first_file) {
+            first_files.push((store, path));
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    let mut streams = HashSet::new();
+    for (store, path) in first_files {
+        if is_arrow_stream(runtime.object_store(&store)?, &path).await {
+            streams.insert((store, path));
+        }
+    }
+    if streams.is_empty() {
+        return Ok(plan);
+    }
+    let restored = plan.transform_up(|node| {
+        let Some(config) = arrow_scan(&node)
+            .filter(|config| first_file(config).is_some_and(|first| streams.contains(&first)))
+        else {
+            return Ok(Transformed::no(node));
+        };
+        let mut source: Arc<dyn FileSource> = Arc::new(ArrowSource::new_stream_file_source(
+            config.file_source().table_schema().clone(),
+        ));
+        if let Some(projection) = config.file_source().projection()
+            && let Some(projected) = source.try_pushdown_projection(projection)?
+        {
+            source = projected;
+        }
+        let config = FileScanConfigBuilder::from(config.clone())
+            .with_source(source)
+            .build();
+        let scan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
+        Ok(Transformed::yes(scan))
+    })?;
+    Ok(restored.data)
+}
+
+/// The file scan `node` is, if it reads Arrow IPC.
+fn arrow_scan(node: &Arc<dyn ExecutionPlan>) -> Option<&FileScanConfig> {
+    node.downcast_ref::<DataSourceExec>()
+        .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+        .filter(|config| config.file_source().is::<ArrowSource>())
+}
+
+/// The store and path of a scan's first file.
+fn first_file(config: &FileScanConfig) -> Option<(ObjectStoreUrl, ObjectPath)> {
+    let first = config.file_groups.iter().flat_map(|g| g.iter()).next()?;
+    Some((
+        config.object_store_url.clone(),
+        first.object_meta.location.clone(),
+    ))
+}
+
+/// Whether the Arrow file at `path` is an IPC stream: it lacks the file format's magic.
+async fn is_arrow_stream(store: Arc<dyn ObjectStore>, path: &ObjectPath) -> bool {
+    store
+        .get_range(path, 0..6)
+        .await
+        .is_ok_and(|magic| magic.as_ref() != b"ARROW1")
 }
 
 #[cfg(test)]

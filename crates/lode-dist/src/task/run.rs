@@ -7,7 +7,6 @@ use lode_exec::storage::count_store_reads;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{Instrument, info_span, warn};
 
-use crate::catalog::restore_arrow_streams;
 use crate::codec::{LodeCodec, decode_partitioning, decode_plan};
 use crate::error::DistError;
 use crate::executor::Executor;
@@ -50,7 +49,7 @@ impl Executor {
             let what = format!("decoding stage {} for task {}", key.stage, key.task);
             let plan = decode_plan(&run.plan, &context, &codec)
                 .map_err(DistError::datafusion(what.clone()))?;
-            let plan = restore_arrow_streams(plan, &context.runtime_env())
+            let plan = lode_exec::restore_arrow_streams(plan, &context.runtime_env())
                 .await
                 .map_err(DistError::datafusion(what.clone()))?;
             let output = if run.output_partitioning.is_empty() {

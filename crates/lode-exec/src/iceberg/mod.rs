@@ -23,22 +23,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_avro::reader::ReaderBuilder;
-use async_trait::async_trait;
 use datafusion::arrow::array::{
     Array, AsArray, BinaryArray, Int32Array, RecordBatch, StringArray, StructArray,
 };
 use datafusion::arrow::datatypes::{
     DataType, Field, Fields, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit,
 };
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, ScalarValue, Statistics, TableReference};
-use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::error::Result as DfResult;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
@@ -90,7 +84,17 @@ pub(crate) async fn register(
     snapshot: Option<i64>,
 ) -> Result<(), String> {
     let files = load(ctx, location, snapshot).await?;
-    ctx.register_table(table, Arc::new(IcebergTable { files }))
+    // Its Parquet files in one group, which DataFusion cuts into byte ranges across
+    // partitions.
+    let scan = crate::FileScan {
+        store: files.store,
+        schema: files.schema,
+        format: FileFormat::Parquet,
+        groups: vec![files.files],
+        statistics: None,
+        partition_columns: Vec::new(),
+    };
+    ctx.register_table(table, Arc::new(scan))
         .map_err(|e| e.to_string())?;
     Ok(())
 }
@@ -717,52 +721,6 @@ fn decode_bound(bytes: &[u8], kind: &DataType) -> Option<ScalarValue> {
         }
         _ => return None,
     })
-}
-
-/// A snapshot of an Iceberg table as DataFusion scans it: its Parquet files in one group,
-/// which DataFusion cuts into byte ranges across partitions.
-#[derive(Debug)]
-struct IcebergTable {
-    files: IcebergFiles,
-}
-
-#[async_trait]
-impl TableProvider for IcebergTable {
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.files.schema)
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    /// Filters prune files here; DataFusion still applies them to the rows.
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let scan = crate::FileScan {
-            store: self.files.store.clone(),
-            schema: Arc::clone(&self.files.schema),
-            format: FileFormat::Parquet,
-            groups: vec![self.files.files.clone()],
-            statistics: None,
-            partition_columns: Vec::new(),
-        };
-        scan.pruned(state, filters)?
-            .plan(state, projection, limit)
-            .await
-    }
 }
 
 #[cfg(test)]
