@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{wait_for_line, wait_for_log};
+use common::{start_coordinator, wait_for_line, wait_for_log};
 
 fn lode() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lode"))
@@ -173,26 +173,20 @@ impl Cluster {
     ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("token"), "s3cret-token\n").unwrap();
-        let mut coordinator = lode()
-            .args([
-                "serve",
-                "coordinator",
-                "--listen",
-                "127.0.0.1:0",
-                "--placement-timeout",
-                "5",
-            ])
-            .arg("--token-file")
-            .arg(dir.path().join("token"))
-            .args(&service_args)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (line, coordinator_log) = wait_for_line(
-            coordinator.stderr.take().unwrap(),
-            "coordinator listening on",
+        let (coordinator, address, coordinator_log) = start_coordinator(
+            lode()
+                .args([
+                    "serve",
+                    "coordinator",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--placement-timeout",
+                    "5",
+                ])
+                .arg("--token-file")
+                .arg(dir.path().join("token"))
+                .args(&service_args),
         );
-        let address = line.rsplit(' ').next().unwrap().to_string();
         let mut cluster = Cluster {
             dir,
             coordinator,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::wait_for_line;
+use common::{start_coordinator, wait_for_line};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -897,26 +897,14 @@ impl StoreCluster {
 
     /// A cluster whose processes all run on `machine`.
     fn start_on(executors: usize, machine: Machine) -> StoreCluster {
-        let mut coordinator = machine
-            .lode()
-            .env("RUST_LOG", "info,lode_dist=debug")
-            // SF 0.1's lineitem (19 MB) in two ranges.
-            .args([
-                "serve",
-                "coordinator",
-                "--listen",
-                "127.0.0.1:0",
-                "--scan-range-mib",
-                "4",
-            ])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (line, coordinator_log) = wait_for_line(
-            coordinator.stderr.take().unwrap(),
-            "coordinator listening on",
+        let (coordinator, address, coordinator_log) = start_coordinator(
+            machine
+                .lode()
+                .env("RUST_LOG", "info,lode_dist=debug")
+                // SF 0.1's lineitem (19 MB) in two ranges.
+                .args(["serve", "coordinator", "--listen", "127.0.0.1:0"])
+                .args(["--scan-range-mib", "4"]),
         );
-        let address = line.rsplit(' ').next().unwrap().to_string();
         let mut cluster = StoreCluster {
             address,
             coordinator_log,

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::process::ChildStderr;
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
@@ -25,6 +25,18 @@ pub fn wait_for_line(stderr: ChildStderr, marker: &str) -> (String, Receiver<Str
         }
     }
     panic!("the process ended before printing `{marker}`");
+}
+
+/// Starts `lode serve coordinator …` as `command` holds it: the process, the address it
+/// listens on, and its standard error after it said so.
+pub fn start_coordinator(command: &mut Command) -> (Child, String, Receiver<String>) {
+    let mut coordinator = command.stderr(Stdio::piped()).spawn().unwrap();
+    let (line, log) = wait_for_line(
+        coordinator.stderr.take().unwrap(),
+        "coordinator listening on",
+    );
+    let address = line.rsplit(' ').next().unwrap().to_string();
+    (coordinator, address, log)
 }
 
 /// Waits up to a minute for a line containing `marker` in `log`; returns it.
