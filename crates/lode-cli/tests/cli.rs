@@ -592,7 +592,7 @@ fn hand_written_wasm_plans_run_with_supplied_modules() {
     let (code, out, _) = run(lode().args(["validate", &plan("plans/wasm/loan_risk.json")]));
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("error[W005]") && out.contains("--module"),
+        out.contains("error[M005]") && out.contains("--module"),
         "{out}"
     );
 }

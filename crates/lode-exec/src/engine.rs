@@ -182,10 +182,14 @@ impl Engine {
         }
         let table =
             lode_plan::ext::module_table(plan).map_err(|e| ExecError::Module(e.to_string()))?;
-        let supplied = lock(&self.supplied).clone();
-        let modules = self.plan_modules(&table, &supplied)?;
+        let modules = self.plan_modules(&table, &self.supplied_modules())?;
         modules.register(plan, extensions, &mut state)?;
         Ok((state, modules))
+    }
+
+    /// The modules registered with [`Engine::register_module`], in order.
+    pub fn supplied_modules(&self) -> Vec<Arc<lode_wasm::Module>> {
+        lock(&self.supplied).clone()
     }
 
     /// A plan's modules (its module table and the user's `supplied` modules), loaded with

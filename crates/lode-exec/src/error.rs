@@ -56,6 +56,15 @@ pub enum ExecError {
         source: DataFusionError,
     },
 
+    /// SQL calls a function that is neither built in nor in a registered module.
+    #[error("unknown function '{name}': {hint}")]
+    UnknownFunction {
+        /// The function as the SQL names it.
+        name: String,
+        /// Where functions come from, and how to add the one meant.
+        hint: String,
+    },
+
     /// A Wasm module failed to load, bind or run.
     #[error(transparent)]
     Wasm(#[from] lode_wasm::WasmError),
@@ -116,6 +125,7 @@ impl ExecError {
             ExecError::Plan(_)
                 | ExecError::Invalid(_)
                 | ExecError::Convert { .. }
+                | ExecError::UnknownFunction { .. }
                 | ExecError::Wasm(_)
                 | ExecError::Module(_)
                 | ExecError::Table { .. }

@@ -2,7 +2,9 @@
 //!
 //! Codes are stable: tools may match on them and `--allow`/`--deny` name them. A code's letter
 //! is its class: `D` decode, `L` link (references between parts of the plan), `R` relation,
-//! `E` expression, `T` type, `W` Wasm.
+//! `E` expression, `T` type, `M` Wasm module, `B` binding. The class never says how bad a
+//! finding is (its severity does): the Wasm codes were `W…` until 0.1, which read as
+//! warnings; [`Code::parse`] still accepts those names.
 
 use std::fmt;
 
@@ -50,8 +52,13 @@ macro_rules! codes {
                 match self { $(Code::$variant => $summary,)* }
             }
 
+            /// A code by its name; the Wasm codes' former names (`W001`…) name them too.
             pub fn parse(text: &str) -> Option<Code> {
-                Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(text))
+                let text = match text.strip_prefix(['W', 'w']) {
+                    Some(number) => format!("M{number}"),
+                    None => text.to_string(),
+                };
+                Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(&text))
             }
         }
     };
@@ -92,11 +99,12 @@ codes! {
     OutputTypeMismatch = "T004", Warning, "a call's declared output type is not the type its implementation returns";
     SetInputsDiffer = "T005", Error, "the inputs of a set relation differ in field count or field types";
     BranchTypesDiffer = "T006", Warning, "the results of an if-then or switch expression have different types";
-    UnknownExtensionDetail = "W001", Error, "an extension relation's detail is missing or is not a Lode WasmRel";
-    BadWasmRel = "W002", Error, "a WasmRel detail does not decode or is incomplete";
-    ModuleNotInPlan = "W003", Warning, "a WasmRel names a module the plan does not carry; the consumer must be supplied it";
-    DistributionOutOfRange = "W004", Error, "a WasmRel's hash distribution names a column its input does not have";
-    UnusableModule = "W005", Error, "a Wasm module of the plan cannot be loaded, is not granted, or lacks a function the plan declares";
+    UnknownExtensionDetail = "M001", Error, "an extension relation's detail is missing or is not a Lode WasmRel";
+    BadWasmRel = "M002", Error, "a WasmRel detail does not decode or is incomplete";
+    ModuleNotInPlan = "M003", Warning, "a WasmRel names a module the plan does not carry; the consumer must be supplied it";
+    DistributionOutOfRange = "M004", Error, "a WasmRel's hash distribution names a column its input does not have";
+    UnusableModule = "M005", Error, "a Wasm module of the plan cannot be loaded, is not granted, or lacks a function the plan declares";
+    WasmArgumentTypes = "M006", Error, "a call of a Wasm function has argument types none of its module's signatures takes";
     NotBound = "B001", Error, "the plan cannot be converted for execution or bound to the tables given (--data, --table)";
 }
 
@@ -187,6 +195,23 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate code {code}");
             assert_eq!(Code::parse(code.as_str()), Some(*code));
         }
+    }
+
+    /// A class letter that reads as a severity (`E` error, `W` warning, `I` info) must not
+    /// contradict the code's own severity.
+    #[test]
+    fn class_letters_never_contradict_severities() {
+        for code in Code::ALL {
+            let letter = code.as_str().as_bytes()[0];
+            assert!(
+                letter != b'W' && letter != b'I',
+                "{code} reads as a warning or info"
+            );
+            if letter == b'E' {
+                assert_eq!(code.default_severity(), Severity::Error, "{code}");
+            }
+        }
+        assert_eq!(Code::parse("W005"), Some(Code::UnusableModule));
     }
 
     #[test]

@@ -141,12 +141,21 @@ pub enum WasmError {
 }
 
 fn row_suffix(row: Option<u64>) -> String {
-    row.map(|r| format!(" at row {r}")).unwrap_or_default()
+    // The host calls a guest once per batch: the row is the batch's, which the arguments
+    // (added by the caller) identify in the input.
+    row.map(|r| format!(" at row {r} of its batch"))
+        .unwrap_or_default()
 }
 
-/// The tail of a guest's captured stdout and stderr, as a line to add to an error.
+/// The tail of a guest's captured stdout and stderr, as a line to add to an error. Rust's
+/// advice to set `RUST_BACKTRACE` is dropped: a guest has no environment, so it cannot work.
 pub fn stderr_suffix(stderr: &str) -> String {
-    let tail = stderr.trim();
+    let kept: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE=1`"))
+        .collect();
+    let tail = kept.join("\n");
+    let tail = tail.trim();
     if tail.is_empty() {
         String::new()
     } else {
@@ -155,3 +164,18 @@ pub fn stderr_suffix(stderr: &str) -> String {
 }
 
 pub type Result<T, E = WasmError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::stderr_suffix;
+
+    #[test]
+    fn a_panic_keeps_its_message_and_drops_the_backtrace_advice() {
+        let stderr = "thread '<unnamed>' panicked at src/lib.rs:9:5:\nbad latitude\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            stderr_suffix(stderr),
+            "\n  guest stderr: thread '<unnamed>' panicked at src/lib.rs:9:5:\nbad latitude"
+        );
+        assert_eq!(stderr_suffix("  \n"), "");
+    }
+}

@@ -275,6 +275,16 @@ impl WasmRuntime {
                 message: "the file is not WebAssembly (it does not start with \\0asm)".into(),
             });
         }
+        // The preamble's layer field (bytes 6..8) is 0 for a core module, 1 for a component.
+        if bytes.get(6..8) == Some(&[0, 0]) {
+            return Err(WasmError::Compile {
+                module: name.clone(),
+                message: "this is a core WebAssembly module, not a component: build Rust guests \
+                          for wasm32-wasip2 (`lode guest build`, or `cargo build --target \
+                          wasm32-wasip2`), or wrap a core module with `wasm-tools component new`"
+                    .into(),
+            });
+        }
         let component = Component::new(&self.engine, bytes).map_err(|e| WasmError::Compile {
             module: name.clone(),
             message: format!("{e:#}"),

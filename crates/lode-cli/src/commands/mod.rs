@@ -4,6 +4,7 @@ pub mod conformance;
 pub mod drive;
 pub mod explain;
 pub mod generate;
+pub mod guest;
 pub mod module;
 pub mod run;
 pub mod serve;
@@ -137,9 +138,11 @@ pub async fn engine_with_modules(
     let mut modules = Vec::new();
     for location in &wasm.modules {
         let bytes = read_location(location, "module").await?;
+        // A `--module` that does not load is input that could not be read, like a missing
+        // file: exit 2, whatever the module's fault.
         let loaded = engine
             .register_module(bytes)
-            .map_err(|e| Failure::from(e).context(&location.to_string()))?;
+            .map_err(|e| Failure::io(format!("--module {location}: {e}")))?;
         modules.push(loaded);
     }
     Ok((engine, modules))

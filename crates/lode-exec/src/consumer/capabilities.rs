@@ -1,8 +1,12 @@
 //! What the consumer can convert, as the validator asks it ([`ExecutorSupport`]): the same
 //! lookups, so a plan the validator calls valid is one the consumer converts.
 
-use datafusion::arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::execution::{FunctionRegistry, SessionState};
+use datafusion::logical_expr::Signature;
+use datafusion::logical_expr::type_coercion::functions::{UDFCoercionExt, fields_with_udf};
 use datafusion_substrait::extensions::Extensions;
 use datafusion_substrait::logical_plan::consumer::{
     DefaultSubstraitConsumer, SubstraitConsumer, from_substrait_type, name_to_op,
@@ -70,6 +74,97 @@ impl ExecutorSupport for DataFusionSupport<'_> {
     fn supplies_module(&self, sha256: &str) -> bool {
         self.modules.pool(sha256).is_some()
     }
+
+    /// The module's signatures with DataFusion's coercion of arguments, as a run types the
+    /// call (`crate::wasm::signature_of` is the function's signature there too).
+    fn wasm_call(
+        &self,
+        sha256: &str,
+        name: &str,
+        aggregate: bool,
+        args: &[lode_plan::DataType],
+    ) -> Option<Result<Option<lode_plan::DataType>, String>> {
+        let pool = self.modules.pool(sha256)?;
+        let spec = pool.module().functions().iter().find(|f| f.name == name)?;
+        let wanted = if aggregate {
+            lode_wasm::Kind::Aggregate
+        } else {
+            lode_wasm::Kind::Scalar
+        };
+        if spec.kind != wanted {
+            return Some(Err(format!(
+                "it is a {} function of the module, not a{}",
+                lode_wasm::kind_name(spec.kind),
+                if aggregate { "n aggregate" } else { " scalar" }
+            )));
+        }
+        let fields: Vec<FieldRef> = args
+            .iter()
+            .map(|t| crate::wasm::arrow_type_of(t).map(|t| Arc::new(Field::new("arg", t, true))))
+            .collect::<Option<_>>()?;
+        let coercion = WasmCoercion {
+            name,
+            signature: crate::wasm::signature_of(spec),
+        };
+        Some(match fields_with_udf(&fields, &coercion) {
+            Ok(coerced) => {
+                let coerced: Vec<DataType> =
+                    coerced.iter().map(|f| f.data_type().clone()).collect();
+                let result = spec
+                    .signatures
+                    .iter()
+                    .find(|s| s.args == coerced)
+                    .and_then(|s| {
+                        lode_plan::DataType::parse(&crate::wasm::substrait_type_name(&s.result))
+                    });
+                Ok(result.map(|t| t.with_nullable(true)))
+            }
+            Err(_) => Err(format!("its signatures are {}", signatures(spec))),
+        })
+    }
+}
+
+/// A Wasm function's signature as DataFusion's argument coercion reads it.
+struct WasmCoercion<'a> {
+    name: &'a str,
+    signature: Signature,
+}
+
+impl UDFCoercionExt for WasmCoercion<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, _arg_types: &[DataType]) -> datafusion::common::Result<Vec<DataType>> {
+        // Wasm signatures are exact lists of types, which coerce by DataFusion's own rules.
+        datafusion::common::not_impl_err!("Wasm functions have no user-defined coercion")
+    }
+}
+
+/// A function's signatures as `lode module inspect` names them: `(lat1 fp64, ...) -> fp64`.
+fn signatures(spec: &lode_wasm::FunctionSpec) -> String {
+    let rendered: Vec<String> = spec
+        .signatures
+        .iter()
+        .map(|s| {
+            let args: Vec<String> = s
+                .arg_names
+                .iter()
+                .zip(&s.args)
+                .map(|(name, t)| format!("{name} {}", crate::wasm::substrait_type_name(t)))
+                .collect();
+            format!(
+                "({}) -> {}",
+                args.join(", "),
+                crate::wasm::substrait_type_name(&s.result)
+            )
+        })
+        .collect();
+    rendered.join(", ")
 }
 
 /// The Arrow type the consumer gives a Substrait type.

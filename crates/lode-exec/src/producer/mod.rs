@@ -34,25 +34,55 @@ impl Engine {
         sql: &str,
         modules: &[crate::LoadedModule],
     ) -> Result<Plan> {
-        let frame = self
-            .session()
-            .sql(sql)
-            .await
-            .map_err(ExecError::convert("the SQL does not plan"))?;
-        self.to_substrait(frame.into_unoptimized_plan(), modules)
+        let logical = self.plan_sql(sql).await?;
+        self.to_substrait(logical, modules)
     }
 
     /// SQL to a Substrait plan of DataFusion's SQL planner, not optimized: what a producer
     /// that plans but does not optimize writes (the producer matrix runs such plans too).
     pub async fn sql_to_unoptimized_substrait(&self, sql: &str) -> Result<Plan> {
-        let frame = self
-            .session()
-            .sql(sql)
-            .await
-            .map_err(ExecError::convert("the SQL does not plan"))?;
-        let logical = searched_cases(frame.into_unoptimized_plan())
+        let logical = searched_cases(self.plan_sql(sql).await?)
             .map_err(ExecError::convert("rewriting CASE expressions failed"))?;
         self.produce(&logical, &[])
+    }
+
+    /// SQL to DataFusion's logical plan. A call of a function that is neither built in nor
+    /// in a registered module says where functions come from, rather than DataFusion's
+    /// closest built-in name (which, for a Wasm function, is never the one meant).
+    async fn plan_sql(&self, sql: &str) -> Result<LogicalPlan> {
+        match self.session().sql(sql).await {
+            Ok(frame) => Ok(frame.into_unoptimized_plan()),
+            Err(e) => Err(match unknown_function(&e) {
+                Some(name) => ExecError::UnknownFunction {
+                    hint: self.unknown_function_hint(),
+                    name,
+                },
+                None => ExecError::convert("the SQL does not plan")(e),
+            }),
+        }
+    }
+
+    /// Where the functions SQL may call come from, for [`ExecError::UnknownFunction`].
+    fn unknown_function_hint(&self) -> String {
+        let modules = self.supplied_modules();
+        if modules.is_empty() {
+            return "it is not a built-in function and no Wasm module was given; load the \
+                    module that defines it with --module FILE.wasm (`lode module inspect \
+                    FILE.wasm` lists a module's functions)"
+                .to_string();
+        }
+        let defined: Vec<String> = modules
+            .iter()
+            .map(|module| {
+                let names: Vec<&str> = module.functions().iter().map(|f| f.name.as_str()).collect();
+                format!("{} defines {}", module.name(), names.join(", "))
+            })
+            .collect();
+        format!(
+            "it is neither a built-in function nor in the modules given ({}); check its name, \
+             or add the module that defines it with --module FILE.wasm",
+            defined.join("; ")
+        )
     }
 
     /// A logical plan built against this engine's session to an optimized Substrait plan,
@@ -113,4 +143,13 @@ fn searched_cases(plan: LogicalPlan) -> datafusion::common::Result<LogicalPlan> 
         })
     })
     .map(|t| t.data)
+}
+
+/// The function name of DataFusion's "Invalid function 'NAME'" planning error.
+fn unknown_function(error: &datafusion::error::DataFusionError) -> Option<String> {
+    let datafusion::error::DataFusionError::Plan(message) = error.find_root() else {
+        return None;
+    };
+    let rest = message.strip_prefix("Invalid function '")?;
+    rest.split_once('\'').map(|(name, _)| name.to_string())
 }

@@ -33,6 +33,7 @@ pub(crate) use relation::{WasmRelNode, WasmRelation};
 pub use remote::{WasmFunctionRef, aggregate_function_ref, scalar_function_ref, wasm_relation_of};
 pub(crate) use sql::WasmTable;
 pub use sql::projected;
+pub(crate) use type_names::arrow_type_of;
 pub use type_names::substrait_type_name;
 
 /// A module file the user supplied, loaded, with the bytes a produced plan embeds.

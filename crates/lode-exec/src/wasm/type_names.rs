@@ -52,3 +52,42 @@ pub fn substrait_type_name(data_type: &DataType) -> String {
         other => format!("any /* {other} */"),
     }
 }
+
+/// The Arrow type the Substrait consumer reads a validator type as (the inverse of
+/// [`substrait_type_name`]); `None` for types a Wasm signature cannot name.
+pub(crate) fn arrow_type_of(data_type: &lode_plan::DataType) -> Option<DataType> {
+    use datafusion::arrow::datatypes::{Field, TimeUnit};
+    use lode_plan::types::Kind;
+    let unit = |precision: i32| match precision {
+        0 => Some(TimeUnit::Second),
+        3 => Some(TimeUnit::Millisecond),
+        6 => Some(TimeUnit::Microsecond),
+        9 => Some(TimeUnit::Nanosecond),
+        _ => None,
+    };
+    Some(match &data_type.kind {
+        Kind::Boolean => DataType::Boolean,
+        Kind::I8 => DataType::Int8,
+        Kind::I16 => DataType::Int16,
+        Kind::I32 => DataType::Int32,
+        Kind::I64 => DataType::Int64,
+        Kind::Fp32 => DataType::Float32,
+        Kind::Fp64 => DataType::Float64,
+        Kind::String | Kind::VarChar(_) | Kind::FixedChar(_) => DataType::Utf8,
+        Kind::Binary | Kind::FixedBinary(_) => DataType::Binary,
+        Kind::Date => DataType::Date32,
+        Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        Kind::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        Kind::PrecisionTimestamp(p) => DataType::Timestamp(unit(*p)?, None),
+        Kind::PrecisionTimestampTz(p) => DataType::Timestamp(unit(*p)?, Some("UTC".into())),
+        Kind::Decimal { precision, scale } => {
+            DataType::Decimal128(u8::try_from(*precision).ok()?, i8::try_from(*scale).ok()?)
+        }
+        Kind::List(item) => DataType::List(std::sync::Arc::new(Field::new(
+            "item",
+            arrow_type_of(item)?,
+            true,
+        ))),
+        _ => return None,
+    })
+}

@@ -208,7 +208,7 @@ async fn hostile_guests_fail_their_query_and_the_engine_lives_on() {
         (
             "fail_on_negative",
             "id * 0 - 4",
-            "at row 0: negative input (arguments: -4)",
+            "at row 0 of its batch: negative input (arguments: -4)",
         ),
     ];
     for (function, column, expected) in cases {

@@ -519,6 +519,14 @@ impl Validator<'_> {
                 path: path.clone(),
             });
         }
+        let module = declared.urn.and_then(crate::ext::module_of_urn);
+        if let (Some(sha256), Some(args)) = (module, args) {
+            let aggregate = !matches!(kind, FunctionKind::Scalar);
+            return match self.wasm_call(sha256, &name, aggregate, args, &reference) {
+                Some(derived) => declared_output.or(Some(derived)),
+                None => declared_output,
+            };
+        }
         let resolvable = declared
             .urn
             .zip(args)
@@ -547,6 +555,43 @@ impl Validator<'_> {
                 Some(declared)
             }
             (declared, derived) => declared.or(derived),
+        }
+    }
+
+    /// Types a call of a Wasm module's function by the executor's reading of the module's
+    /// signatures, reporting argument types it takes none of.
+    fn wasm_call(
+        &mut self,
+        sha256: &str,
+        name: &str,
+        aggregate: bool,
+        args: &[Argument],
+        reference: &PlanPath,
+    ) -> Option<DataType> {
+        let types: Option<Vec<DataType>> = args
+            .iter()
+            .map(|a| match a {
+                Argument::Value(t) => t.clone(),
+                _ => None,
+            })
+            .collect();
+        match self.support?.wasm_call(sha256, name, aggregate, &types?)? {
+            Ok(result) => result,
+            Err(why) => {
+                self.report(
+                    Diagnostic::new(
+                        Code::WasmArgumentTypes,
+                        reference.clone(),
+                        format!(
+                            "Wasm function `{name}` (module {}) does not take ({}): {why}",
+                            &sha256[..sha256.len().min(12)],
+                            render_arguments(args)
+                        ),
+                    )
+                    .with_hint("cast the arguments to a signature `lode module inspect` shows for the module"),
+                );
+                None
+            }
         }
     }
 

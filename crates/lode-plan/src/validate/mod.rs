@@ -67,6 +67,19 @@ pub trait ExecutorSupport {
     fn supplies_module(&self, _sha256: &str) -> bool {
         false
     }
+    /// Types a call of function `name` of the Wasm module with this sha256 as the executor
+    /// will run it: `Some(Ok(result))` when the module takes these argument types (`result`
+    /// is `None` when the module does not say), `Some(Err(why))` when it takes none of them,
+    /// `None` when the executor does not have the module or cannot tell.
+    fn wasm_call(
+        &self,
+        _sha256: &str,
+        _name: &str,
+        _aggregate: bool,
+        _args: &[crate::types::DataType],
+    ) -> Option<Result<Option<crate::types::DataType>, String>> {
+        None
+    }
 }
 
 /// What an executor may choose a function's implementation by, besides its name: the enum
@@ -213,7 +226,7 @@ impl<'a> Validator<'a> {
             subtree_schema: HashMap::new(),
             visiting: Vec::new(),
             outer: Vec::new(),
-            // An unreadable module table is the engine's error to report (W005), with its cause.
+            // An unreadable module table is the engine's error to report (M005), with its cause.
             module_hashes: crate::ext::module_table(plan)
                 .map(|t| t.modules.into_iter().map(|m| m.sha256).collect())
                 .unwrap_or_default(),
