@@ -16,6 +16,8 @@ use crate::wit::{self, Kind, Volatility};
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignatureSpec {
     pub args: Vec<DataType>,
+    /// The arguments' names, as the module gives them (`arg0`... when it names none).
+    pub arg_names: Vec<String>,
     pub result: DataType,
 }
 
@@ -151,24 +153,31 @@ pub fn kind_name(kind: Kind) -> &'static str {
 }
 
 fn function_spec(module: &ModuleName, info: wit::FunctionInfo) -> Result<FunctionSpec> {
-    let single = |fields: &[wit::Field], what: &str| -> Result<Vec<DataType>> {
+    let single = |fields: &[wit::Field], what: &str| -> Result<(Vec<DataType>, Vec<String>)> {
         let fields = marshal::decode_schema(fields).map_err(|e| WasmError::Bind {
             module: module.clone(),
             function: info.name.clone(),
             message: format!("describe: invalid {what} types: {e}"),
         })?;
-        Ok(fields.iter().map(|f| f.data_type().clone()).collect())
+        Ok(fields
+            .iter()
+            .map(|f| (f.data_type().clone(), f.name().clone()))
+            .unzip())
     };
     let mut signatures = Vec::new();
     for signature in &info.signatures {
-        let args = single(&signature.args, "argument")?;
-        let result = single(&signature.result, "result")?;
+        let (args, arg_names) = single(&signature.args, "argument")?;
+        let (result, _) = single(&signature.result, "result")?;
         let [result] = <[DataType; 1]>::try_from(result).map_err(|r| WasmError::Bind {
             module: module.clone(),
             function: info.name.clone(),
             message: format!("describe: a signature has {} result types, not 1", r.len()),
         })?;
-        signatures.push(SignatureSpec { args, result });
+        signatures.push(SignatureSpec {
+            args,
+            arg_names,
+            result,
+        });
     }
     Ok(FunctionSpec {
         name: info.name,

@@ -9,8 +9,8 @@ use gcd::gcd;
 
 fn module() -> Module {
     Module::new("gcd")
-        .scalar2("gcd", "greatest common divisor of two integers", gcd)
-        .scalar1("noop", "returns its argument", |a: i64| a)
+        .scalar2("gcd", "greatest common divisor of two integers", ["a", "b"], gcd)
+        .scalar1("noop", "returns its argument", ["a"], |a: i64| a)
 }
 
 lode_guest::export!(module);

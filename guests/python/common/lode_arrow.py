@@ -10,29 +10,44 @@ from array import array
 from wit_world.imports import arrow
 
 
+# Arrow's fixed-width types as `array` type codes.
+INT32, INT64, FLOAT32, FLOAT64 = "i", "q", "f", "d"
+
+
 def int64_field(name: str) -> arrow.Field:
     return arrow.Field(name=name, data_type=arrow.DataType_Int64(), nullable=True, children=0)
 
 
-class Int64Column:
-    """One int64 column of a batch: its values and which rows are valid."""
+class FixedColumn:
+    """One fixed-width column of a batch (int32, int64, float32, float64): its values, as an
+    `array` of `typecode`, and which rows are valid."""
 
-    def __init__(self, node: arrow.Node, validity: bytes, values: bytes):
+    def __init__(self, typecode: str, node: arrow.Node, validity: bytes, values: bytes):
         self.length = node.length
-        self.values = array("q", values)
+        self.values = array(typecode, values)
         self._validity = validity if node.null_count > 0 else None
 
     def is_valid(self, row: int) -> bool:
         return self._validity is None or bool(self._validity[row >> 3] >> (row & 7) & 1)
 
+    def get(self, row: int):
+        """The value at `row`, or `None` when it is null."""
+        return self.values[row] if self.is_valid(row) else None
+
+
+def fixed_columns(batch: arrow.Batch, typecodes: list) -> list:
+    """The batch's columns, all fixed-width (two buffers each), column `i` of `typecodes[i]`."""
+    if len(typecodes) != len(batch.nodes):
+        raise ValueError(f"expected {len(typecodes)} columns, the batch has {len(batch.nodes)}")
+    return [
+        FixedColumn(typecode, node, batch.buffers[2 * i], batch.buffers[2 * i + 1])
+        for i, (typecode, node) in enumerate(zip(typecodes, batch.nodes))
+    ]
+
 
 def int64_columns(batch: arrow.Batch) -> list:
-    """The batch's columns, all of them int64 (two buffers each)."""
-    columns = []
-    for i, node in enumerate(batch.nodes):
-        validity, values = batch.buffers[2 * i], batch.buffers[2 * i + 1]
-        columns.append(Int64Column(node, validity, values))
-    return columns
+    """The batch's columns, all of them int64."""
+    return fixed_columns(batch, [INT64] * len(batch.nodes))
 
 
 def _validity(values: list) -> tuple:
@@ -46,16 +61,24 @@ def _validity(values: list) -> tuple:
     return nulls, validity
 
 
+def fixed_batch(columns: list) -> arrow.Batch:
+    """A batch of fixed-width columns, each a pair (typecode, values) with `None` for null;
+    all of the same length."""
+    n = len(columns[0][1]) if columns else 0
+    nodes, buffers = [], []
+    for typecode, values in columns:
+        if len(values) != n:
+            raise ValueError(f"columns of {n} and {len(values)} rows")
+        nulls, validity = _validity(values)
+        data = array(typecode, (0 if v is None else v for v in values))
+        nodes.append(arrow.Node(length=n, null_count=nulls))
+        buffers += [bytes(validity), data.tobytes()]
+    return arrow.Batch(num_rows=n, nodes=nodes, buffers=buffers)
+
+
 def int64_batch(values: list) -> arrow.Batch:
     """A one-column int64 batch; `None` is null."""
-    n = len(values)
-    nulls, validity = _validity(values)
-    data = array("q", (0 if v is None else v for v in values))
-    return arrow.Batch(
-        num_rows=n,
-        nodes=[arrow.Node(length=n, null_count=nulls)],
-        buffers=[bytes(validity), data.tobytes()],
-    )
+    return fixed_batch([(INT64, values)])
 
 
 def float64_field(name: str) -> arrow.Field:

@@ -1,6 +1,6 @@
 """Resources of interfaces a Python guest does not offer: every open says so.
 
-componentize-py looks a resource up in a module named after its interface (`aggregate`,
+componentize-py looks a resource up in a module named after its interface (`scalar`, `aggregate`,
 `table`, `operators`); these modules make theirs with `refusing`. A guest with such functions
 puts its own module of that name first on the path.
 """
@@ -19,9 +19,12 @@ def refusing(protocol, kind: str):
     return Refusing
 
 
-class ScalarsOnly:
-    """The `module` interface's binds of a module that has scalar functions only: the other
-    kinds refuse every name. Mix it into the app's `Module`."""
+class OtherKindsRefused:
+    """The `module` interface's binds, each refusing every name. Mix it into the app's
+    `Module` first and define the binds of the kinds the module has: those override these."""
+
+    def bind_scalar(self, name, args):
+        raise Err(f"no scalar function {name}")
 
     def bind_aggregate(self, name, args):
         raise Err(f"no aggregate {name}")

@@ -5,7 +5,7 @@ from wit_world.imports import types
 
 from lode_arrow import int64_field
 # Scalar, Aggregate, Table and Operators: componentize-py looks them up in this module.
-from stubs import Aggregate, Operators, Scalar, ScalarsOnly, Table  # noqa: F401
+from stubs import Aggregate, Operators, Scalar, OtherKindsRefused, Table  # noqa: F401
 
 
 def signature(args: int) -> types.Signature:
@@ -20,7 +20,7 @@ FUNCTIONS = {
 }
 
 
-class Module(ScalarsOnly, exports.Module):
+class Module(OtherKindsRefused, exports.Module):
     def describe(self) -> types.ModuleInfo:
         return types.ModuleInfo(
             name="gcd-python",

@@ -6,7 +6,7 @@ from wit_world.imports import arrow, types
 
 from lode_arrow import struct_of_float64, utf8_field
 # Scalar, Aggregate, Table and Operators: componentize-py looks them up in this module.
-from stubs import Aggregate, Operators, Scalar, ScalarsOnly, Table  # noqa: F401
+from stubs import Aggregate, Operators, Scalar, OtherKindsRefused, Table  # noqa: F401
 
 SCORES = ["positive", "negative", "neutral", "compound"]
 DESCRIPTION = (
@@ -15,7 +15,7 @@ DESCRIPTION = (
 )
 
 
-class Module(ScalarsOnly, exports.Module):
+class Module(OtherKindsRefused, exports.Module):
     def describe(self) -> types.ModuleInfo:
         signature = types.Signature(args=[utf8_field("arg0")], result=struct_of_float64("result", SCORES))
         return types.ModuleInfo(

@@ -7,7 +7,7 @@
 //! use lode_guest::prelude::*;
 //!
 //! fn module() -> Module {
-//!     Module::new("gcd").scalar2("gcd", "greatest common divisor", |a: i64, b: i64| -> i64 {
+//!     Module::new("gcd").scalar2("gcd", "greatest common divisor", ["a", "b"], |a: i64, b: i64| -> i64 {
 //!         let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
 //!         while b != 0 { (a, b) = (b, a % b); }
 //!         a as i64

@@ -36,17 +36,137 @@ pub enum Volatility {
     Volatile,
 }
 
-/// An accepted signature: argument types and the result type.
+/// An accepted signature: argument types, their names, and the result type.
+///
+/// ```
+/// use lode_guest::{DataType, Signature};
+///
+/// let signature = Signature::new(vec![DataType::Float64, DataType::Int64], DataType::Float64)
+///     .named(&["x", "digits"]);
+/// assert_eq!(signature.arg_name(1), "digits");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Signature {
     pub args: Vec<DataType>,
     pub result: DataType,
+    /// The arguments' names, shown by `lode module inspect`; `arg0`, `arg1`, ... where none
+    /// is given.
+    pub names: Vec<String>,
 }
 
 impl Signature {
+    /// A signature with unnamed arguments (named `arg0`, `arg1`, ...).
     pub fn new(args: Vec<DataType>, result: DataType) -> Self {
-        Signature { args, result }
+        Signature {
+            args,
+            result,
+            names: Vec::new(),
+        }
     }
+
+    /// Names the arguments, in order.
+    pub fn named(mut self, names: &[&str]) -> Self {
+        self.names = names.iter().map(|n| n.to_string()).collect();
+        self
+    }
+
+    /// The name of argument `i`.
+    pub fn arg_name(&self, i: usize) -> String {
+        self.names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("arg{i}"))
+    }
+
+    /// The arguments as fields, each with its name.
+    pub fn arg_fields(&self) -> Vec<Field> {
+        self.args
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Field::new(self.arg_name(i), t.clone(), true))
+            .collect()
+    }
+}
+
+/// Per-row scalar helpers of each arity: `scalar1` ... `scalar6`.
+macro_rules! per_row_scalars {
+    ($( $(#[$doc:meta])* $method:ident($n:literal; $($arg:ident: $index:tt),+); )+) => {
+        impl Module {
+            $(
+                $(#[$doc])*
+                pub fn $method<$($arg,)+ R>(
+                    self,
+                    name: &str,
+                    description: &str,
+                    arg_names: [&str; $n],
+                    f: fn($($arg),+) -> R,
+                ) -> Self
+                where
+                    $($arg: Arg,)+
+                    R: Output + 'static,
+                {
+                    let signature = Signature::new(vec![$($arg::data_type()),+], R::data_type())
+                        .named(&arg_names);
+                    self.scalar(name, description, vec![signature], move |batch: &Batch| {
+                        let columns = [$(batch.column($index)),+];
+                        let mut out = R::Builder::with_capacity(batch.num_rows);
+                        for row in 0..batch.num_rows {
+                            let valid = columns.iter().all(|c| c.is_valid(row));
+                            out.push(valid.then(|| f($($arg::get(columns[$index], row)),+)));
+                        }
+                        Ok(out.finish())
+                    })
+                }
+            )+
+        }
+    };
+}
+
+per_row_scalars! {
+    /// A scalar function of one argument, written per row: null in, null out. `arg_names`
+    /// name the arguments in `lode module inspect`.
+    ///
+    /// ```
+    /// use lode_guest::prelude::*;
+    ///
+    /// let module = Module::new("math").scalar1("square", "x times x", ["x"], |x: f64| x * x);
+    /// assert_eq!(module.function_names(), ["square"]);
+    /// ```
+    scalar1(1; A: 0);
+    /// A scalar function of two arguments, written per row: a null argument gives null.
+    ///
+    /// ```
+    /// use lode_guest::prelude::*;
+    ///
+    /// fn gcd(a: i64, b: i64) -> i64 {
+    ///     let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    ///     while b != 0 { (a, b) = (b, a % b); }
+    ///     a as i64
+    /// }
+    /// let module = Module::new("gcd").scalar2("gcd", "greatest common divisor", ["a", "b"], gcd);
+    /// assert_eq!(module.function_names(), ["gcd"]);
+    /// ```
+    scalar2(2; A: 0, B: 1);
+    /// A scalar function of three arguments, written per row: a null argument gives null.
+    scalar3(3; A: 0, B: 1, C: 2);
+    /// A scalar function of four arguments, written per row: a null argument gives null.
+    ///
+    /// ```
+    /// use lode_guest::prelude::*;
+    ///
+    /// fn risk(income: f64, debt: f64, score: i64, years: i64) -> f64 {
+    ///     debt / income - (score - 650) as f64 / 1000.0 - years as f64 / 100.0
+    /// }
+    /// let module = Module::new("loans")
+    ///     .scalar4("risk", "a loan's risk", ["income", "debt", "score", "years"], risk);
+    /// assert_eq!(module.function_names(), ["risk"]);
+    /// ```
+    scalar4(4; A: 0, B: 1, C: 2, D: 3);
+    /// A scalar function of five arguments, written per row: a null argument gives null.
+    scalar5(5; A: 0, B: 1, C: 2, D: 3, E: 4);
+    /// A scalar function of six arguments, written per row: a null argument gives null. More
+    /// arguments: take the whole batch with [`Module::scalar`].
+    scalar6(6; A: 0, B: 1, C: 2, D: 3, E: 4, F: 5);
 }
 
 /// An aggregate with mergeable state: partial states are computed where the data is,
@@ -134,6 +254,11 @@ impl Module {
         }
     }
 
+    /// The names of the functions added so far, in order.
+    pub fn function_names(&self) -> Vec<&str> {
+        self.functions.iter().map(|f| f.meta.name.as_str()).collect()
+    }
+
     pub(crate) fn function(&self, name: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.meta.name == name)
     }
@@ -161,42 +286,6 @@ impl Module {
                 call: Box::new(call),
             },
         )
-    }
-
-    /// A scalar function of one argument, written per row. Null in, null out.
-    pub fn scalar1<A, R>(self, name: &str, description: &str, f: fn(A) -> R) -> Self
-    where
-        A: Arg,
-        R: Output + 'static,
-    {
-        let signature = Signature::new(vec![A::data_type()], R::data_type());
-        self.scalar(name, description, vec![signature], move |batch: &Batch| {
-            let a = batch.column(0);
-            let mut out = R::Builder::with_capacity(batch.num_rows);
-            for row in 0..batch.num_rows {
-                out.push(a.is_valid(row).then(|| f(A::get(a, row))));
-            }
-            Ok(out.finish())
-        })
-    }
-
-    /// A scalar function of two arguments, written per row. Null in, null out.
-    pub fn scalar2<A, B, R>(self, name: &str, description: &str, f: fn(A, B) -> R) -> Self
-    where
-        A: Arg,
-        B: Arg,
-        R: Output + 'static,
-    {
-        let signature = Signature::new(vec![A::data_type(), B::data_type()], R::data_type());
-        self.scalar(name, description, vec![signature], move |batch: &Batch| {
-            let (a, b) = (batch.column(0), batch.column(1));
-            let mut out = R::Builder::with_capacity(batch.num_rows);
-            for row in 0..batch.num_rows {
-                let valid = a.is_valid(row) && b.is_valid(row);
-                out.push(valid.then(|| f(A::get(a, row), B::get(b, row))));
-            }
-            Ok(out.finish())
-        })
     }
 
     /// An aggregate with mergeable state, bound when its argument types equal one of

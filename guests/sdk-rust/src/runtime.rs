@@ -56,14 +56,6 @@ fn encode(batch: Batch) -> wit::Batch {
     encode_batch(batch.num_rows, batch.columns)
 }
 
-fn argument_fields(types: &[DataType]) -> Vec<Field> {
-    types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Field::new(format!("arg{i}"), t.clone(), true))
-        .collect()
-}
-
 /// The type the SDK's export macro implements the world's interfaces on.
 pub struct Runtime;
 
@@ -92,7 +84,7 @@ impl module::Guest for Runtime {
                     .signatures
                     .iter()
                     .map(|s| wit_types::Signature {
-                        args: encode_schema(&argument_fields(&s.args)),
+                        args: encode_schema(&s.arg_fields()),
                         result: encode_schema(&[Field::new("result", s.result.clone(), true)]),
                     })
                     .collect(),
