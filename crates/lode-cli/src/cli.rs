@@ -42,6 +42,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Work with Wasm modules
     Module(ModuleArgs),
+    /// Start and build a guest of your own: a project outside this repository
+    Guest(GuestArgs),
     /// Measure spec conformance: the Substrait function test corpus
     Conformance(ConformanceArgs),
     /// Run a cluster service: the coordinator, or an executor holding a data directory
@@ -299,6 +301,60 @@ pub enum ModuleCommand {
     },
     /// List the module store: sha256, size and name of each module
     List,
+}
+
+#[derive(Debug, Args)]
+pub struct GuestArgs {
+    #[command(subcommand)]
+    pub command: GuestCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuestCommand {
+    /// Write a new guest project in directory NAME: the SDK, one example function with a
+    /// test, and a README saying how to build and run it
+    New {
+        /// The project's name (letters, digits, `-`, `_`); its example function is named
+        /// after it (`-` becomes `_`)
+        name: String,
+        /// The language to write it in
+        #[arg(long, value_enum, default_value_t = GuestLang::Rust)]
+        lang: GuestLang,
+        /// What the example is
+        #[arg(long, value_enum, default_value_t = GuestKind::Scalar)]
+        kind: GuestKind,
+        /// Where to write it (default: ./NAME)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Build a guest project into a component, installing the target or toolchain it needs,
+    /// and print the .wasm path and its functions
+    Build {
+        /// The project (default: the current directory)
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GuestLang {
+    Rust,
+    Python,
+    Js,
+    C,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GuestKind {
+    /// A function of a row's values
+    Scalar,
+    /// A mergeable aggregate
+    Aggregate,
+    /// A table function: a generator of rows
+    Table,
+    /// An operator over a stream of batches
+    Operator,
+    /// A program that builds and runs plans
+    Driver,
 }
 
 /// Where tables come from.

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(args).await,
             Command::Gen(args) => commands::generate::run(args).await,
             Command::Module(args) => commands::module::run(args).await,
+            Command::Guest(args) => commands::guest::run(args).await,
             Command::Conformance(args) => commands::conformance::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,
             Command::Submit(args) => commands::submit::run(args).await,

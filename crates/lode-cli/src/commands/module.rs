@@ -168,6 +168,56 @@ fn inspect(wasm: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One line per function of a component (a driver says so instead): what `lode guest build`
+/// prints, e.g. `  scalar haversine_km(lat1 fp64, lon1 fp64, lat2 fp64, lon2 fp64) -> fp64`.
+pub fn summary(bytes: &[u8], source: &str) -> Result<String, Failure> {
+    let runtime = runtime()?;
+    let info = runtime
+        .inspect(bytes, source)
+        .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
+    let mut out = String::new();
+    match info.world {
+        World::Extension => {
+            let module = runtime
+                .load(bytes, None)
+                .map_err(|e| Failure::invalid(format!("{source}: {e}")))?;
+            for f in module.functions() {
+                let kind = lode_wasm::kind_name(f.kind);
+                if f.signatures.is_empty() {
+                    let _ = writeln!(out, "  {kind} {}: {}", f.name, f.description);
+                }
+                for s in &f.signatures {
+                    let args: Vec<String> = s
+                        .arg_names
+                        .iter()
+                        .zip(&s.args)
+                        .map(|(name, t)| format!("{name} {}", lode_exec::substrait_type_name(t)))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "  {kind} {}({}) -> {}",
+                        f.name,
+                        args.join(", "),
+                        lode_exec::substrait_type_name(&s.result)
+                    );
+                }
+            }
+        }
+        World::Driver => {
+            let _ = writeln!(
+                out,
+                "  a driver: `lode plan` calls its emit, `lode drive` its run"
+            );
+        }
+        World::Other => {
+            return Err(Failure::invalid(format!(
+                "{source} implements none of Lode's worlds (lode:guest/extension, lode:guest/driver)"
+            )));
+        }
+    }
+    Ok(out)
+}
+
 /// A driver: what it exports and which host interfaces it uses.
 fn driver_yaml(info: &lode_wasm::ComponentInfo, out: &mut String) {
     let _ = writeln!(
@@ -210,10 +260,11 @@ fn extension_yaml(module: &lode_wasm::Module, out: &mut String) {
             let _ = writeln!(out, "    impls:");
             for s in &f.signatures {
                 let _ = writeln!(out, "      - args:");
-                for (i, arg) in s.args.iter().enumerate() {
+                for (arg, name) in s.args.iter().zip(&s.arg_names) {
                     let _ = writeln!(
                         out,
-                        "          - name: arg{i}\n            value: {}",
+                        "          - name: {}\n            value: {}",
+                        yaml_string(name),
                         lode_exec::substrait_type_name(arg)
                     );
                 }
