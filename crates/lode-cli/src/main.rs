@@ -66,7 +66,9 @@ fn init_tracing(verbose: u8, quiet_plans: bool, serving: bool) {
     let default = match verbose {
         0 if quiet_plans => "warn,lode_exec=error,deltalake_core=off,buoyant_kernel=off",
         0 if serving => "warn,lode_dist=info,deltalake_core=off,buoyant_kernel=off",
-        0 => "warn,deltalake_core=off,buoyant_kernel=off",
+        // A cluster in this process (`--executors N`) fails a query once, in the error
+        // printed at the end: its services' warnings about the same failure stay quiet.
+        0 => "warn,lode_dist=error,deltalake_core=off,buoyant_kernel=off",
         1 => {
             "warn,lode=info,lode_exec=info,lode_plan=info,lode_datagen=info,lode_wasm=info,lode_dist=info,deltalake_core=off,buoyant_kernel=off"
         }

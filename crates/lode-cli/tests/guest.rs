@@ -380,3 +380,50 @@ fn validate_knows_wasm_signatures() {
         "{out}"
     );
 }
+
+#[test]
+fn a_guest_error_on_a_cluster_is_reported_once() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(
+        repo().join("conformance/cases/data/numbers.csv"),
+        dir.path().join("numbers.csv"),
+    )
+    .expect("a table");
+    let data = dir.path().to_string_lossy().into_owned();
+    let plan = dir.path().join("p.json");
+    let (code, _, err) = run(lode()
+        .args([
+            "sql",
+            "SELECT geomean(CAST(a AS DOUBLE) - 50.0) AS g FROM numbers",
+            "--data",
+            &data,
+            "--module",
+        ])
+        .arg(guest("geomean"))
+        .arg("-o")
+        .arg(&plan));
+    assert_eq!(code, 0, "{err}");
+    let failure = "module 'geomean' (0f62d4090d50), function 'geomean' at row 0 of its batch: \
+                   geomean needs positive values, got -38";
+    let failure = failure.replace("0f62d4090d50", &short_sha(&guest("geomean")));
+    let (code, _, err) = run(lode().arg("run").arg(&plan).args(["--data", &data]));
+    assert_eq!(code, 3);
+    assert_eq!(
+        err,
+        format!("error: {}: the query failed: {failure}\n", plan.display())
+    );
+    let (code, _, err) =
+        run(lode()
+            .arg("run")
+            .arg(&plan)
+            .args(["--data", &data, "--executors", "2"]));
+    assert_eq!(code, 3);
+    let (head, tail) = err
+        .split_once(": stage 0 task 0 failed: ")
+        .expect("the failed task");
+    assert!(
+        head.starts_with(&format!("error: {}: job job-", plan.display())),
+        "{err}"
+    );
+    assert_eq!(tail, format!("{failure}\n"), "{err}");
+}

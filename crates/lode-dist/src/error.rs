@@ -12,7 +12,7 @@ pub enum DistError {
     Unsupported(String),
 
     /// A stage task failed inside DataFusion; `context` names the stage and task.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", lode_exec::error_message(source))]
     DataFusion {
         /// The stage and task.
         context: String,

@@ -37,7 +37,7 @@ pub enum ExecError {
 
     /// DataFusion could not convert, plan or bind the plan; `context` says at which step.
     /// The plan was not run.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", error_message(source))]
     Convert {
         /// The step that failed.
         context: &'static str,
@@ -47,7 +47,7 @@ pub enum ExecError {
     },
 
     /// The query failed while running; `context` says at which step.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", error_message(source))]
     DataFusion {
         /// The step that failed.
         context: &'static str,
@@ -132,6 +132,15 @@ impl ExecError {
                 | ExecError::Location { .. }
                 | ExecError::Remote { rejected: true, .. }
         )
+    }
+}
+
+/// A DataFusion error as a user reads it: an error of Lode's own code that DataFusion carried
+/// (a Wasm call's, a store's) without the `External error: ` DataFusion puts before it.
+pub fn error_message(error: &DataFusionError) -> String {
+    match error.find_root() {
+        DataFusionError::External(inner) => inner.to_string(),
+        _ => error.to_string(),
     }
 }
 

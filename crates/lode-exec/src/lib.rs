@@ -30,7 +30,7 @@ mod wasm;
 
 pub use consumer::DataFusionSupport;
 pub use engine::{Engine, EngineConfig, to_logical_plan};
-pub use error::{ExecError, Result};
+pub use error::{ExecError, Result, error_message};
 pub use functions::{SpecCall, spec_call_of, spec_function};
 pub use memory::MemoryConfig;
 pub use output::{ResultFormat, TABLE_BLOCK_ROWS, WriteSummary, write_results};

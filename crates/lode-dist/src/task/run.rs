@@ -99,8 +99,14 @@ impl Executor {
                 let unreachable = unreachable_executor(&error);
                 let retryable = unreachable.is_some() || matches!(error, DistError::Io { .. });
                 warn!(job = %key.job, stage = key.stage, task = key.task, retryable, error = %error, "task failed");
+                // The coordinator names the stage and task: the message says only what
+                // went wrong, so the user reads it once.
+                let message = match &error {
+                    DistError::DataFusion { source, .. } => lode_exec::error_message(source),
+                    other => other.to_string(),
+                };
                 proto::task_report::Outcome::Failed(proto::TaskFailed {
-                    message: error.to_string(),
+                    message,
                     retryable,
                     unreachable_executor: unreachable.unwrap_or_default(),
                 })
