@@ -14,6 +14,7 @@ pub struct Bytes {
 }
 
 impl Bytes {
+    /// Wraps bytes the host sent; a misaligned buffer is copied once into aligned memory.
     pub fn new(bytes: Vec<u8>) -> Self {
         if bytes.as_ptr().align_offset(8) == 0 {
             Bytes {
@@ -34,6 +35,7 @@ impl Bytes {
         }
     }
 
+    /// The bytes, aligned to 8.
     pub fn as_bytes(&self) -> &[u8] {
         match &self.aligned {
             // SAFETY: the first `bytes.len()` bytes of `words` were initialized from `bytes`.
@@ -70,6 +72,7 @@ pub unsafe trait Native: Copy + Default + 'static {
     const NAME: &'static str;
     /// Whether a column of `data_type` holds its values as this type.
     fn stores(data_type: &DataType) -> bool;
+    /// Appends the value's little-endian bytes (Arrow's layout) to `out`.
     fn append_le(self, out: &mut Vec<u8>);
 }
 
@@ -108,6 +111,7 @@ pub struct Bitmap {
 }
 
 impl Bitmap {
+    /// Whether bit `i` is set (the value at `i` is present); bits beyond the end are unset.
     pub fn get(&self, i: usize) -> bool {
         self.bits
             .get(i / 8)
@@ -124,6 +128,7 @@ pub struct BitmapBuilder {
 }
 
 impl BitmapBuilder {
+    /// Appends one bit: `true` for a present value.
     #[inline]
     pub fn push(&mut self, bit: bool) {
         if self.len.is_multiple_of(8) {
@@ -138,14 +143,17 @@ impl BitmapBuilder {
         self.len += 1;
     }
 
+    /// How many bits were pushed.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether no bit was pushed.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// How many pushed bits are unset: the null count of the column it describes.
     pub fn unset_count(&self) -> usize {
         self.unset
     }
@@ -185,22 +193,27 @@ pub struct Column {
 }
 
 impl Column {
+    /// The column's Arrow type.
     pub fn data_type(&self) -> &DataType {
         &self.data_type
     }
 
+    /// How many values (rows) the column has, nulls included.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether the column has no rows.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// How many of its values are null.
     pub fn null_count(&self) -> usize {
         self.null_count
     }
 
+    /// Whether the value at row `i` is present (not null).
     #[inline]
     pub fn is_valid(&self, i: usize) -> bool {
         match &self.validity {
@@ -366,12 +379,14 @@ impl<T: Native> PrimitiveBuilder<T> {
         }
     }
 
+    /// Appends a value, or a null for `None`.
     #[inline]
     pub fn push(&mut self, value: Option<T>) {
         self.validity.push(value.is_some());
         value.unwrap_or_default().append_le(&mut self.values);
     }
 
+    /// The column of the values pushed so far.
     pub fn finish(self) -> Column {
         Column::built(
             self.data_type,
@@ -389,12 +404,14 @@ pub struct BooleanBuilder {
 }
 
 impl BooleanBuilder {
+    /// Appends a value, or a null for `None`.
     #[inline]
     pub fn push(&mut self, value: Option<bool>) {
         self.validity.push(value.is_some());
         self.values.push(value.unwrap_or(false));
     }
 
+    /// The column of the values pushed so far.
     pub fn finish(self) -> Column {
         let values = Data::Values(Bytes::new(self.values.finish()));
         Column::built(DataType::Boolean, self.validity, values)
@@ -410,10 +427,12 @@ pub struct VariableBuilder {
 }
 
 impl VariableBuilder {
+    /// A builder of a `Utf8` column with room for `capacity` values.
     pub fn strings(capacity: usize) -> Self {
         Self::new(DataType::Utf8, capacity)
     }
 
+    /// A builder of a `Binary` column with room for `capacity` values.
     pub fn binaries(capacity: usize) -> Self {
         Self::new(DataType::Binary, capacity)
     }
@@ -429,6 +448,7 @@ impl VariableBuilder {
         }
     }
 
+    /// Appends a value's bytes, or a null for `None`.
     #[inline]
     pub fn push(&mut self, value: Option<&[u8]>) {
         self.validity.push(value.is_some());
@@ -439,19 +459,23 @@ impl VariableBuilder {
         (self.values.len() as i32).append_le(&mut self.offsets);
     }
 
+    /// Appends a string, or a null for `None`.
     #[inline]
     pub fn push_str(&mut self, value: Option<&str>) {
         self.push(value.map(str::as_bytes));
     }
 
+    /// How many values were pushed.
     pub fn len(&self) -> usize {
         self.validity.len()
     }
 
+    /// Whether no value was pushed.
     pub fn is_empty(&self) -> bool {
         self.validity.is_empty()
     }
 
+    /// The column of the values pushed so far.
     pub fn finish(self) -> Column {
         let data = Data::Variable {
             offsets: Bytes::new(self.offsets),
@@ -461,15 +485,42 @@ impl VariableBuilder {
     }
 }
 
-/// Rows of equally long columns.
+/// Rows of equally long columns: what a function receives (its arguments) and returns.
+///
+/// ```
+/// use lode_guest::prelude::*;
+///
+/// let mut x = PrimitiveBuilder::<f64>::new(DataType::Float64, 2);
+/// x.push(Some(1.5));
+/// x.push(None);
+/// let mut name = VariableBuilder::strings(2);
+/// name.push_str(Some("a"));
+/// name.push_str(Some("b"));
+/// let fields = vec![
+///     Field::new("x", DataType::Float64, true),
+///     Field::new("name", DataType::Utf8, true),
+/// ];
+/// let batch = Batch::new(fields, vec![x.finish(), name.finish()]);
+///
+/// assert_eq!(batch.num_rows, 2);
+/// let x = batch.column(0);
+/// assert!(x.is_valid(0) && !x.is_valid(1));
+/// assert_eq!(x.values::<f64>()[0], 1.5);
+/// assert_eq!(batch.column_by_name("name").map(|c| c.str_value(1)), Some("b"));
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
+    /// The columns' names and types, one per column.
     pub fields: Vec<Field>,
+    /// The columns, each `num_rows` long.
     pub columns: Vec<Column>,
+    /// How many rows the batch has.
     pub num_rows: usize,
 }
 
 impl Batch {
+    /// A batch of `columns` described by `fields`; its row count is the first column's length
+    /// (0 without columns).
     pub fn new(fields: Vec<Field>, columns: Vec<Column>) -> Batch {
         let num_rows = columns.first().map_or(0, Column::len);
         Batch {
@@ -479,6 +530,7 @@ impl Batch {
         }
     }
 
+    /// Column `i`. Panics when there is no such column: a bound function knows its arity.
     pub fn column(&self, i: usize) -> &Column {
         &self.columns[i]
     }

@@ -84,6 +84,7 @@ pub fn asc(expr: &str) -> SortKey {
     }
 }
 
+/// Sorts by `expr` descending, nulls first (as SQL's `DESC`).
 pub fn desc(expr: &str) -> SortKey {
     SortKey {
         expr: expr.to_string(),
@@ -121,6 +122,7 @@ impl Relation {
         planner::Relation::substrait(plan).map(Relation)
     }
 
+    /// The rows where `predicate`, a SQL expression over the relation's columns, is true.
     pub fn filter(&self, predicate: &str) -> Result<Relation, Error> {
         self.0.filter(predicate).map(Relation)
     }
@@ -130,6 +132,8 @@ impl Relation {
         self.0.project(&strings(exprs)).map(Relation)
     }
 
+    /// Groups by the `group_by` SQL expressions and computes the `measures` (aggregate calls,
+    /// each `call` or `call AS name`, such as `count(*) AS n`); no groups gives one row.
     pub fn aggregate<G: AsRef<str>, M: AsRef<str>>(
         &self,
         group_by: &[G],
@@ -140,18 +144,22 @@ impl Relation {
             .map(Relation)
     }
 
+    /// Joins `right` on `on`, a SQL condition over both relations' columns.
     pub fn join(&self, right: &Relation, kind: JoinKind, on: &str) -> Result<Relation, Error> {
         self.0.join(&right.0, kind, on).map(Relation)
     }
 
+    /// Sorts by `keys` ([`asc`], [`desc`]).
     pub fn sort(&self, keys: &[SortKey]) -> Result<Relation, Error> {
         self.0.sort(keys).map(Relation)
     }
 
+    /// Skips `offset` rows and keeps at most `count` (all when `None`).
     pub fn fetch(&self, offset: u64, count: Option<u64>) -> Result<Relation, Error> {
         self.0.fetch(offset, count).map(Relation)
     }
 
+    /// Combines with `other` (same column types) by `op`: union, intersect or except.
     pub fn set(&self, op: SetOp, other: &Relation) -> Result<Relation, Error> {
         self.0.set(op, &other.0).map(Relation)
     }
@@ -171,6 +179,7 @@ impl Relation {
             .map(Relation)
     }
 
+    /// The relation's columns, as the host typed them.
     pub fn schema(&self) -> Result<Vec<Field>, String> {
         decode_schema(&self.0.schema())
     }
@@ -230,7 +239,9 @@ impl Query {
 /// A result: its columns and batches.
 #[derive(Debug, Clone)]
 pub struct Rows {
+    /// The result's columns.
     pub fields: Vec<Field>,
+    /// The result's rows, in batches.
     pub batches: Vec<Batch>,
 }
 
@@ -246,6 +257,7 @@ impl Rows {
         Ok(Rows { fields, batches })
     }
 
+    /// How many rows the result has.
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows).sum()
     }
@@ -319,6 +331,7 @@ pub fn log(message: &str) {
 pub struct Args(Vec<(String, String)>);
 
 impl Args {
+    /// Arguments from `key=value` pairs (the host passes the user's `--arg`s).
     pub fn new(pairs: Vec<(String, String)>) -> Self {
         Args(pairs)
     }
@@ -332,6 +345,7 @@ impl Args {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The value of `key`, or `default` when it was not given.
     pub fn get_or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
         self.get(key).unwrap_or(default)
     }

@@ -19,6 +19,8 @@
 //! Build with `cargo build --target wasm32-wasip2 --release`: the output is a component that
 //! implements the `lode:guest/extension` world (`guests/wit/guest.wit`).
 
+#![warn(missing_docs)]
+
 pub mod column;
 #[cfg(feature = "driver")]
 pub mod driver;
@@ -64,6 +66,7 @@ pub use wit::TimeUnit;
 #[doc(hidden)]
 pub use runtime::Runtime;
 
+/// What a module's source needs: `use lode_guest::prelude::*;`.
 #[cfg(feature = "extension")]
 pub mod prelude {
     pub use crate::{

@@ -9,11 +9,14 @@ use crate::values::{Arg, Output, OutputBuilder};
 /// An error from a call, as a value: which row (when it concerns one) and what went wrong.
 #[derive(Debug, Clone)]
 pub struct CallError {
+    /// The row of the call's batch the error concerns, when it concerns one.
     pub row: Option<u32>,
+    /// What went wrong, for the user.
     pub message: String,
 }
 
 impl CallError {
+    /// An error about the call as a whole.
     pub fn new(message: impl Into<String>) -> Self {
         CallError {
             row: None,
@@ -21,6 +24,7 @@ impl CallError {
         }
     }
 
+    /// An error about one row of the call's batch; the host shows that row's arguments.
     pub fn at_row(row: usize, message: impl Into<String>) -> Self {
         CallError {
             row: Some(row as u32),
@@ -29,10 +33,14 @@ impl CallError {
     }
 }
 
+/// How a function's result depends on its arguments (Substrait's determinism).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Volatility {
+    /// Same arguments, same result, always: Lode may fold calls on constants.
     Immutable,
+    /// Same result within one query.
     Stable,
+    /// May differ on every call (a random number, the time).
     Volatile,
 }
 
@@ -47,7 +55,9 @@ pub enum Volatility {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Signature {
+    /// The arguments' types, in order.
     pub args: Vec<DataType>,
+    /// The result's type.
     pub result: DataType,
     /// The arguments' names, shown by `lode module inspect`; `arg0`, `arg1`, ... where none
     /// is given.
@@ -171,7 +181,45 @@ per_row_scalars! {
 
 /// An aggregate with mergeable state: partial states are computed where the data is,
 /// serialized, and merged elsewhere.
+///
+/// ```
+/// use lode_guest::prelude::*;
+///
+/// /// How many values are positive.
+/// struct Positives;
+///
+/// impl Aggregate for Positives {
+///     type State = i64;
+///     fn update(&self, state: &mut i64, args: &Batch, row: usize) -> Result<(), String> {
+///         let x = args.column(0);
+///         if x.is_valid(row) && x.values::<f64>()[row] > 0.0 {
+///             *state += 1;
+///         }
+///         Ok(())
+///     }
+///     fn merge(&self, state: &mut i64, other: i64) {
+///         *state += other;
+///     }
+///     fn encode(&self, state: &i64, out: &mut Vec<u8>) {
+///         out.extend_from_slice(&state.to_le_bytes());
+///     }
+///     fn decode(&self, bytes: &[u8]) -> Result<i64, String> {
+///         let bytes: [u8; 8] = bytes.try_into().map_err(|_| "a state is 8 bytes".to_string())?;
+///         Ok(i64::from_le_bytes(bytes))
+///     }
+///     fn evaluate(&self, states: Vec<i64>) -> Column {
+///         let mut out = PrimitiveBuilder::new(DataType::Int64, states.len());
+///         states.into_iter().for_each(|n| out.push(Some(n)));
+///         out.finish()
+///     }
+/// }
+///
+/// let signature = Signature::new(vec![DataType::Float64], DataType::Int64).named(&["x"]);
+/// let module = Module::new("stats").aggregate("positives", "count of x > 0", vec![signature], Positives);
+/// assert_eq!(module.function_names(), ["positives"]);
+/// ```
 pub trait Aggregate: Send + Sync + 'static {
+    /// One group's partial state; `Default` is the state of a group without rows.
     type State: Default + Send;
     /// Folds row `row` of `args` (one column per argument) into `state`.
     fn update(&self, state: &mut Self::State, args: &Batch, row: usize) -> Result<(), String>;
@@ -247,6 +295,7 @@ pub struct Module {
 }
 
 impl Module {
+    /// An empty module; `name` is informational (`lode module inspect` shows it).
     pub fn new(name: impl Into<String>) -> Self {
         Module {
             name: name.into(),
@@ -256,7 +305,10 @@ impl Module {
 
     /// The names of the functions added so far, in order.
     pub fn function_names(&self) -> Vec<&str> {
-        self.functions.iter().map(|f| f.meta.name.as_str()).collect()
+        self.functions
+            .iter()
+            .map(|f| f.meta.name.as_str())
+            .collect()
     }
 
     pub(crate) fn function(&self, name: &str) -> Option<&Function> {

@@ -5,40 +5,63 @@ use crate::wit;
 /// The Arrow data types a Lode guest can receive and return.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataType {
+    /// Only nulls.
     Null,
+    /// `true` or `false`.
     Boolean,
+    /// Signed 8-bit integer.
     Int8,
+    /// Signed 16-bit integer.
     Int16,
+    /// Signed 32-bit integer (SQL `INT`).
     Int32,
+    /// Signed 64-bit integer (SQL `BIGINT`).
     Int64,
+    /// Unsigned 8-bit integer.
     UInt8,
+    /// Unsigned 16-bit integer.
     UInt16,
+    /// Unsigned 32-bit integer.
     UInt32,
+    /// Unsigned 64-bit integer.
     UInt64,
+    /// 32-bit float (SQL `REAL`).
     Float32,
+    /// 64-bit float (SQL `DOUBLE`).
     Float64,
+    /// UTF-8 strings with 32-bit offsets.
     Utf8,
+    /// UTF-8 strings with 64-bit offsets.
     LargeUtf8,
+    /// Bytes with 32-bit offsets.
     Binary,
+    /// Bytes with 64-bit offsets.
     LargeBinary,
+    /// Days since 1970-01-01.
     Date32,
     /// Unit and optional time zone.
     Timestamp(wit::TimeUnit, Option<String>),
     /// Precision and scale.
     Decimal128(u8, i8),
+    /// A list of values of its item field's type.
     List(Box<Field>),
+    /// A struct of these fields.
     Struct(Vec<Field>),
 }
 
 /// A named, typed column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
+    /// The column's name.
     pub name: String,
+    /// The column's type.
     pub data_type: DataType,
+    /// Whether it may hold nulls.
     pub nullable: bool,
 }
 
 impl Field {
+    /// A field named `name` of `data_type`.
     pub fn new(name: impl Into<String>, data_type: DataType, nullable: bool) -> Self {
         Field {
             name: name.into(),

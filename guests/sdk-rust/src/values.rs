@@ -6,6 +6,7 @@ use crate::types::DataType;
 /// A value a per-row function takes as an argument. Strings and nested values are read from
 /// the [`Column`]s of a batch function instead, without a copy per row.
 pub trait Arg: Copy + 'static {
+    /// The Arrow type of the argument's column.
     fn data_type() -> DataType;
     /// The value at `row` of a column of [`Arg::data_type`]; the row is valid (not null).
     fn get(column: &Column, row: usize) -> Self;
@@ -13,7 +14,9 @@ pub trait Arg: Copy + 'static {
 
 /// A value a per-row function returns.
 pub trait Output: Sized {
+    /// What collects this type's values into a column.
     type Builder: OutputBuilder<Self>;
+    /// The Arrow type of the result's column.
     fn data_type() -> DataType;
 }
 
