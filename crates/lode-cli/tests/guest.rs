@@ -231,6 +231,24 @@ fn python_scalar_and_aggregate_give_the_rust_answers() {
 }
 
 #[test]
+fn javascript_scalar_runs_with_its_test() {
+    let (dir, built) = new_and_build("haversine-js", "js", "scalar");
+    assert!(
+        built.contains("scalar haversine_js(lat1 fp64, lon1 fp64, lat2 fp64, lon2 fp64) -> fp64"),
+        "{built}"
+    );
+    let out = sql_then_run(
+        &dir,
+        "haversine-js.wasm",
+        "SELECT haversine_js(52.52, 13.405, 48.8566, 2.3522) AS km, haversine_js(NULL, 0.0, 0.0, 0.0) AS none",
+    );
+    assert!(out.starts_with("km,none\n877.46"), "{out}");
+    let (code, out, err) = run(Command::new("npm").args(["test"]).current_dir(&dir));
+    assert_eq!(code, 0, "npm test: {out}{err}");
+    assert!(out.contains("# pass 2"), "{out}");
+}
+
+#[test]
 fn guest_new_refuses_what_it_cannot_make() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let (code, _, err) = run(lode()
@@ -247,6 +265,11 @@ fn guest_new_refuses_what_it_cannot_make() {
         .current_dir(dir.path()));
     assert_eq!(code, 2);
     assert!(err.contains("--lang python --kind table"), "{err}");
+    let (code, _, err) = run(lode()
+        .args(["guest", "new", "gcd", "--lang", "c"])
+        .current_dir(dir.path()));
+    assert_eq!(code, 2);
+    assert!(err.contains("for C, start from guests/c/gcd"), "{err}");
     std::fs::create_dir(dir.path().join("taken")).expect("a directory");
     std::fs::write(dir.path().join("taken/file"), "").expect("a file");
     let (code, _, err) = run(lode()

@@ -65,9 +65,10 @@ pub fn build(dir: &Path) -> Result<ExitCode, Failure> {
     let wasm = match project.lang.as_str() {
         "rust" => rust(&project)?,
         "python" => python(&project)?,
+        "js" => javascript(&project)?,
         other => {
             return Err(Failure::io(format!(
-                "{}: `lode guest build` builds Rust and Python projects, not '{other}'",
+                "{}: `lode guest build` builds Rust, Python and JavaScript projects, not '{other}'",
                 dir.join(PROJECT_FILE).display()
             )));
         }
@@ -230,6 +231,45 @@ fn python(project: &Project) -> Result<PathBuf, Failure> {
             .current_dir(&project.dir)
             .stdout(Stdio::null()),
         "componentize-py componentize",
+    )?;
+    Ok(project.output(&project.name))
+}
+
+/// componentize-js from the project's `node_modules` (npm, pinned in its package.json), on
+/// its one module, without `--aot`, as tools/build-guests runs it.
+fn javascript(project: &Project) -> Result<PathBuf, Failure> {
+    let componentize = project.dir.join("node_modules/.bin/componentize-js");
+    if !componentize.exists() {
+        eprintln!("lode guest build: installing componentize-js (npm install, into node_modules)");
+        step(
+            Command::new("npm")
+                .args(["install", "--silent", "--no-audit", "--no-fund"])
+                .current_dir(&project.dir),
+            "npm install (is Node.js with npm installed?)",
+        )?;
+    }
+    // Absolute: a relative program path is ambiguous once the working directory changes.
+    let componentize = componentize
+        .canonicalize()
+        .map_err(|e| Failure::io(format!("{}: {e}", componentize.display())))?;
+    let wasm = format!("{}.wasm", project.name);
+    eprintln!("lode guest build: componentize-js {}.js", project.name);
+    step(
+        Command::new(&componentize)
+            .arg(format!("{}.js", project.name))
+            .args([
+                "--wit",
+                "wit",
+                "-n",
+                "extension",
+                "--disable",
+                "http",
+                "fetch-event",
+            ])
+            .args(["-o", &wasm])
+            .current_dir(&project.dir)
+            .stdout(Stdio::null()),
+        "componentize-js",
     )?;
     Ok(project.output(&project.name))
 }

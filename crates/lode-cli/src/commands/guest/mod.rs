@@ -71,7 +71,7 @@ fn new(
     let manifest = format!("{manifest:#}\n");
     let written = files
         .iter()
-        .map(|(path, text)| (Path::new(path), text.as_str()))
+        .map(|(path, text)| (Path::new(path.as_str()), text.as_str()))
         .chain([
             (Path::new(PROJECT_FILE), manifest.as_str()),
             (Path::new("README.md"), readme.as_str()),
@@ -177,8 +177,10 @@ fn usage(kind: GuestKind, name: &str, function: &str) -> Vec<(String, &'static s
 }
 
 fn readme(lang: GuestLang, kind: GuestKind, name: &str, function: &str) -> String {
+    let js_source = format!("{name}.js");
     let (edit, test) = match lang {
         GuestLang::Rust => ("src/lib.rs", "cargo test"),
+        GuestLang::Js => (js_source.as_str(), "npm test"),
         _ => (
             "logic.py (the function) and app.py (its signature)",
             "python3 -m unittest",
@@ -188,6 +190,10 @@ fn readme(lang: GuestLang, kind: GuestKind, name: &str, function: &str) -> Strin
         GuestLang::Rust => {
             "`lode-sdk/` holds the SDK (`lode-guest`) and the WIT contract this project builds \
              against, copied by `lode guest new`; `cargo doc --open` documents the SDK."
+        }
+        GuestLang::Js => {
+            "`wit/` holds the contract this project builds against, copied by `lode guest \
+             new`; `lode guest build` installs componentize-js (npm) into `node_modules/`."
         }
         _ => {
             "`lode_sdk/` holds the helpers (Arrow columns in `lode_arrow.py`, the interfaces a \

@@ -109,6 +109,12 @@ fn own_files(lang: GuestLang, kind: GuestKind) -> Result<Vec<File>, Failure> {
             "test_logic.py" => "../../../templates/guest/python/aggregate/test_logic.py",
         ]
         .to_vec(),
+        (GuestLang::Js, GuestKind::Scalar) => files![
+            "{{name}}.js" => "../../../templates/guest/js/scalar.js",
+            "{{name}}.test.js" => "../../../templates/guest/js/scalar.test.js",
+            "package.json" => "../../../templates/guest/js/package.json",
+        ]
+        .to_vec(),
         (GuestLang::Python, _) => {
             return Err(Failure::io(format!(
                 "--lang python --kind {}: `lode guest new` writes Python scalar functions and \
@@ -116,12 +122,19 @@ fn own_files(lang: GuestLang, kind: GuestKind) -> Result<Vec<File>, Failure> {
                 kind_name(kind)
             )));
         }
-        (GuestLang::Js | GuestLang::C, _) => {
+        (GuestLang::Js, _) => {
             return Err(Failure::io(format!(
-                "--lang {}: `lode guest new` writes Rust and Python projects; for JavaScript and \
-                 C, start from the example in docs/guest-guide.md",
-                lang_name(lang)
+                "--lang js --kind {}: `lode guest new` writes JavaScript scalar functions; write \
+                 aggregates, table functions, operators and drivers in Rust (--lang rust) or \
+                 aggregates in Python (--lang python)",
+                kind_name(kind)
             )));
+        }
+        (GuestLang::C, _) => {
+            return Err(Failure::io(
+                "--lang c: `lode guest new` writes Rust, Python and JavaScript projects; for C, \
+                 start from guests/c/gcd as docs/guest-guide.md describes",
+            ));
         }
     })
 }
@@ -133,7 +146,7 @@ pub fn project(
     kind: GuestKind,
     name: &str,
     function: &str,
-) -> Result<Vec<(&'static str, String)>, Failure> {
+) -> Result<Vec<(String, String)>, Failure> {
     let sdk = match kind {
         GuestKind::Driver => {
             r#"lode-guest = { path = "lode-sdk/sdk-rust", default-features = false, features = ["driver"] }"#
@@ -146,16 +159,17 @@ pub fn project(
             .replace("{{kind}}", kind_name(kind))
             .replace("{{sdk}}", sdk)
     };
-    let mut files: Vec<(&'static str, String)> = own_files(lang, kind)?
+    let mut files: Vec<(String, String)> = own_files(lang, kind)?
         .iter()
-        .map(|f| (f.path, fill(f.text)))
+        .map(|f| (fill(f.path), fill(f.text)))
         .collect();
     let vendored: &[&[File]] = match lang {
         GuestLang::Rust => &[RUST_SDK],
-        _ => &[PYTHON_SDK, WIT],
+        GuestLang::Python => &[PYTHON_SDK, WIT],
+        GuestLang::Js | GuestLang::C => &[WIT],
     };
     for f in vendored.iter().flat_map(|files| files.iter()) {
-        files.push((f.path, f.text.to_string()));
+        files.push((f.path.to_string(), f.text.to_string()));
     }
     Ok(files)
 }
