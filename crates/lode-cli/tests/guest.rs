@@ -249,6 +249,29 @@ fn javascript_scalar_runs_with_its_test() {
 }
 
 #[test]
+fn c_scalar_runs_with_its_test() {
+    let (dir, built) = new_and_build("haversine-c", "c", "scalar");
+    assert!(
+        built.contains("scalar haversine_c(lat1 fp64, lon1 fp64, lat2 fp64, lon2 fp64) -> fp64"),
+        "{built}"
+    );
+    let out = sql_then_run(
+        &dir,
+        "haversine-c.wasm",
+        "SELECT haversine_c(52.52, 13.405, 48.8566, 2.3522) AS km, haversine_c(NULL, 0.0, 0.0, 0.0) AS none",
+    );
+    assert!(out.starts_with("km,none\n877.46"), "{out}");
+    let (code, out, err) = run(Command::new("sh")
+        .args([
+            "-c",
+            "cc test_logic.c logic.c -lm -o test_logic && ./test_logic",
+        ])
+        .current_dir(&dir));
+    assert_eq!(code, 0, "the C project's test: {out}{err}");
+    assert_eq!(out.matches("ok: ").count(), 2, "{out}");
+}
+
+#[test]
 fn guest_new_refuses_what_it_cannot_make() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let (code, _, err) = run(lode()
@@ -266,10 +289,13 @@ fn guest_new_refuses_what_it_cannot_make() {
     assert_eq!(code, 2);
     assert!(err.contains("--lang python --kind table"), "{err}");
     let (code, _, err) = run(lode()
-        .args(["guest", "new", "gcd", "--lang", "c"])
+        .args(["guest", "new", "agg", "--lang", "c", "--kind", "aggregate"])
         .current_dir(dir.path()));
     assert_eq!(code, 2);
-    assert!(err.contains("for C, start from guests/c/gcd"), "{err}");
+    assert!(
+        err.contains("--lang c --kind aggregate: `lode guest new` writes C scalar functions"),
+        "{err}"
+    );
     std::fs::create_dir(dir.path().join("taken")).expect("a directory");
     std::fs::write(dir.path().join("taken/file"), "").expect("a file");
     let (code, _, err) = run(lode()

@@ -10,6 +10,8 @@ use super::PROJECT_FILE;
 
 /// componentize-py, pinned as tools/build-guests pins it.
 const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+/// wit-bindgen's CLI, at the version of the Rust guests' wit-bindgen (tools/build-guests).
+const WIT_BINDGEN_VERSION: &str = "0.46.0";
 
 /// What a project is, from `lode-guest.json` (or, without one, a cargo project).
 struct Project {
@@ -66,9 +68,10 @@ pub fn build(dir: &Path) -> Result<ExitCode, Failure> {
         "rust" => rust(&project)?,
         "python" => python(&project)?,
         "js" => javascript(&project)?,
+        "c" => c(&project)?,
         other => {
             return Err(Failure::io(format!(
-                "{}: `lode guest build` builds Rust, Python and JavaScript projects, not '{other}'",
+                "{}: `lode guest build` builds Rust, Python, JavaScript and C projects, not '{other}'",
                 dir.join(PROJECT_FILE).display()
             )));
         }
@@ -272,4 +275,179 @@ fn javascript(project: &Project) -> Result<PathBuf, Failure> {
         "componentize-js",
     )?;
     Ok(project.output(&project.name))
+}
+
+/// The C guest: bindings from `wit-bindgen c`, compiled by clang for wasm32-wasi against
+/// wasi-libc and linked into a component by the Rust toolchain's wasm-component-ld, as
+/// tools/build-guests does; what is missing is installed the same way.
+fn c(project: &Project) -> Result<PathBuf, Failure> {
+    let clang = ensure_wasi_clang()?;
+    ensure_wit_bindgen()?;
+    let bindings = ".lode-build/c-bindings";
+    eprintln!("lode guest build: wit-bindgen c, then clang --target=wasm32-wasi");
+    step(
+        Command::new("wit-bindgen")
+            .args(["c", "wit", "--world", "extension", "--out-dir", bindings])
+            .current_dir(&project.dir)
+            .stdout(Stdio::null()),
+        "wit-bindgen c",
+    )?;
+    let wasm_ld = command_output(Command::new(&clang).arg("-print-prog-name=wasm-ld"))
+        .ok_or_else(|| Failure::failed(format!("{clang} does not name its wasm-ld")))?;
+    let component_ld = component_ld()?;
+    let mut sources: Vec<String> = std::fs::read_dir(&project.dir)
+        .map_err(|e| Failure::io(format!("cannot list {}: {e}", project.dir.display())))?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        // test_logic.c has a main: it is the native test, not part of the module.
+        .filter(|name| name.ends_with(".c") && name != "test_logic.c")
+        .collect();
+    sources.sort();
+    let wasm = format!("{}.wasm", project.name);
+    step(
+        Command::new(&clang)
+            .args([
+                "--target=wasm32-wasi",
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-mexec-model=reactor",
+            ])
+            .arg(format!("-fuse-ld={}", component_ld.display()))
+            .arg(format!("-Wl,--wasm-ld-path={wasm_ld}"))
+            .arg("-Wl,--wasi-adapter=reactor")
+            .args([&format!("-I{bindings}"), "-Ilode_sdk"])
+            .args(&sources)
+            .args(["lode_sdk/lode_guest.c", &format!("{bindings}/extension.c")])
+            .arg(format!("{bindings}/extension_component_type.o"))
+            .args(["-lm", "-o", &wasm])
+            .current_dir(&project.dir),
+        "clang",
+    )?;
+    Ok(project.output(&project.name))
+}
+
+/// A command's output, trimmed, when it succeeds and prints something.
+fn command_output(command: &mut Command) -> Option<String> {
+    let output = command.output().ok().filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+/// A clang that compiles and links a wasm32-wasi reactor against wasi-libc, installing
+/// Debian's clang, lld, wasi-libc and wasm32 builtins when there is none.
+fn ensure_wasi_clang() -> Result<String, Failure> {
+    if let Some(clang) = wasi_clang() {
+        return Ok(clang);
+    }
+    eprintln!(
+        "lode guest build: installing clang, lld, wasi-libc and the wasm32 builtins (Debian packages)"
+    );
+    let sudo = command_output(Command::new("id").arg("-u")).is_some_and(|uid| uid != "0");
+    let apt = |args: &[&str]| {
+        let mut command = Command::new(if sudo { "sudo" } else { "apt-get" });
+        if sudo {
+            command.arg("apt-get");
+        }
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    let install = "apt-get install clang lld wasi-libc libclang-rt-dev-wasm32";
+    step(
+        &mut apt(&["update", "-qq"]),
+        &format!("{install} (is this Debian?)"),
+    )?;
+    step(
+        &mut apt(&[
+            "install",
+            "-y",
+            "-qq",
+            "clang",
+            "lld",
+            "wasi-libc",
+            "libclang-rt-dev-wasm32",
+        ]),
+        install,
+    )?;
+    wasi_clang().ok_or_else(|| {
+        Failure::failed(format!(
+            "no clang links wasm32-wasi against wasi-libc, even after {install}"
+        ))
+    })
+}
+
+/// The first clang on PATH that links a wasm32-wasi reactor against wasi-libc.
+fn wasi_clang() -> Option<String> {
+    let probe = tempfile::tempdir().ok()?;
+    let source = probe.path().join("probe.c");
+    std::fs::write(
+        &source,
+        "#include <stdlib.h>\nvoid *f(unsigned long n) { return malloc(n); }\n",
+    )
+    .ok()?;
+    [
+        "clang", "clang-19", "clang-18", "clang-17", "clang-16", "clang-15", "clang-14",
+    ]
+    .into_iter()
+    .find(|clang| {
+        Command::new(clang)
+            .args(["--target=wasm32-wasi", "-mexec-model=reactor"])
+            .arg(&source)
+            .arg("-o")
+            .arg(probe.path().join("probe.wasm"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+    .map(str::to_string)
+}
+
+/// wit-bindgen's CLI at the pinned version, cargo-installed when missing (about 3 minutes).
+fn ensure_wit_bindgen() -> Result<(), Failure> {
+    let version = command_output(Command::new("wit-bindgen").arg("--version")).unwrap_or_default();
+    if version.contains(WIT_BINDGEN_VERSION) {
+        return Ok(());
+    }
+    eprintln!(
+        "lode guest build: installing wit-bindgen-cli {WIT_BINDGEN_VERSION} (cargo install, about 3 minutes)"
+    );
+    step(
+        Command::new("cargo").args([
+            "install",
+            "--quiet",
+            "--locked",
+            "wit-bindgen-cli",
+            "--version",
+            WIT_BINDGEN_VERSION,
+        ]),
+        "cargo install wit-bindgen-cli (is Rust installed? https://rustup.rs)",
+    )
+}
+
+/// The linker that makes a component of a wasm32-wasi module: the Rust toolchain's
+/// wasm-component-ld (shipped since Rust 1.82).
+fn component_ld() -> Result<PathBuf, Failure> {
+    let sysroot = command_output(Command::new("rustc").args(["--print", "sysroot"]));
+    let host = command_output(Command::new("rustc").arg("-vV")).and_then(|v| {
+        v.lines()
+            .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+    });
+    let (Some(sysroot), Some(host)) = (sysroot, host) else {
+        return Err(Failure::io(
+            "the C build links with the Rust toolchain's wasm-component-ld: install Rust (https://rustup.rs)",
+        ));
+    };
+    let linker = Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/wasm-component-ld");
+    if linker.is_file() {
+        Ok(linker)
+    } else {
+        Err(Failure::io(format!(
+            "{} is missing: it comes with the Rust toolchain since 1.82 (rustup update)",
+            linker.display()
+        )))
+    }
 }

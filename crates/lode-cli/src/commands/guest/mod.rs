@@ -77,7 +77,7 @@ fn new(
             (Path::new("README.md"), readme.as_str()),
             (
                 Path::new(".gitignore"),
-                "/target\n/.lode-build\n*.wasm\n__pycache__/\n",
+                "/target\n/.lode-build\n/node_modules\n/test_logic\n*.wasm\n__pycache__/\n",
             ),
         ]);
     for (path, text) in written {
@@ -178,9 +178,14 @@ fn usage(kind: GuestKind, name: &str, function: &str) -> Vec<(String, &'static s
 
 fn readme(lang: GuestLang, kind: GuestKind, name: &str, function: &str) -> String {
     let js_source = format!("{name}.js");
+    let c_source = format!("logic.c (the function) and {name}.c (its signature)");
     let (edit, test) = match lang {
         GuestLang::Rust => ("src/lib.rs", "cargo test"),
         GuestLang::Js => (js_source.as_str(), "npm test"),
+        GuestLang::C => (
+            c_source.as_str(),
+            "cc test_logic.c logic.c -lm -o test_logic && ./test_logic",
+        ),
         _ => (
             "logic.py (the function) and app.py (its signature)",
             "python3 -m unittest",
@@ -190,6 +195,12 @@ fn readme(lang: GuestLang, kind: GuestKind, name: &str, function: &str) -> Strin
         GuestLang::Rust => {
             "`lode-sdk/` holds the SDK (`lode-guest`) and the WIT contract this project builds \
              against, copied by `lode guest new`; `cargo doc --open` documents the SDK."
+        }
+        GuestLang::C => {
+            "`lode_sdk/` holds the helpers (`lode_guest.h`) and the interfaces a module does not \
+             offer, `wit/` the contract this project builds against, both copied by `lode guest \
+             new`; `lode guest build` makes the bindings (`wit-bindgen c`) in `.lode-build/` and \
+             installs clang, wasi-libc and wit-bindgen-cli when they are missing."
         }
         GuestLang::Js => {
             "`wit/` holds the contract this project builds against, copied by `lode guest \

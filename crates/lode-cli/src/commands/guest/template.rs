@@ -46,6 +46,12 @@ const PYTHON_SDK: &[File] = files![
     "lode_sdk/operators.py" => "../../../../../guests/python/common/operators.py",
 ];
 
+/// The C helpers and the interfaces a module does not offer.
+const C_SDK: &[File] = files![
+    "lode_sdk/lode_guest.h" => "../../../../../guests/c/common/lode_guest.h",
+    "lode_sdk/lode_guest.c" => "../../../../../guests/c/common/lode_guest.c",
+];
+
 const RUST_MANIFEST: &str = include_str!("../../../templates/guest/rust/Cargo.toml");
 const NUMBERS: File = File {
     path: "numbers.csv",
@@ -122,19 +128,26 @@ fn own_files(lang: GuestLang, kind: GuestKind) -> Result<Vec<File>, Failure> {
                 kind_name(kind)
             )));
         }
-        (GuestLang::Js, _) => {
+        (GuestLang::C, GuestKind::Scalar) => files![
+            "{{name}}.c" => "../../../templates/guest/c/scalar.c",
+            "logic.c" => "../../../templates/guest/c/logic.c",
+            "logic.h" => "../../../templates/guest/c/logic.h",
+            "test_logic.c" => "../../../templates/guest/c/test_logic.c",
+        ]
+        .to_vec(),
+        (GuestLang::Js | GuestLang::C, _) => {
             return Err(Failure::io(format!(
-                "--lang js --kind {}: `lode guest new` writes JavaScript scalar functions; write \
+                "--lang {} --kind {}: `lode guest new` writes {} scalar functions; write \
                  aggregates, table functions, operators and drivers in Rust (--lang rust) or \
                  aggregates in Python (--lang python)",
-                kind_name(kind)
+                lang_name(lang),
+                kind_name(kind),
+                if lang == GuestLang::Js {
+                    "JavaScript"
+                } else {
+                    "C"
+                },
             )));
-        }
-        (GuestLang::C, _) => {
-            return Err(Failure::io(
-                "--lang c: `lode guest new` writes Rust, Python and JavaScript projects; for C, \
-                 start from guests/c/gcd as docs/guest-guide.md describes",
-            ));
         }
     })
 }
@@ -166,7 +179,8 @@ pub fn project(
     let vendored: &[&[File]] = match lang {
         GuestLang::Rust => &[RUST_SDK],
         GuestLang::Python => &[PYTHON_SDK, WIT],
-        GuestLang::Js | GuestLang::C => &[WIT],
+        GuestLang::Js => &[WIT],
+        GuestLang::C => &[C_SDK, WIT],
     };
     for f in vendored.iter().flat_map(|files| files.iter()) {
         files.push((f.path.to_string(), f.text.to_string()));
@@ -231,6 +245,10 @@ mod tests {
         assert_eq!(
             embedded(PYTHON_SDK, "lode_sdk/"),
             repository_files("guests/python/common", ".py")
+        );
+        assert_eq!(
+            embedded(C_SDK, "lode_sdk/"),
+            repository_files("guests/c/common", "")
         );
         assert!(
             !RUST_SDK[0].text.contains(".workspace"),

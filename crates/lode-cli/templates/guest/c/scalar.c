@@ -1,0 +1,158 @@
+// {{function}}(lat1, lon1, lat2, lon2): the great-circle distance in kilometres between two
+// points given in degrees. A scalar function: Lode calls it once per batch of arguments.
+//
+// Bindings come from `wit-bindgen c` (extension.h, made by `lode guest build`); helpers and
+// the interfaces this module does not offer are in lode_sdk/ (lode_guest.h). The function
+// itself is in logic.c. Test: see test_logic.c.
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode_guest.h"
+#include "logic.h"
+
+static const char *const NAME = "{{function}}";
+static const char *const ARGUMENTS[] = {"lat1", "lon1", "lat2", "lon2"};
+#define ARGUMENT_COUNT 4
+
+struct exports_lode_guest_scalar_function_t {
+  char unused;
+};
+
+static bool is_name(const extension_string_t *name) {
+  return strlen(NAME) == name->len && memcmp(NAME, name->ptr, name->len) == 0;
+}
+
+static field_t float64_field(const char *name) {
+  field_t field = {0};
+  extension_string_dup(&field.name, name);
+  field.data_type.tag = LODE_GUEST_ARROW_DATA_TYPE_FLOAT64;
+  field.nullable = true;
+  return field;
+}
+
+static schema_t one_field(const char *name) {
+  schema_t schema = {allocate(sizeof(field_t)), 1};
+  schema.ptr[0] = float64_field(name);
+  return schema;
+}
+
+// Whether `args` are four top-level fp64 fields; if not, `err` says what was given.
+static bool check_args(const schema_t *args, extension_string_t *err) {
+  size_t count = 0;
+  bool all_float64 = true;
+  char given[256] = "";
+  for (size_t i = 0; i < args->len; i += 1 + args->ptr[i].children) {
+    uint8_t tag = args->ptr[i].data_type.tag;
+    all_float64 = all_float64 && tag == LODE_GUEST_ARROW_DATA_TYPE_FLOAT64;
+    size_t used = strlen(given);
+    snprintf(given + used, sizeof given - used, "%s%s", count ? ", " : "", type_name(tag));
+    count++;
+  }
+  if (count == ARGUMENT_COUNT && all_float64) return true;
+  format_string(err, "%s takes (fp64, fp64, fp64, fp64), not (%s)", NAME, given);
+  return false;
+}
+
+void exports_lode_guest_module_describe(exports_lode_guest_module_module_info_t *ret) {
+  extension_string_dup(&ret->name, "{{name}}");
+  ret->functions.len = 1;
+  ret->functions.ptr = allocate(sizeof(lode_guest_types_function_info_t));
+  lode_guest_types_function_info_t *info = &ret->functions.ptr[0];
+  extension_string_dup(&info->name, NAME);
+  extension_string_dup(&info->description,
+                       "great-circle distance in km between (lat1, lon1) and (lat2, lon2), in degrees");
+  info->kind = LODE_GUEST_TYPES_KIND_SCALAR;
+  info->volatility = LODE_GUEST_TYPES_VOLATILITY_IMMUTABLE;
+  info->signatures.len = 1;
+  info->signatures.ptr = allocate(sizeof(lode_guest_types_signature_t));
+  schema_t args = {allocate(ARGUMENT_COUNT * sizeof(field_t)), ARGUMENT_COUNT};
+  for (size_t i = 0; i < ARGUMENT_COUNT; i++) args.ptr[i] = float64_field(ARGUMENTS[i]);
+  info->signatures.ptr[0].args = args;
+  info->signatures.ptr[0].result = one_field("km");
+}
+
+bool exports_lode_guest_module_bind_scalar(extension_string_t *name, exports_lode_guest_module_schema_t *args,
+                                           exports_lode_guest_module_scalar_binding_t *ret, extension_string_t *err) {
+  bool known = is_name(name);
+  bool bound = known && check_args(args, err);
+  if (bound) ret->result = one_field(NAME);
+  lode_guest_arrow_schema_free(args);
+  if (!known) return no_such("scalar function", name, err);
+  extension_string_free(name);
+  return bound;
+}
+
+bool exports_lode_guest_scalar_static_function_open(extension_string_t *name, exports_lode_guest_scalar_schema_t *args,
+                                                    exports_lode_guest_scalar_own_function_t *ret,
+                                                    extension_string_t *err) {
+  bool known = is_name(name);
+  bool bound = known && check_args(args, err);
+  if (bound) *ret = exports_lode_guest_scalar_function_new(allocate(sizeof(exports_lode_guest_scalar_function_t)));
+  lode_guest_arrow_schema_free(args);
+  if (!known) return no_such("scalar function", name, err);
+  extension_string_free(name);
+  return bound;
+}
+
+void exports_lode_guest_scalar_function_destructor(exports_lode_guest_scalar_function_t *rep) { free(rep); }
+
+// Row `row` of fp64 column `column`: false when null. Buffers are byte lists with no
+// alignment promise, hence memcpy.
+static bool float64_at(const batch_t *batch, size_t column, uint32_t row, double *value) {
+  const extension_list_u8_t *validity = &batch->buffers.ptr[2 * column];
+  const extension_list_u8_t *values = &batch->buffers.ptr[2 * column + 1];
+  if (batch->nodes.ptr[column].null_count > 0 && !(validity->ptr[row / 8] >> (row % 8) & 1)) return false;
+  memcpy(value, values->ptr + (size_t)row * 8, 8);
+  return true;
+}
+
+bool exports_lode_guest_scalar_method_function_call(exports_lode_guest_scalar_borrow_function_t self,
+                                                    exports_lode_guest_scalar_batch_t *input,
+                                                    exports_lode_guest_scalar_batch_t *ret,
+                                                    exports_lode_guest_scalar_call_error_t *err) {
+  (void)self;
+  if (input->nodes.len < ARGUMENT_COUNT || input->buffers.len < 2 * ARGUMENT_COUNT) {
+    lode_guest_arrow_batch_free(input);
+    return call_error(err, "the input batch has fewer columns than the function has arguments");
+  }
+  uint32_t rows = input->num_rows;
+  for (size_t c = 0; c < ARGUMENT_COUNT; c++) {
+    bool has_nulls = input->nodes.ptr[c].null_count > 0;
+    if (input->buffers.ptr[2 * c + 1].len < (size_t)rows * 8 ||
+        (has_nulls && input->buffers.ptr[2 * c].len < ((size_t)rows + 7) / 8)) {
+      lode_guest_arrow_batch_free(input);
+      return call_error(err, "an input column's buffers are shorter than the batch");
+    }
+  }
+  uint8_t *validity = allocate((rows + 7) / 8);
+  double *values = allocate((size_t)rows * 8);
+  uint32_t nulls = 0;
+  for (uint32_t row = 0; row < rows; row++) {
+    double a[ARGUMENT_COUNT];
+    bool valid = true;
+    for (size_t c = 0; c < ARGUMENT_COUNT; c++) valid = float64_at(input, c, row, &a[c]) && valid;
+    if (valid) {
+      values[row] = {{function}}(a[0], a[1], a[2], a[3]);
+      validity[row / 8] |= (uint8_t)(1u << (row % 8));
+    } else {
+      nulls++;
+    }
+  }
+  lode_guest_arrow_batch_free(input);
+
+  ret->num_rows = rows;
+  ret->nodes.len = 1;
+  ret->nodes.ptr = allocate(sizeof(lode_guest_arrow_node_t));
+  ret->nodes.ptr[0] = (lode_guest_arrow_node_t){.length = rows, .null_count = nulls};
+  ret->buffers.len = 2;
+  ret->buffers.ptr = allocate(2 * sizeof(extension_list_u8_t));
+  if (nulls > 0) {
+    ret->buffers.ptr[0] = (extension_list_u8_t){validity, (rows + 7) / 8};
+  } else {
+    free(validity);  // an empty validity buffer: no nulls
+  }
+  ret->buffers.ptr[1] = (extension_list_u8_t){(uint8_t *)values, (size_t)rows * 8};
+  return true;
+}

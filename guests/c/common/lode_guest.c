@@ -1,0 +1,206 @@
+// Helpers for C guests, and the interfaces a module does not offer. A guest defines the
+// functions of the interfaces it offers; define LODE_GUEST_OFFERS_SCALAR (or _AGGREGATE, ...)
+// before compiling this file for each one, so the refusals here leave them to the guest.
+// Without such a definition every open of that kind refuses, and its methods, which need an
+// open resource, cannot be reached.
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode_guest.h"
+
+void *allocate(size_t size) {
+  void *p = calloc(1, size ? size : 1);
+  if (!p) abort();
+  return p;
+}
+
+void format_string(extension_string_t *out, const char *format, const char *a, const char *b) {
+  int length = snprintf(NULL, 0, format, a, b);
+  char *text = allocate((size_t)length + 1);
+  snprintf(text, (size_t)length + 1, format, a, b);
+  out->ptr = (uint8_t *)text;
+  out->len = (size_t)length;
+}
+
+char *c_string(const extension_string_t *s) {
+  char *text = allocate(s->len + 1);
+  memcpy(text, s->ptr, s->len);
+  return text;
+}
+
+const char *type_name(uint8_t tag) {
+  static const char *NAMES[] = {"null", "boolean", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "fp32",
+                                "fp64", "string", "string", "binary", "binary", "date", "timestamp", "decimal",
+                                "list", "struct"};
+  return tag < sizeof NAMES / sizeof NAMES[0] ? NAMES[tag] : "unknown";
+}
+
+bool no_such(const char *kind, extension_string_t *name, extension_string_t *err) {
+  char *text = c_string(name);
+  format_string(err, "this module has no %s %s", kind, text);
+  free(text);
+  extension_string_free(name);
+  return false;
+}
+
+bool call_error(lode_guest_types_call_error_t *err, const char *message) {
+  err->row.is_some = false;
+  extension_string_dup(&err->message, message);
+  return false;
+}
+
+
+// The interfaces a guest does not offer: every open refuses, and the methods, which need
+// an open resource, cannot be reached.
+
+static bool unreachable_method(lode_guest_types_call_error_t *err) {
+  err->row.is_some = false;
+  extension_string_dup(&err->message, "this module opens no such resource");
+  return false;
+}
+
+#ifndef LODE_GUEST_OFFERS_AGGREGATE
+struct exports_lode_guest_aggregate_accumulator_t {
+  char unused;
+};
+
+bool exports_lode_guest_module_bind_aggregate(extension_string_t *name, exports_lode_guest_module_schema_t *args,
+                                              exports_lode_guest_module_aggregate_binding_t *ret,
+                                              extension_string_t *err) {
+  (void)ret;
+  lode_guest_arrow_schema_free(args);
+  return no_such("aggregate", name, err);
+}
+
+bool exports_lode_guest_aggregate_static_accumulator_open(extension_string_t *name,
+                                                          exports_lode_guest_aggregate_schema_t *args,
+                                                          exports_lode_guest_aggregate_own_accumulator_t *ret,
+                                                          extension_string_t *err) {
+  (void)ret;
+  lode_guest_arrow_schema_free(args);
+  return no_such("aggregate", name, err);
+}
+
+void exports_lode_guest_aggregate_accumulator_destructor(exports_lode_guest_aggregate_accumulator_t *rep) {
+  free(rep);
+}
+
+bool exports_lode_guest_aggregate_method_accumulator_update(exports_lode_guest_aggregate_borrow_accumulator_t self,
+                                                            extension_list_u32_t *groups, uint32_t total_groups,
+                                                            exports_lode_guest_aggregate_batch_t *input,
+                                                            exports_lode_guest_aggregate_call_error_t *err) {
+  (void)self, (void)total_groups;
+  extension_list_u32_free(groups);
+  lode_guest_arrow_batch_free(input);
+  return unreachable_method(err);
+}
+
+bool exports_lode_guest_aggregate_method_accumulator_merge(exports_lode_guest_aggregate_borrow_accumulator_t self,
+                                                           extension_list_u32_t *groups, uint32_t total_groups,
+                                                           exports_lode_guest_aggregate_batch_t *states,
+                                                           exports_lode_guest_aggregate_call_error_t *err) {
+  (void)self, (void)total_groups;
+  extension_list_u32_free(groups);
+  lode_guest_arrow_batch_free(states);
+  return unreachable_method(err);
+}
+
+bool exports_lode_guest_aggregate_method_accumulator_state(exports_lode_guest_aggregate_borrow_accumulator_t self,
+                                                           uint32_t *maybe_count,
+                                                           exports_lode_guest_aggregate_batch_t *ret,
+                                                           exports_lode_guest_aggregate_call_error_t *err) {
+  (void)self, (void)maybe_count, (void)ret;
+  return unreachable_method(err);
+}
+
+bool exports_lode_guest_aggregate_method_accumulator_evaluate(exports_lode_guest_aggregate_borrow_accumulator_t self,
+                                                              uint32_t *maybe_count,
+                                                              exports_lode_guest_aggregate_batch_t *ret,
+                                                              exports_lode_guest_aggregate_call_error_t *err) {
+  (void)self, (void)maybe_count, (void)ret;
+  return unreachable_method(err);
+}
+#endif
+
+#ifndef LODE_GUEST_OFFERS_TABLE
+struct exports_lode_guest_table_generator_t {
+  char unused;
+};
+
+bool exports_lode_guest_module_bind_table(extension_string_t *name, exports_lode_guest_module_schema_t *arg_types,
+                                          exports_lode_guest_module_batch_t *args, extension_list_u8_t *config,
+                                          exports_lode_guest_module_relation_binding_t *ret, extension_string_t *err) {
+  (void)ret;
+  lode_guest_arrow_schema_free(arg_types);
+  lode_guest_arrow_batch_free(args);
+  extension_list_u8_free(config);
+  return no_such("table function", name, err);
+}
+
+bool exports_lode_guest_table_static_generator_open(extension_string_t *name, exports_lode_guest_table_schema_t *arg_types,
+                                                    exports_lode_guest_table_batch_t *args, extension_list_u8_t *config,
+                                                    uint32_t partition, exports_lode_guest_table_own_generator_t *ret,
+                                                    extension_string_t *err) {
+  (void)partition, (void)ret;
+  lode_guest_arrow_schema_free(arg_types);
+  lode_guest_arrow_batch_free(args);
+  extension_list_u8_free(config);
+  return no_such("table function", name, err);
+}
+
+void exports_lode_guest_table_generator_destructor(exports_lode_guest_table_generator_t *rep) { free(rep); }
+
+bool exports_lode_guest_table_method_generator_next(exports_lode_guest_table_borrow_generator_t self,
+                                                    exports_lode_guest_table_option_batch_t *ret,
+                                                    exports_lode_guest_table_call_error_t *err) {
+  (void)self, (void)ret;
+  return unreachable_method(err);
+}
+#endif
+
+#ifndef LODE_GUEST_OFFERS_OPERATOR
+struct exports_lode_guest_operators_instance_t {
+  char unused;
+};
+
+bool exports_lode_guest_module_bind_operator(extension_string_t *name, exports_lode_guest_module_list_schema_t *inputs,
+                                             extension_list_u8_t *config,
+                                             exports_lode_guest_module_relation_binding_t *ret,
+                                             extension_string_t *err) {
+  (void)ret;
+  exports_lode_guest_module_list_schema_free(inputs);
+  extension_list_u8_free(config);
+  return no_such("operator", name, err);
+}
+
+bool exports_lode_guest_operators_static_instance_open(extension_string_t *name,
+                                                       exports_lode_guest_operators_list_schema_t *inputs,
+                                                       extension_list_u8_t *config, uint32_t partition,
+                                                       exports_lode_guest_operators_own_instance_t *ret,
+                                                       extension_string_t *err) {
+  (void)partition, (void)ret;
+  exports_lode_guest_operators_list_schema_free(inputs);
+  extension_list_u8_free(config);
+  return no_such("operator", name, err);
+}
+
+void exports_lode_guest_operators_instance_destructor(exports_lode_guest_operators_instance_t *rep) { free(rep); }
+
+bool exports_lode_guest_operators_method_instance_push(exports_lode_guest_operators_borrow_instance_t self,
+                                                       uint32_t input, exports_lode_guest_operators_batch_t *batch,
+                                                       exports_lode_guest_operators_list_batch_t *ret,
+                                                       exports_lode_guest_operators_call_error_t *err) {
+  (void)self, (void)input, (void)ret;
+  lode_guest_arrow_batch_free(batch);
+  return unreachable_method(err);
+}
+
+bool exports_lode_guest_operators_method_instance_finish(exports_lode_guest_operators_borrow_instance_t self,
+                                                         exports_lode_guest_operators_list_batch_t *ret,
+                                                         exports_lode_guest_operators_call_error_t *err) {
+  (void)self, (void)ret;
+  return unreachable_method(err);
+}
+#endif

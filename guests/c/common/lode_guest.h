@@ -1,0 +1,38 @@
+// Helpers for C guests, and the interfaces a module does not offer (lode_guest.c).
+//
+// Bindings come from `wit-bindgen c` (extension.h). Their rules of ownership: arguments
+// belong to the callee, which frees them; results are freed by the bindings after the host
+// copied them, so every string and list returned is malloc'd.
+
+#ifndef LODE_GUEST_H
+#define LODE_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "extension.h"
+
+typedef lode_guest_arrow_field_t field_t;
+typedef lode_guest_arrow_schema_t schema_t;
+typedef lode_guest_arrow_batch_t batch_t;
+
+// calloc that never returns NULL: out of memory inside a guest is a trap the host reports.
+void *allocate(size_t size);
+
+// A malloc'd string formatted like printf with two string arguments.
+void format_string(extension_string_t *out, const char *format, const char *a, const char *b);
+
+// A string argument as a NUL-terminated copy (WIT strings are not terminated).
+char *c_string(const extension_string_t *s);
+
+// The Substrait name of an Arrow type tag (LODE_GUEST_ARROW_DATA_TYPE_*).
+const char *type_name(uint8_t tag);
+
+// Sets `err` to "this module has no KIND NAME", frees `name`, and returns false.
+bool no_such(const char *kind, extension_string_t *name, extension_string_t *err);
+
+// A call error (no row) with `message`; returns false.
+bool call_error(lode_guest_types_call_error_t *err, const char *message);
+
+#endif
