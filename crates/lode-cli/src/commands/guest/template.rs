@@ -256,6 +256,41 @@ mod tests {
         );
     }
 
+    /// The guide's Rust SDK section names only items the SDK has: a renamed or removed item
+    /// fails here until the guide follows.
+    #[test]
+    fn the_guide_names_only_sdk_items() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../");
+        let guide = std::fs::read_to_string(format!("{root}docs/guest-guide.md")).expect("the guide");
+        let start = guide.find("## Rust: the `lode-guest` SDK").expect("the Rust section");
+        let end = start + guide[start..].find("\n## C:").expect("the section after it");
+        let sdk: String = RUST_SDK.iter().map(|f| f.text).collect();
+        let defines = |name: &str| {
+            ["fn ", "struct ", "trait ", "enum ", "macro_rules! "]
+                .iter()
+                .any(|keyword| sdk.contains(&format!("{keyword}{name}")))
+                // scalar1 ... scalar6 come from one macro's invocation: `scalar1(1; A: 0);`.
+                || sdk.contains(&format!("    {name}("))
+        };
+        let primitives = ["bool", "i32", "i64", "f32", "f64", "cdylib"];
+        let mut unknown = Vec::new();
+        // Code spans outside code blocks: `name`, `Type`, `Type::method`.
+        for (i, span) in guide[start..end].split('`').enumerate() {
+            let is_code_span = i % 2 == 1;
+            let words: Vec<&str> = span.split("::").collect();
+            let identifiers = words
+                .iter()
+                .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            if !is_code_span || !identifiers || primitives.contains(&span) {
+                continue;
+            }
+            if !words.iter().all(|w| defines(w)) {
+                unknown.push(span.to_string());
+            }
+        }
+        assert!(unknown.is_empty(), "the guide names what the SDK does not define: {unknown:?}");
+    }
+
     #[test]
     fn placeholders_are_all_filled() {
         for (lang, kinds) in [
