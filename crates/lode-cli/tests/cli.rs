@@ -1,20 +1,12 @@
 //! The built `lode` binary, as a user runs it: exit codes, formats, errors, output files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-fn lode() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lode"))
-}
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn plan(name: &str) -> String {
-    repo().join(name).to_string_lossy().into_owned()
-}
+use common::{guest, lode, plan, repo, run};
 
 /// `lode gen tpch --sf 0.001` once per test binary (also tests the generator's CLI).
 fn data() -> &'static Path {
@@ -34,19 +26,6 @@ fn data() -> &'static Path {
         dir
     })
     .path()
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.code().expect("exited by signal"),
-        String::from_utf8_lossy(&stdout).into(),
-        String::from_utf8_lossy(&stderr).into(),
-    )
 }
 
 #[test]
@@ -531,16 +510,6 @@ fn mutated_plans_through_the_binary_never_crash() {
             );
         }
     }
-}
-
-fn guest(name: &str) -> PathBuf {
-    let path = repo().join("guests/out").join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{}: build the guests first with `make guests`",
-        path.display()
-    );
-    path
 }
 
 #[test]

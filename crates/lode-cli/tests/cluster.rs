@@ -11,15 +11,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{start_coordinator, wait_for_line, wait_for_log};
-
-fn lode() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lode"))
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{guest, lode, repo, start_coordinator, wait_for_line, wait_for_log};
 
 /// The standard output of a command that must succeed.
 fn succeeded(command: &mut Command) -> String {
@@ -30,16 +22,6 @@ fn succeeded(command: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into()
-}
-
-fn guest(name: &str) -> PathBuf {
-    let path = repo().join("guests/out").join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{}: build the guests with `make guests`",
-        path.display()
-    );
-    path
 }
 
 /// TPC-H SF 0.01 in three parts per table, and `reviews` (plans/wasm/reviews.csv), made once

@@ -6,23 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-fn lode() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lode"))
-}
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs a command; its exit code, stdout and stderr.
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().expect("the command starts");
-    (
-        out.status.code().expect("exited by signal"),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::{guest, lode, repo, run};
 
 /// Runs `lode` in `dir`, expecting success; its stdout.
 fn lode_in(dir: &Path, args: &[&str]) -> String {
@@ -309,17 +295,6 @@ fn guest_new_refuses_what_it_cannot_make() {
     let (code, _, err) = run(lode().args(["guest", "build"]).current_dir(dir.path()));
     assert_eq!(code, 2);
     assert!(err.contains("is not a guest project"), "{err}");
-}
-
-/// The example guests of this repository (`make guests`).
-fn guest(name: &str) -> PathBuf {
-    let path = repo().join("guests/out").join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{}: build the guests first with `make guests`",
-        path.display()
-    );
-    path
 }
 
 #[test]

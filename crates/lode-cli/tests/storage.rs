@@ -9,33 +9,14 @@
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{start_coordinator, wait_for_line};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn plan(name: &str) -> String {
-    repo().join(name).to_string_lossy().into_owned()
-}
-
-/// An example guest built by `make guests`.
-fn guest(name: &str) -> PathBuf {
-    let path = repo().join("guests/out").join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: run `make guests`",
-        path.display()
-    );
-    path
-}
+use common::{guest, plan, repo, run, start_coordinator, wait_for_line};
 
 /// The Python environment holding moto and boto3.
 fn s3_env() -> PathBuf {
@@ -242,19 +223,6 @@ impl Drop for Server {
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(Server::start)
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.code().expect("exited by signal"),
-        String::from_utf8_lossy(&stdout).into(),
-        String::from_utf8_lossy(&stderr).into(),
-    )
 }
 
 fn local_csv(plan_file: &str) -> String {

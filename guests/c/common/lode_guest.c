@@ -52,6 +52,45 @@ bool call_error(lode_guest_types_call_error_t *err, const char *message) {
 }
 
 
+bool check_fixed_columns(batch_t *input, size_t columns, size_t width, lode_guest_types_call_error_t *err) {
+  if (input->nodes.len < columns || input->buffers.len < 2 * columns) {
+    lode_guest_arrow_batch_free(input);
+    return call_error(err, "the input batch has fewer columns than the function has arguments");
+  }
+  for (size_t c = 0; c < columns; c++) {
+    bool has_nulls = input->nodes.ptr[c].null_count > 0;
+    if (input->buffers.ptr[2 * c + 1].len < (size_t)input->num_rows * width ||
+        (has_nulls && input->buffers.ptr[2 * c].len < ((size_t)input->num_rows + 7) / 8)) {
+      lode_guest_arrow_batch_free(input);
+      return call_error(err, "an input column's buffers are shorter than the batch");
+    }
+  }
+  return true;
+}
+
+bool fixed_at(const batch_t *batch, size_t column, uint32_t row, void *value, size_t width) {
+  const extension_list_u8_t *validity = &batch->buffers.ptr[2 * column];
+  const extension_list_u8_t *values = &batch->buffers.ptr[2 * column + 1];
+  if (batch->nodes.ptr[column].null_count > 0 && !(validity->ptr[row / 8] >> (row % 8) & 1)) return false;
+  memcpy(value, values->ptr + (size_t)row * width, width);
+  return true;
+}
+
+void one_column_batch(batch_t *ret, uint32_t rows, uint32_t nulls, uint8_t *validity, void *values, size_t width) {
+  ret->num_rows = rows;
+  ret->nodes.len = 1;
+  ret->nodes.ptr = allocate(sizeof(lode_guest_arrow_node_t));
+  ret->nodes.ptr[0] = (lode_guest_arrow_node_t){.length = rows, .null_count = nulls};
+  ret->buffers.len = 2;
+  ret->buffers.ptr = allocate(2 * sizeof(extension_list_u8_t));
+  if (nulls > 0) {
+    ret->buffers.ptr[0] = (extension_list_u8_t){validity, ((size_t)rows + 7) / 8};
+  } else {
+    free(validity);  // an empty validity buffer: no nulls
+  }
+  ret->buffers.ptr[1] = (extension_list_u8_t){(uint8_t *)values, (size_t)rows * width};
+}
+
 // The interfaces a guest does not offer: every open refuses, and the methods, which need
 // an open resource, cannot be reached.
 

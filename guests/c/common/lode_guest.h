@@ -35,4 +35,16 @@ bool no_such(const char *kind, extension_string_t *name, extension_string_t *err
 // A call error (no row) with `message`; returns false.
 bool call_error(lode_guest_types_call_error_t *err, const char *message);
 
+// Whether the first `columns` columns of `input` are fixed-width columns of `width`-byte
+// values with buffers as long as the batch; if not, sets `err`, frees `input` and returns false.
+bool check_fixed_columns(batch_t *input, size_t columns, size_t width, lode_guest_types_call_error_t *err);
+
+// Copies row `row` of fixed-width column `column` (`width` bytes a value) into `value`;
+// false when it is null. Buffers are byte lists with no alignment promise, hence memcpy.
+bool fixed_at(const batch_t *batch, size_t column, uint32_t row, void *value, size_t width);
+
+// Fills `ret` with one fixed-width column of `rows` values (`width` bytes each) of which
+// `nulls` are null, taking `validity` and `values` (both from `allocate`) as its buffers.
+void one_column_batch(batch_t *ret, uint32_t rows, uint32_t nulls, uint8_t *validity, void *values, size_t width);
+
 #endif

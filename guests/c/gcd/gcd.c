@@ -123,16 +123,6 @@ bool exports_lode_guest_scalar_static_function_open(extension_string_t *name, ex
 
 void exports_lode_guest_scalar_function_destructor(exports_lode_guest_scalar_function_t *rep) { free(rep); }
 
-// Row `row` of int64 column `column`: false when null. Buffers are byte lists with no
-// alignment promise, hence memcpy.
-static bool int64_at(const batch_t *batch, size_t column, uint32_t row, int64_t *value) {
-  const extension_list_u8_t *validity = &batch->buffers.ptr[2 * column];
-  const extension_list_u8_t *values = &batch->buffers.ptr[2 * column + 1];
-  if (batch->nodes.ptr[column].null_count > 0 && !(validity->ptr[row / 8] >> (row % 8) & 1)) return false;
-  memcpy(value, values->ptr + (size_t)row * 8, 8);
-  return true;
-}
-
 static int64_t gcd(int64_t a, int64_t b) {
   // Euclid on magnitudes; i64 minimum has no positive i64 and wraps, as in the Rust guest.
   uint64_t x = a < 0 ? -(uint64_t)a : (uint64_t)a;
@@ -150,25 +140,14 @@ bool exports_lode_guest_scalar_method_function_call(exports_lode_guest_scalar_bo
                                                     exports_lode_guest_scalar_batch_t *ret,
                                                     exports_lode_guest_scalar_call_error_t *err) {
   size_t columns = FUNCTIONS[self->id].args;
-  if (input->nodes.len < columns || input->buffers.len < 2 * columns) {
-    lode_guest_arrow_batch_free(input);
-    return call_error(err, "the input batch has fewer columns than the function has arguments");
-  }
-  for (size_t c = 0; c < columns; c++) {
-    bool has_nulls = input->nodes.ptr[c].null_count > 0;
-    if (input->buffers.ptr[2 * c + 1].len < (size_t)input->num_rows * 8 ||
-        (has_nulls && input->buffers.ptr[2 * c].len < ((size_t)input->num_rows + 7) / 8)) {
-      lode_guest_arrow_batch_free(input);
-      return call_error(err, "an input column's buffers are shorter than the batch");
-    }
-  }
+  if (!check_fixed_columns(input, columns, 8, err)) return false;
   uint32_t rows = input->num_rows;
   uint8_t *validity = allocate((rows + 7) / 8);
   int64_t *values = allocate((size_t)rows * 8);
   uint32_t nulls = 0;
   for (uint32_t row = 0; row < rows; row++) {
     int64_t a = 0, b = 0;
-    bool valid = int64_at(input, 0, row, &a) && (columns < 2 || int64_at(input, 1, row, &b));
+    bool valid = fixed_at(input, 0, row, &a, 8) && (columns < 2 || fixed_at(input, 1, row, &b, 8));
     if (valid) {
       values[row] = self->id == GCD ? gcd(a, b) : a;
       validity[row / 8] |= (uint8_t)(1u << (row % 8));
@@ -178,17 +157,6 @@ bool exports_lode_guest_scalar_method_function_call(exports_lode_guest_scalar_bo
   }
   lode_guest_arrow_batch_free(input);
 
-  ret->num_rows = rows;
-  ret->nodes.len = 1;
-  ret->nodes.ptr = allocate(sizeof(lode_guest_arrow_node_t));
-  ret->nodes.ptr[0] = (lode_guest_arrow_node_t){.length = rows, .null_count = nulls};
-  ret->buffers.len = 2;
-  ret->buffers.ptr = allocate(2 * sizeof(extension_list_u8_t));
-  if (nulls > 0) {
-    ret->buffers.ptr[0] = (extension_list_u8_t){validity, (rows + 7) / 8};
-  } else {
-    free(validity);  // an empty validity buffer: no nulls
-  }
-  ret->buffers.ptr[1] = (extension_list_u8_t){(uint8_t *)values, (size_t)rows * 8};
+  one_column_batch(ret, rows, nulls, validity, values, 8);
   return true;
 }

@@ -9,7 +9,12 @@ use gcd::gcd;
 
 fn module() -> Module {
     Module::new("gcd")
-        .scalar2("gcd", "greatest common divisor of two integers", ["a", "b"], gcd)
+        .scalar2(
+            "gcd",
+            "greatest common divisor of two integers",
+            ["a", "b"],
+            gcd,
+        )
         .scalar1("noop", "returns its argument", ["a"], |a: i64| a)
 }
 

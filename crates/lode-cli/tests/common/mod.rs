@@ -1,12 +1,54 @@
-//! Helpers shared by the test binaries that start `lode serve` processes.
+//! Helpers shared by the test binaries: the `lode` binary, the repository's files and example
+//! guests, and `lode serve` processes.
 
 // Each test binary includes this module and uses some of it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
+
+/// The `lode` binary of this build.
+pub fn lode() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lode"))
+}
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file of the repository, by its path there.
+pub fn plan(name: &str) -> String {
+    repo().join(name).to_string_lossy().into_owned()
+}
+
+/// An example guest built by `make guests`.
+pub fn guest(name: &str) -> PathBuf {
+    let path = repo().join("guests/out").join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{}: build the guests first with `make guests`",
+        path.display()
+    );
+    path
+}
+
+/// Runs a command: its exit code, standard output and standard error.
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("the command starts");
+    (
+        status.code().expect("exited by signal"),
+        String::from_utf8_lossy(&stdout).into(),
+        String::from_utf8_lossy(&stderr).into(),
+    )
+}
 
 /// Reads `child`'s stderr until a line containing `marker`; returns that line and the lines
 /// after it, as they come (read in the background, so the child never blocks on a full pipe).

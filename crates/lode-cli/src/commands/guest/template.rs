@@ -261,9 +261,15 @@ mod tests {
     #[test]
     fn the_guide_names_only_sdk_items() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../");
-        let guide = std::fs::read_to_string(format!("{root}docs/guest-guide.md")).expect("the guide");
-        let start = guide.find("## Rust: the `lode-guest` SDK").expect("the Rust section");
-        let end = start + guide[start..].find("\n## C:").expect("the section after it");
+        let guide =
+            std::fs::read_to_string(format!("{root}docs/guest-guide.md")).expect("the guide");
+        let start = guide
+            .find("## Rust: the `lode-guest` SDK")
+            .expect("the Rust section");
+        let end = start
+            + guide[start..]
+                .find("\n## C:")
+                .expect("the section after it");
         let sdk: String = RUST_SDK.iter().map(|f| f.text).collect();
         let defines = |name: &str| {
             ["fn ", "struct ", "trait ", "enum ", "macro_rules! "]
@@ -288,7 +294,10 @@ mod tests {
                 unknown.push(span.to_string());
             }
         }
-        assert!(unknown.is_empty(), "the guide names what the SDK does not define: {unknown:?}");
+        assert!(
+            unknown.is_empty(),
+            "the guide names what the SDK does not define: {unknown:?}"
+        );
     }
 
     #[test]

@@ -98,41 +98,20 @@ bool exports_lode_guest_scalar_static_function_open(extension_string_t *name, ex
 
 void exports_lode_guest_scalar_function_destructor(exports_lode_guest_scalar_function_t *rep) { free(rep); }
 
-// Row `row` of fp64 column `column`: false when null. Buffers are byte lists with no
-// alignment promise, hence memcpy.
-static bool float64_at(const batch_t *batch, size_t column, uint32_t row, double *value) {
-  const extension_list_u8_t *validity = &batch->buffers.ptr[2 * column];
-  const extension_list_u8_t *values = &batch->buffers.ptr[2 * column + 1];
-  if (batch->nodes.ptr[column].null_count > 0 && !(validity->ptr[row / 8] >> (row % 8) & 1)) return false;
-  memcpy(value, values->ptr + (size_t)row * 8, 8);
-  return true;
-}
-
 bool exports_lode_guest_scalar_method_function_call(exports_lode_guest_scalar_borrow_function_t self,
                                                     exports_lode_guest_scalar_batch_t *input,
                                                     exports_lode_guest_scalar_batch_t *ret,
                                                     exports_lode_guest_scalar_call_error_t *err) {
   (void)self;
-  if (input->nodes.len < ARGUMENT_COUNT || input->buffers.len < 2 * ARGUMENT_COUNT) {
-    lode_guest_arrow_batch_free(input);
-    return call_error(err, "the input batch has fewer columns than the function has arguments");
-  }
+  if (!check_fixed_columns(input, ARGUMENT_COUNT, 8, err)) return false;
   uint32_t rows = input->num_rows;
-  for (size_t c = 0; c < ARGUMENT_COUNT; c++) {
-    bool has_nulls = input->nodes.ptr[c].null_count > 0;
-    if (input->buffers.ptr[2 * c + 1].len < (size_t)rows * 8 ||
-        (has_nulls && input->buffers.ptr[2 * c].len < ((size_t)rows + 7) / 8)) {
-      lode_guest_arrow_batch_free(input);
-      return call_error(err, "an input column's buffers are shorter than the batch");
-    }
-  }
   uint8_t *validity = allocate((rows + 7) / 8);
   double *values = allocate((size_t)rows * 8);
   uint32_t nulls = 0;
   for (uint32_t row = 0; row < rows; row++) {
     double a[ARGUMENT_COUNT];
     bool valid = true;
-    for (size_t c = 0; c < ARGUMENT_COUNT; c++) valid = float64_at(input, c, row, &a[c]) && valid;
+    for (size_t c = 0; c < ARGUMENT_COUNT; c++) valid = fixed_at(input, c, row, &a[c], 8) && valid;
     if (valid) {
       values[row] = {{function}}(a[0], a[1], a[2], a[3]);
       validity[row / 8] |= (uint8_t)(1u << (row % 8));
@@ -142,17 +121,6 @@ bool exports_lode_guest_scalar_method_function_call(exports_lode_guest_scalar_bo
   }
   lode_guest_arrow_batch_free(input);
 
-  ret->num_rows = rows;
-  ret->nodes.len = 1;
-  ret->nodes.ptr = allocate(sizeof(lode_guest_arrow_node_t));
-  ret->nodes.ptr[0] = (lode_guest_arrow_node_t){.length = rows, .null_count = nulls};
-  ret->buffers.len = 2;
-  ret->buffers.ptr = allocate(2 * sizeof(extension_list_u8_t));
-  if (nulls > 0) {
-    ret->buffers.ptr[0] = (extension_list_u8_t){validity, (rows + 7) / 8};
-  } else {
-    free(validity);  // an empty validity buffer: no nulls
-  }
-  ret->buffers.ptr[1] = (extension_list_u8_t){(uint8_t *)values, (size_t)rows * 8};
+  one_column_batch(ret, rows, nulls, validity, values, 8);
   return true;
 }
