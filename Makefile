@@ -27,7 +27,7 @@ help:
 	@echo "make demo   - build Lode and the guests, score 1 M comments with the Wasm sentiment module in a plan"
 	@echo "make demo-tpch - generate TPC-H SF 0.1 and run TPC-H plans from plans/tpch"
 	@echo "make test   - run the whole test suite (what CI runs), the conformance cases and the function corpus"
-	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Wasm vs native, cluster vs local, driver overhead, an S3-compatible store vs local disk; docs/benchmarks.md"
+	@echo "make bench  - TPC-H SF 1: Substrait vs DataFusion SQL, Lode beside DuckDB in one process, Wasm vs native, cluster vs local, driver overhead, an S3-compatible store vs local disk; docs/benchmarks.md"
 	@echo "make scale  - TPC-H SF 10 (3.5 GB of Parquet) under --memory-limit 4G and 2G vs the default bound, then on a 3-executor cluster at 2G each with an executor killed mid-query: time, peak RSS, spill, results checked; docs/benchmarks.md"
 	@echo "make fuzz   - cargo-fuzz on plan decoding + validation, guest batches, the cluster codec (FUZZ_SECONDS each, default 600)"
 	@echo "make conformance-producers - the producer matrix: DuckDB, ibis and DataFusion write TPC-H and TPC-DS plans, Lode runs them, DuckDB checks"
@@ -157,6 +157,8 @@ bench: guests
 	fi
 	target/release/lode-bench validator --plans plans/tpch --report docs/benchmarks.md
 	@$(MAKE) --no-print-directory $(S3_ENV_READY) $(PEERS_READY)
+	@echo "==> TPC-H SF 1 with every engine in one process: Lode (Substrait) beside DuckDB and DataFusion SQL, row counts checked, and where Lode's time goes (docs/benchmarks.md)"
+	target/release/lode-bench inprocess --data data/tpch-sf1 --peer-python $(SCALE_ENV)/bin/python --report docs/benchmarks.md
 	@echo "==> TPC-H SF 1 from an S3-compatible server (moto on loopback) vs local disk, beside DataFusion over the same objects: time, requests, bytes fetched (docs/benchmarks.md)"
 	python3 tools/s3/bench.py --lode $(LODE_RELEASE) --data data/tpch-sf1 --s3-env $(S3_ENV) --peer-python $(SCALE_ENV)/bin/python --report docs/benchmarks.md
 

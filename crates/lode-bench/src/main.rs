@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 mod cluster;
 mod drivers;
+mod inprocess;
 mod validator;
 mod wasm;
 use lode_exec::{Engine, EngineConfig, ResultFormat, TableBindings};
@@ -46,6 +47,24 @@ enum Cmd {
         /// The `lode` binary (default: next to this one)
         #[arg(long)]
         lode: Option<PathBuf>,
+    },
+    /// TPC-H with every engine in one long-lived process: Lode (Substrait), DataFusion SQL
+    /// and DuckDB on the same files, row counts checked; writes a section of the report
+    Inprocess {
+        /// Data directory of TPC-H Parquet files (`lode gen tpch`)
+        #[arg(long)]
+        data: PathBuf,
+        /// The queries: qNN.json (Substrait) and qNN.sql
+        #[arg(long, default_value = "plans/tpch")]
+        plans: PathBuf,
+        /// Markdown report to update (the section is replaced, the rest kept)
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        iterations: usize,
+        /// A Python with PyPI duckdb (make bench installs one in out/scale-env)
+        #[arg(long, default_value = "out/scale-env/bin/python")]
+        peer_python: PathBuf,
     },
     /// Wasm functions vs the same Rust compiled natively; call, instance and compile costs
     Wasm {
@@ -133,6 +152,13 @@ fn main() -> ExitCode {
             iterations,
             lode,
         } => tpch(sf, &data, &report, iterations.max(1), lode),
+        Cmd::Inprocess {
+            data,
+            plans,
+            report,
+            iterations,
+            peer_python,
+        } => inprocess::run(&data, &plans, &report, iterations.max(1), &peer_python),
         Cmd::Wasm {
             rows,
             guests,
