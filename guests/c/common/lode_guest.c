@@ -37,6 +37,38 @@ const char *type_name(uint8_t tag) {
   return tag < sizeof NAMES / sizeof NAMES[0] ? NAMES[tag] : "unknown";
 }
 
+field_t typed_field(const char *name, uint8_t tag) {
+  field_t field = {0};
+  extension_string_dup(&field.name, name);
+  field.data_type.tag = tag;
+  field.nullable = true;
+  return field;
+}
+
+// Appends `text` to the NUL-terminated `list` of capacity `size`, after ", " unless first.
+static void append_item(char *list, size_t size, const char *text) {
+  size_t used = strlen(list);
+  snprintf(list + used, size - used, "%s%s", used ? ", " : "", text);
+}
+
+bool check_arg_types(const schema_t *args, uint8_t tag, size_t count, const char *name, extension_string_t *err) {
+  size_t given_count = 0;
+  bool all_of_tag = true;
+  char given[256] = "", expected[256] = "";
+  for (size_t i = 0; i < args->len; i += 1 + args->ptr[i].children) {
+    all_of_tag = all_of_tag && args->ptr[i].data_type.tag == tag;
+    append_item(given, sizeof given, type_name(args->ptr[i].data_type.tag));
+    given_count++;
+  }
+  if (given_count == count && all_of_tag) return true;
+  for (size_t i = 0; i < count; i++) append_item(expected, sizeof expected, type_name(tag));
+  char *takes = allocate(strlen(name) + strlen(expected) + 16);
+  sprintf(takes, "%s takes (%s)", name, expected);
+  format_string(err, "%s, not (%s)", takes, given);
+  free(takes);
+  return false;
+}
+
 bool no_such(const char *kind, extension_string_t *name, extension_string_t *err) {
   char *text = c_string(name);
   format_string(err, "this module has no %s %s", kind, text);

@@ -29,6 +29,14 @@ char *c_string(const extension_string_t *s);
 // The Substrait name of an Arrow type tag (LODE_GUEST_ARROW_DATA_TYPE_*).
 const char *type_name(uint8_t tag);
 
+// A nullable field `name` of the type with this tag (LODE_GUEST_ARROW_DATA_TYPE_*).
+field_t typed_field(const char *name, uint8_t tag);
+
+// Whether `args` are `count` top-level fields, all of the type with `tag`; if not, `err` says
+// what the function `name` takes and what it was given, as the Rust SDK does:
+// "gcd takes (i64, i64), not (i32, i64)".
+bool check_arg_types(const schema_t *args, uint8_t tag, size_t count, const char *name, extension_string_t *err);
+
 // Sets `err` to "this module has no KIND NAME", frees `name`, and returns false.
 bool no_such(const char *kind, extension_string_t *name, extension_string_t *err);
 

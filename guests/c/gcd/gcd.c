@@ -34,47 +34,20 @@ static int lookup(const extension_string_t *name) {
   return -1;
 }
 
-static field_t int64_field(const char *name) {
-  field_t field = {0};
-  extension_string_dup(&field.name, name);
-  field.data_type.tag = LODE_GUEST_ARROW_DATA_TYPE_INT64;
-  field.nullable = true;
-  return field;
-}
-
 // A schema of `count` int64 fields named arg0, arg1, ... (or `name` when given).
 static schema_t int64_schema(size_t count, const char *name) {
   schema_t schema = {allocate(count * sizeof(field_t)), count};
   for (size_t i = 0; i < count; i++) {
     char generated[16];
     snprintf(generated, sizeof generated, "arg%zu", i);
-    schema.ptr[i] = int64_field(name ? name : generated);
+    schema.ptr[i] = typed_field(name ? name : generated, LODE_GUEST_ARROW_DATA_TYPE_INT64);
   }
   return schema;
 }
 
-// Checks that `args` are `expected` top-level int64 fields; the error says what was given,
-// as the Rust SDK does: "gcd takes (i64, i64), not (i32, i64)".
+// Checks that `args` are the function's int64 arguments.
 static bool check_args(int id, const schema_t *args, extension_string_t *err) {
-  size_t count = 0;
-  bool all_int64 = true;
-  char given[256] = "";
-  for (size_t i = 0; i < args->len; i += 1 + args->ptr[i].children) {
-    uint8_t tag = args->ptr[i].data_type.tag;
-    all_int64 = all_int64 && tag == LODE_GUEST_ARROW_DATA_TYPE_INT64;
-    size_t used = strlen(given);
-    snprintf(given + used, sizeof given - used, "%s%s", count ? ", " : "", type_name(tag));
-    count++;
-  }
-  if (count == FUNCTIONS[id].args && all_int64) return true;
-  format_string(err, "%s takes (%s), not (", FUNCTIONS[id].name, FUNCTIONS[id].args == 2 ? "i64, i64" : "i64");
-  size_t length = err->len + strlen(given) + 1;
-  char *text = allocate(length + 1);
-  snprintf(text, length + 1, "%.*s%s)", (int)err->len, (const char *)err->ptr, given);
-  free(err->ptr);
-  err->ptr = (uint8_t *)text;
-  err->len = length;
-  return false;
+  return check_arg_types(args, LODE_GUEST_ARROW_DATA_TYPE_INT64, FUNCTIONS[id].args, FUNCTIONS[id].name, err);
 }
 
 void exports_lode_guest_module_describe(exports_lode_guest_module_module_info_t *ret) {

@@ -24,35 +24,15 @@ static bool is_name(const extension_string_t *name) {
   return strlen(NAME) == name->len && memcmp(NAME, name->ptr, name->len) == 0;
 }
 
-static field_t float64_field(const char *name) {
-  field_t field = {0};
-  extension_string_dup(&field.name, name);
-  field.data_type.tag = LODE_GUEST_ARROW_DATA_TYPE_FLOAT64;
-  field.nullable = true;
-  return field;
-}
-
 static schema_t one_field(const char *name) {
   schema_t schema = {allocate(sizeof(field_t)), 1};
-  schema.ptr[0] = float64_field(name);
+  schema.ptr[0] = typed_field(name, LODE_GUEST_ARROW_DATA_TYPE_FLOAT64);
   return schema;
 }
 
-// Whether `args` are four top-level fp64 fields; if not, `err` says what was given.
+// Whether `args` are four fp64 arguments; if not, `err` says what was given.
 static bool check_args(const schema_t *args, extension_string_t *err) {
-  size_t count = 0;
-  bool all_float64 = true;
-  char given[256] = "";
-  for (size_t i = 0; i < args->len; i += 1 + args->ptr[i].children) {
-    uint8_t tag = args->ptr[i].data_type.tag;
-    all_float64 = all_float64 && tag == LODE_GUEST_ARROW_DATA_TYPE_FLOAT64;
-    size_t used = strlen(given);
-    snprintf(given + used, sizeof given - used, "%s%s", count ? ", " : "", type_name(tag));
-    count++;
-  }
-  if (count == ARGUMENT_COUNT && all_float64) return true;
-  format_string(err, "%s takes (fp64, fp64, fp64, fp64), not (%s)", NAME, given);
-  return false;
+  return check_arg_types(args, LODE_GUEST_ARROW_DATA_TYPE_FLOAT64, ARGUMENT_COUNT, NAME, err);
 }
 
 void exports_lode_guest_module_describe(exports_lode_guest_module_module_info_t *ret) {
@@ -68,7 +48,7 @@ void exports_lode_guest_module_describe(exports_lode_guest_module_module_info_t 
   info->signatures.len = 1;
   info->signatures.ptr = allocate(sizeof(lode_guest_types_signature_t));
   schema_t args = {allocate(ARGUMENT_COUNT * sizeof(field_t)), ARGUMENT_COUNT};
-  for (size_t i = 0; i < ARGUMENT_COUNT; i++) args.ptr[i] = float64_field(ARGUMENTS[i]);
+  for (size_t i = 0; i < ARGUMENT_COUNT; i++) args.ptr[i] = typed_field(ARGUMENTS[i], LODE_GUEST_ARROW_DATA_TYPE_FLOAT64);
   info->signatures.ptr[0].args = args;
   info->signatures.ptr[0].result = one_field("km");
 }
